@@ -10,6 +10,7 @@ import errno
 import fcntl
 import os
 import signal
+import socket
 import struct
 from typing import Callable, Iterable, Optional
 
@@ -276,3 +277,35 @@ def open_namespace(path: str) -> int:
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise error_from("open", exc.errno or errno.EIO, target=path)
+
+
+# Interface flags through the classic ioctls: no netlink needed to bring lo up.
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+_IFREQ = "16sH22x"  # struct ifreq: ifr_name[IFNAMSIZ], then ifr_flags in the union
+
+
+def _ifreq_flags(sock: socket.socket, ifname: str) -> int:
+    request = struct.pack(_IFREQ, ifname.encode(), 0)
+    try:
+        reply = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, request)
+    except OSError as exc:
+        raise error_from("ioctl", exc.errno or errno.EIO, "net", "SIOCGIFFLAGS " + ifname)
+    return struct.unpack(_IFREQ, reply)[1]
+
+
+def link_is_up(ifname: str) -> bool:
+    """Whether the interface is administratively up in the caller's network namespace."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        return bool(_ifreq_flags(sock, ifname) & IFF_UP)
+
+
+def set_link_up(ifname: str, up: bool = True) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        flags = _ifreq_flags(sock, ifname)
+        flags = (flags | IFF_UP) if up else (flags & ~IFF_UP)
+        try:
+            fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS, struct.pack(_IFREQ, ifname.encode(), flags))
+        except OSError as exc:
+            raise error_from("ioctl", exc.errno or errno.EIO, "net", "SIOCSIFFLAGS " + ifname)
