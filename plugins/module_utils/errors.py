@@ -49,6 +49,11 @@ _CAUSES = {
     ("fork", errno.ENOMEM): "the PID namespace's init has exited: the namespace is dead",
     ("ioctl", errno.ENOTTY): "the file is not a namespace file (nsfs), or the kernel lacks this ioctl",
     ("ioctl", errno.EPERM): "the namespace has no parent visible from here (the caller is at the root)",
+    ("execve", errno.ENOENT): "the program was not found inside (PATH is searched in the mount namespace entered)",
+    ("execve", errno.EACCES): "the program is not executable there (a directory, a missing execute bit, or a "
+                              "noexec mount)",
+    ("chdir", errno.ENOENT): "the directory does not exist in the mount namespace entered",
+    ("setresuid", errno.EINVAL): "the id is not mapped in the user namespace entered",
 }
 
 _GENERIC = {
