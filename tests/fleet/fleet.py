@@ -3,6 +3,17 @@
 Each host is a network, UTS, mount and PID namespace whose PID 1 is its own sshd, listening on a
 veth address on a bridge that only the fleet uses. Killing a host's PID 1 ends its PID namespace,
 so teardown is one SIGKILL per host plus deleting the bridge and the veths.
+
+    with Fleet(next_fleet_prefix(), 3, tmp_path) as fleet:
+        fleet.run(fleet.hosts[0], "hostname")                       # over ssh, CompletedProcess
+        ansible-playbook -i fleet.inventory_path ...                # INI inventory, group `fleet`
+        pytest --hosts=ssh://NAME --ssh-config=fleet.ssh_config_path   # testinfra; also ssh -F
+        nsenter -t host.pid -a ...                                  # enter a host from the machine
+
+A host sees the machine's files, except: its own /run and /tmp (tmpfs), /sys (of its network
+namespace), /etc/hostname, /etc/hosts, /etc/machine-id, /var/lib/dbus/machine-id, and /root as a
+private overlay with its own ~/.ssh and plain shell startup files. Root in each host is root of the
+machine's user namespace: it can create namespaces of its own.
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ SSH_PORT = 22
 STATE_FILE = "state.json"
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]*$")
 
-# Runs as PID 1 of a new host, then becomes its sshd. Arguments: name, address/len, unowned
+# host-init.sh: runs as PID 1 of a new host, then becomes its sshd. Arguments: name, address/len, unowned
 # gateway, fleet directory, where the host sees it (the workdir may sit under /tmp, which the host
 # covers with its own tmpfs), sshd binary.
 HOST_INIT = r"""
@@ -266,6 +277,9 @@ class Fleet:
         self.subnet: ipaddress.IPv4Network | None = None
         self.control_dir: Path | None = None
         self._launchers: list[subprocess.Popen] = []
+        # Set once the fleet's names and directory are known to be free: only then does teardown
+        # remove anything carrying them (never another fleet that uses the same prefix).
+        self._claimed = False
 
     # --- public interface -------------------------------------------------------------------
 
@@ -285,12 +299,6 @@ class Fleet:
     def unowned_gateway(self) -> str:
         """The hosts' default gateway: on the bridge's subnet, owned by nobody."""
         return str(self._subnet[254])
-
-    def host(self, name: str) -> FleetHost:
-        for host in self.hosts:
-            if host.name == name:
-                return host
-        raise KeyError(name)
 
     def ssh_command(self, host: FleetHost | str, cmd: str | Sequence[str]) -> list[str]:
         """argv running `cmd` (a shell string, or an argv to quote) on `host` over ssh."""
@@ -320,6 +328,8 @@ class Fleet:
 
     def teardown(self) -> None:
         """Remove every host, interface, socket and file of the fleet; safe to call again."""
+        if not self._claimed:
+            return
         self._close_control_masters()
         self._delete_interfaces()
         self._kill_hosts()
@@ -371,6 +381,7 @@ class Fleet:
         fleet.subnet = ipaddress.ip_network(state["subnet"]) if state["subnet"] else None
         fleet.control_dir = Path(state["control_dir"]) if state["control_dir"] else None
         fleet.hosts = [FleetHost(**host) for host in state["hosts"]]
+        fleet._claimed = True
         return fleet
 
     # --- building ---------------------------------------------------------------------------
@@ -392,11 +403,15 @@ class Fleet:
 
     def _build(self) -> None:
         sshd = self.sshd or find_sshd()
+        in_use = self._present_interfaces()
+        if in_use:
+            raise FleetError(f"interfaces {', '.join(in_use)} exist: prefix {self.prefix} is in use")
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
             self.root.mkdir(mode=0o700)
         except FileExistsError:
             raise FleetError(f"{self.root} exists: a fleet {self.prefix} is up there (run down) or left over") from None
+        self._claimed = True
         # ssh control sockets need a short path (sun_path is 108 bytes, ssh adds a suffix).
         self.control_dir = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-ssh-", dir="/tmp"))
         self.subnet = pick_subnet()
@@ -439,6 +454,7 @@ class Fleet:
             (host_dir / "hostname").write_text(name + "\n")
             (host_dir / "hosts").write_text(etc_hosts)
             (host_dir / "machine-id").write_text(secrets.token_hex(16) + "\n")
+        (self.root / "host-init.sh").write_text(HOST_INIT)
         (self.root / ".bashrc").write_text(HOST_BASHRC)
         (self.root / ".profile").write_text(HOST_PROFILE)
         (self.root / "sshd_config").write_text(
@@ -483,7 +499,7 @@ class Fleet:
                         *tie,
                         "unshare", "--net", "--uts", "--mount", "--pid", "--fork", "--kill-child",
                         "--mount-proc", "--propagation", "private",
-                        "sh", "-c", HOST_INIT, f"{self.prefix}-init",
+                        "sh", str(self.root / "host-init.sh"),
                         name, f"{address}/{prefix_len}", self.unowned_gateway, str(self.root), self.root_inside,
                         sshd,
                     ],
