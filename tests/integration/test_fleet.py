@@ -158,6 +158,23 @@ def test_mounts_stay_inside_each_host(fleet_factory):
         machine_marker.unlink()
 
 
+def test_a_host_makes_namespaces_of_its_own_that_stay_inside(fleet_factory):
+    fleet = fleet_factory(2)
+    first, second = fleet.hosts
+    all_types = "--user --map-root-user --uts --ipc --net --mount --pid --cgroup --time --fork --mount-proc"
+    inner = fleet.run(first, f"unshare {all_types} sh -c 'hostname inner && hostname && echo $$'").stdout.split()
+    assert inner == ["inner", "1"]
+    assert fleet.run(first, "hostname").stdout.strip() == first.name
+    assert fleet.run(first, "python3 -c 'import ctypes; ctypes.CDLL(None).getpid'", check=False).returncode == 0
+    # A bind-mounted namespace made inside a host (ip netns) is seen there, not on the machine or next door.
+    netns = f"{fleet.prefix}-inner"
+    fleet.run(first, f"ip netns add {netns}")
+    assert netns in fleet.run(first, "ip netns list").stdout
+    assert netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert netns not in Path("/proc/self/mountinfo").read_text()
+    assert netns not in fleet.run(second, "ip netns list; cat /proc/self/mountinfo").stdout
+
+
 def test_ansible_ping_reaches_every_host(fleet_factory):
     fleet = fleet_factory(3)
     results = ansible_adhoc(fleet, "ping")
