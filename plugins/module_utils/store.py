@@ -301,7 +301,27 @@ class _Channel:
                 os.close(fd)
 
 
-def _creator_child(options: SetOptions, name: str, up: _Channel, down: _Channel) -> None:
+class _LowerMountNamespaceId(NamespaceError):
+    """The new mount namespace got an id below the caller's: the kernel refuses to bind it (see create)."""
+
+
+def _unshare_on(flags: int, cpu: Optional[int]) -> None:
+    """unshare, on the given CPU where one is given (the namespace ids come from that CPU's batch)."""
+    if cpu is None:
+        syscalls.unshare(flags)
+        return
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError:  # a CPU outside the cgroup's cpuset: unpinned, the attempt is one more try
+        pass
+    try:
+        syscalls.unshare(flags)
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def _creator_child(options: SetOptions, name: str, up: _Channel, down: _Channel, cpu: Optional[int]) -> None:
     """Runs in the forked child that unshares; never returns.
 
     Each step answers on `up`; a failed step ends the child, so the module sees its error.
@@ -310,7 +330,7 @@ def _creator_child(options: SetOptions, name: str, up: _Channel, down: _Channel)
     os.close(down.write_fd)
     try:
         os.setsid()  # the holder must not get signals sent to Ansible's process group
-        if not up.report(lambda: syscalls.unshare(flags_for(options.types))):
+        if not up.report(lambda: _unshare_on(flags_for(options.types), cpu)):
             return
         # Before taking other ids: a credential change makes /proc/self/timens_offsets root's.
         if not up.report(lambda: _write_time_offsets(options)):
@@ -511,22 +531,36 @@ class Store:
     def create(self, name: str, options: SetOptions) -> SetState:
         """Make a set; on any failure, remove what was made and raise."""
         options = effective_options(options)
+        # Linux refuses (EINVAL) to bind a mount namespace whose id is not above the caller's, against
+        # reference loops. The ids come from per-CPU batches (seen on 6.18), so a namespace made on one
+        # CPU can get a lower id than an older one made on another. That bites below any mount namespace
+        # but the initial one (a container, a fleet host). Made on each CPU in turn, one gets a higher id:
+        # on the CPU whose batch numbered the caller's namespace.
+        cpus: List[Optional[int]] = [None]
+        if "mnt" in options.types:
+            cpus += range(os.cpu_count() or 1)
+        for cpu in cpus[:-1]:
+            with contextlib.suppress(_LowerMountNamespaceId):
+                return self._attempt(name, options, cpu)
+        return self._attempt(name, options, cpus[-1])
+
+    def _attempt(self, name: str, options: SetOptions, cpu: Optional[int]) -> SetState:
         state = SetState(name=name, path=self.set_path(name), status="creating", options=options, inodes={},
                          holder_pid=None, created=_now())
         os.mkdir(state.path, 0o755)
         self._save(state)
         try:
-            return self._populate(state)
+            return self._populate(state, cpu)
         except BaseException:
             self.remove(name)
             raise
 
-    def _populate(self, state: SetState) -> SetState:
+    def _populate(self, state: SetState, cpu: Optional[int]) -> SetState:
         options = state.options
         up, down = _Channel(), _Channel()
         creator = os.fork()
         if creator == 0:
-            _creator_child(options, state.name, up, down)
+            _creator_child(options, state.name, up, down, cpu)
         os.close(up.write_fd)
         os.close(down.read_fd)
         try:
@@ -551,7 +585,12 @@ class Store:
             inodes = {}
             for nstype, source in sources.items():
                 target = os.path.join(state.path, nstype)
-                _bind(source, target)
+                try:
+                    _bind(source, target)
+                except NamespaceError as exc:
+                    if nstype == "mnt" and exc.errno == errno.EINVAL:
+                        raise _LowerMountNamespaceId(str(exc), call=exc.call, nstype=exc.nstype, err=exc.errno)
+                    raise
                 inodes[nstype] = os.stat(target).st_ino
             state = state._replace(inodes=inodes)
             if "net" in options.types and options.netns_link:
