@@ -249,9 +249,11 @@ def _resolve_pid(pid: int, types: Optional[Iterable[str]]) -> EnterTarget:
                 break
         if not inodes or (pidfd is not None and _has_exited(pidfd)):
             raise NamespaceError("process %d has exited" % pid, call="setns", err=errno.ESRCH)
-        if types is None:
-            types = [t for t, inode in inodes.items() if inode != _caller_inode(t)]
-        target.types = _without_own_user(_choose_types(types, inodes, what), inodes)
+        if types is None:  # may be none at all: the command then runs where the caller is
+            chosen = sorted_types(t for t, inode in inodes.items() if inode != _caller_inode(t))
+        else:
+            chosen = _choose_types(types, inodes, what)
+        target.types = _without_own_user(chosen, inodes)
         target.inodes = {t: inodes[t] for t in target.types}
         # /proc/self/fd/N/ns/TYPE resolves through the pinned directory, never through a reused pid.
         target.files = {t: "/proc/self/fd/%d/ns/%s" % (proc_dir, t) for t in target.types}

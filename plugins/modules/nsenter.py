@@ -318,20 +318,24 @@ def main():
         module.fail_json(msg="the command is empty")
     result = dict(changed=False, rc=None, stdout="", stderr="", cmd=argv, msg="", entered=[], target={})
 
+    def fail(message):
+        result["msg"] = message
+        module.fail_json(**result)
+
     try:
         if params["name"] is not None:
             validate_name(params["name"])
         target = resolve_target(name=params["name"], pid=params["pid"], paths=params["paths"],
                                 types=params["types"], store=Store(params["store"]))
     except (NamespaceError, ValueError) as exc:
-        module.fail_json(msg=str(exc), **result)
+        fail(str(exc))
 
     with target:
         result.update(entered=list(target.types), target=target.inodes)
         try:
             skipped = skip_reason(target, params, "Would" if module.check_mode else "Did")
         except NamespaceError as exc:
-            module.fail_json(msg=str(exc), **result)
+            fail(str(exc))
         if skipped:
             result.update(msg=skipped[0], stdout=skipped[1], rc=0)
             module.exit_json(**result)
@@ -351,7 +355,7 @@ def main():
         try:
             ran = run_command(target, launch, None if stdin is None else stdin.encode())
         except NamespaceError as exc:
-            module.fail_json(msg=str(exc), **result)
+            fail(str(exc))
 
     stdout = to_text(ran.stdout, errors="surrogate_or_replace")
     stderr = to_text(ran.stderr, errors="surrogate_or_replace")
@@ -360,7 +364,7 @@ def main():
     result.update(changed=True, rc=ran.rc, stdout=stdout, stderr=stderr, namespaces=ran.namespaces,
                   start=to_text(ran.start), end=to_text(ran.end), delta=to_text(ran.end - ran.start))
     if ran.rc != 0:
-        module.fail_json(msg="non-zero return code", **result)
+        fail("non-zero return code")
     module.exit_json(**result)
 
 
