@@ -204,7 +204,6 @@ def _resolve_set(name: str, types: Optional[Iterable[str]], store: "Store") -> E
         raise NamespaceError("no set named %r in store %s (%s)"
                              % (name, store.root, "sets: " + ", ".join(known) if known else "it has no sets"))
     what = "set %r" % name
-    chosen = _choose_types(types, state.types, what)
     # Pin the holder before checking it: once the check passes, the pidfd names the holder itself.
     pidfd = None
     if state.holder_pid:
@@ -213,13 +212,17 @@ def _resolve_set(name: str, types: Optional[Iterable[str]], store: "Store") -> E
         except NamespaceError as exc:
             if exc.errno != errno.ESRCH:  # a dead holder: problems() says so below
                 raise
-    problems = store.problems(state)
-    if problems:
-        if pidfd is not None:
-            os.close(pidfd)
-        raise NamespaceError("%s cannot be entered: %s" % (what, "; ".join(problems)))
-    chosen = _without_own_user(chosen, state.inodes)
-    return EnterTarget(what, chosen, {t: state.inodes[t] for t in chosen}, state.files, pidfd)
+    target = EnterTarget(what, (), {}, state.files, pidfd)
+    try:
+        problems = store.problems(state)
+        if problems:
+            raise NamespaceError("%s cannot be entered: %s" % (what, "; ".join(problems)))
+        target.types = _without_own_user(_choose_types(types, state.types, what), state.inodes)
+        target.inodes = {t: state.inodes[t] for t in target.types}
+    except BaseException:
+        target.close()
+        raise
+    return target
 
 
 def _resolve_pid(pid: int, types: Optional[Iterable[str]]) -> EnterTarget:
