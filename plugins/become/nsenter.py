@@ -17,7 +17,7 @@ description:
     host needs neither a copy of the collection nor util-linux.
   - The user does not change; I(become_user) names the set. Entering namespaces needs root, so connect
     as root (or become root first on the connection).
-author: linux.namespaces contributors
+author: linux.namespaces maintainers (!UNKNOWN)
 version_added: 0.1.0
 options:
   become_user:
@@ -145,7 +145,7 @@ class Shipped:
             exec(compile(SOURCES[leaf], "<linux.namespaces>/%%s.py" %% leaf, "exec"), module.__dict__)
 sys.meta_path.insert(0, Shipped())
 from %(package)s.%(entry)s import main
-sys.exit(main(sys.argv[1:]))
+raise SystemExit(main(sys.argv[1:]))
 """
 
 

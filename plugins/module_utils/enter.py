@@ -487,7 +487,7 @@ def _launch_child(target: EnterTarget, launch: Launch, stdio: Sequence[int], rep
         message, ok = encode_outcome(lambda: _enter_and_prepare(target, launch, (report_fd,)))
         _write_all(report_fd, message + b"\n")
         if ok:
-            message, _ = encode_outcome(lambda: _exec(launch))
+            message = encode_outcome(lambda: _exec(launch))[0]
             _write_all(report_fd, message + b"\n")
             os._exit(_exec_failure_code(json.loads(message.decode()).get("errno")))
     finally:
@@ -504,7 +504,7 @@ def _communicate(stdin_fd: Optional[int], data: bytes, out_fd: int, err_fd: int)
             selector.register(stdin_fd, selectors.EVENT_WRITE)
         try:
             while selector.get_map():
-                for key, _ in selector.select():
+                for key, _events in selector.select():
                     if key.fd == stdin_fd:
                         try:
                             data = data[os.write(stdin_fd, data[:65536]):]

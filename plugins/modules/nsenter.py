@@ -24,7 +24,8 @@ description:
     has died, a process that does not exist or exited meanwhile, a type the target does not have).
   - To run whole tasks of any module inside a set, use the become plugin
     P(linux.namespaces.nsenter#become).
-author: linux.namespaces contributors
+author:
+  - linux.namespaces maintainers
 extends_documentation_fragment:
   - action_common_attributes
 attributes:
@@ -189,12 +190,12 @@ stderr:
   type: str
   sample: ""
 stdout_lines:
-  description: O(stdout) split into lines.
+  description: RV(stdout) split into lines.
   returned: always
   type: list
   elements: str
 stderr_lines:
-  description: O(stderr) split into lines.
+  description: RV(stderr) split into lines.
   returned: always
   type: list
   elements: str

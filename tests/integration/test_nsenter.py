@@ -45,7 +45,7 @@ def _link_collection() -> None:
 _link_collection()
 
 from ansible_collections.linux.namespaces.plugins.module_utils.enter import (  # noqa: E402
-    Launch, resolve_target, run_command)
+    EnterTarget, Launch, resolve_target, run_command)
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError  # noqa: E402
 from ansible_collections.linux.namespaces.plugins.module_utils.store import SetOptions, Store  # noqa: E402
 
@@ -269,6 +269,24 @@ def test_it_returns_the_namespaces_the_command_ran_in(web: SetInfo):
         assert result["namespaces"][nstype] == os.stat("%s/%s" % (web.path, nstype)).st_ino == result["target"][nstype]
     for nstype in ("user", "cgroup", "time"):
         assert result["namespaces"][nstype] == os.stat("/proc/self/ns/" + nstype).st_ino
+
+
+def test_types_enters_only_those_namespaces(web: SetInfo, prefix: str):
+    status, result = nsenter_module(in_set(web, argv=["hostname"], types=["uts"]))
+    assert (status, result["stdout"], result["entered"]) == ("CHANGED", prefix + "-web", ["uts"]), result
+    assert result["namespaces"]["uts"] == os.stat(web.path + "/uts").st_ino
+    for nstype in ("mnt", "ipc", "pid", "net"):
+        assert result["namespaces"][nstype] == os.stat("/proc/self/ns/" + nstype).st_ino
+
+
+def test_where_setns_takes_no_pidfd_it_joins_type_by_type(web: SetInfo, prefix: str):
+    """Kernels before 5.8 answer setns(pidfd) with EINVAL, as they do for any fd that is not nsfs."""
+    with resolve_target(name=web.name, store=Store(str(Path(web.path).parent))) as real:
+        not_a_pidfd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        with EnterTarget(real.what, real.types, real.inodes, real.files, pidfd=not_a_pidfd) as target:
+            ran = run_command(target, Launch(argv=["hostname"]))
+    assert ran.stdout.decode().strip() == prefix + "-web"
+    assert {t: ran.namespaces[t] for t in SET_TYPES} == real.inodes
 
 
 def test_a_non_zero_rc_fails_the_task_with_the_output(web: SetInfo):
