@@ -617,8 +617,10 @@ def _version_disagreements(facts: Facts) -> List[Facts]:
     release = facts["kernel"]["release"]
     checked = [(name, FEATURES_BY_NAME[name].first_kernel, result["status"])
                for name, result in facts["features"].items()]
+    # A type that fails to be created is already explained against its runtime presence: only a
+    # type newer than the release is worth a version note.
     checked += [(name, entry["first_kernel"], entry["creatable"]["status"]) for name, entry in facts["types"].items()
-                if facts["probed_as"]["root"]]
+                if entry["creatable"]["status"] == PASS]
     for name, first_kernel, status in checked:
         expected = release_has(release, first_kernel)
         if expected and status == FAIL:
