@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """audit.yml against `ansible -m setup` on the same SSH test hosts, as a ratio (goal: at most 1.3).
 
 Usage: .venv/bin/python bench/bench_audit.py [--repeats N] [--sizes 5,20]
@@ -55,7 +54,7 @@ def measure(fleet: Fleet, size: int, repeats: int, report_dir: str) -> dict:
     timed(audit)  # warm both: ssh control masters, Python bytecode caches
     timed(setup)
     audit_times, setup_times = [], []
-    for _ in range(repeats):
+    for attempt in range(repeats):
         audit_times.append(timed(audit))
         setup_times.append(timed(setup))
     return {

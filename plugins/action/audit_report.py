@@ -61,7 +61,7 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp  # not used: nothing runs on a target
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         report = build_report(self._facts_by_host(args["hosts"], task_vars or {}))
         dest = os.path.abspath(args["dest"])
         texts = {".json": render_json(report), ".md": render_markdown(report), ".html": render_html(report)}

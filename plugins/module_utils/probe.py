@@ -134,7 +134,7 @@ def _fork_and_check(check: Callable[[], bool]) -> bool:
     pid = os.fork()
     if pid == 0:
         os._exit(0 if check() else 1)
-    _, status = os.waitpid(pid, 0)
+    status = os.waitpid(pid, 0)[1]
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
@@ -280,7 +280,7 @@ def _probe_clone3() -> Verdict:
     pid = syscalls.clone3_fork()
     if pid == 0:
         os._exit(0)
-    _, status = os.waitpid(pid, 0)
+    status = os.waitpid(pid, 0)[1]
     if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
         return verdict(FAIL, "the child made by clone3() did not exit cleanly (wait status %d)" % status)
     return verdict(PASS, "clone3() made a child that ran and was reaped")
@@ -503,7 +503,7 @@ def parse_kernel_config(text: str) -> Dict[str, str]:
     options = {}
     for line in text.splitlines():
         if line.startswith("CONFIG_") and "=" in line:
-            name, _, value = line.partition("=")
+            name, value = line.split("=", 1)
             options[name] = value.strip('"')
         elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
             options[line[2:-len(" is not set")]] = "n"

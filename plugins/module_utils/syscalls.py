@@ -418,5 +418,6 @@ def statmount_basic(mnt_id: int) -> Dict[str, int]:
     reply = ctypes.create_string_buffer(4096)
     syscall("statmount", ctypes.addressof(request), _address(reply), len(reply), 0)
     # struct statmount: u32 size, u32 mnt_opts, u64 mask, u32 sb_dev_major, u32 sb_dev_minor, u64 sb_magic
-    size, _, mask, _, _, magic = struct.unpack_from("IIQIIQ", reply.raw)
-    return {"size": size, "mask": mask, "sb_magic": magic}
+    raw = reply.raw
+    return {"size": struct.unpack_from("I", raw, 0)[0], "mask": struct.unpack_from("Q", raw, 8)[0],
+            "sb_magic": struct.unpack_from("Q", raw, 24)[0]}

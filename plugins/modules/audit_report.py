@@ -25,7 +25,7 @@ description:
     visible list per host.
   - The files hold no timestamp, so the same facts give the same files and the task reports no change.
 author:
-  - linux.namespaces contributors
+  - linux.namespaces maintainers (@linux-namespaces)
 options:
   hosts:
     description:
@@ -55,6 +55,7 @@ attributes:
     support: partial
     description: Shows the changes of the Markdown and JSON files; the HTML page is not diffed.
   platform:
+    support: full
     platforms: all
     description: Runs on the controller.
 seealso:

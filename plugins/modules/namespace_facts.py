@@ -11,7 +11,7 @@ module: namespace_facts
 short_description: Audit what the host's kernel can do with Linux namespaces
 version_added: "0.1.0"
 description:
-  - Sets C(ansible_facts.linux_namespaces): the kernel release; for each of the eight namespace types whether it is
+  - Sets C(ansible_facts.linux_namespaces), with the kernel release and, for each of the eight namespace types whether it is
     present in C(/proc/self/ns), whether it can be created, its first kernel version, its kernel config option,
     its C(user.max_TYPE_namespaces) limit and how many namespaces of the type are in use.
   - Probes kernel features instead of guessing them from the version (distributions backport), namely
@@ -21,7 +21,7 @@ description:
   - Reports the policy gates of unprivileged user namespaces (C(user.max_user_namespaces),
     C(kernel.unprivileged_userns_clone), C(kernel.apparmor_restrict_unprivileged_userns)) and probes them as an
     unprivileged user, who creates a user namespace and then tries a privileged operation inside it (a new UTS
-    namespace and C(sethostname)): on Ubuntu 24.04 creation succeeds but the capabilities are denied.
+    namespace and C(sethostname)); on Ubuntu 24.04 creation succeeds but the capabilities are denied.
   - Reads the kernel config (C(CONFIG_NAMESPACES), C(CONFIG_*_NS)) from C(/proc/config.gz) or
     C(/boot/config-RELEASE) when readable, and lists every disagreement between config, runtime presence,
     policy, probes and kernel version with its meaning.
@@ -31,7 +31,7 @@ description:
     mounts and network are never changed, so check mode runs the same probes.
   - One module call gathers everything; it needs no other module and no gathered facts.
 author:
-  - linux.namespaces contributors
+  - linux.namespaces maintainers (@linux-namespaces)
 options:
   unprivileged_uid:
     description:
@@ -55,10 +55,11 @@ attributes:
     support: full
     description: Sets C(ansible_facts.linux_namespaces).
   platform:
+    support: full
     platforms: linux
     description: Linux only.
 notes:
-  - Run it as root (C(become: true)) for a full audit; as another user, creating most namespace types is denied
+  - Run it as root (with C(become)) for a full audit; as another user, creating most namespace types is denied
     and the isolate.yml verdict is C(unknown).
   - C(in_use) counts the distinct namespaces of a type that at least one readable process is a member of. The
     kernel keeps the count that C(user.max_TYPE_namespaces) is checked against per user and per user namespace,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from ansible_collections.linux.namespaces.plugins.module_utils.features import KERNEL_FEATURES, version_tuple
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import NAMESPACE_TYPES
@@ -25,14 +25,21 @@ Cell = Dict[str, str]
 Report = Dict[str, Any]
 
 
-def _capabilities() -> List[Tuple[str, str, str]]:
-    """(key, column title, long title) of every matrix column, in order."""
-    columns = [("isolate", "isolate.yml", "can run isolate.yml (mnt, uts, ipc, pid, net as root; pidfd_open)")]
-    columns += [("type:" + t.name, t.name, "%s can be created" % t.title) for t in NAMESPACE_TYPES]
-    columns.append(("userns_unprivileged", "unpriv. userns",
-                    "an unprivileged user can create a user namespace and use its capabilities"))
-    columns += [("feature:" + f.name, f.name, "%s (mainline %s)" % (f.title, f.first_kernel)) for f in KERNEL_FEATURES]
-    columns.append(("kernel_config", "config", "the kernel config enables every namespace type"))
+class Column(NamedTuple):
+    key: str
+    title: str
+    description: str
+
+
+def _capabilities() -> List[Column]:
+    """Every matrix column, in order."""
+    columns = [Column("isolate", "isolate.yml", "can run isolate.yml (mnt, uts, ipc, pid, net as root; pidfd_open)")]
+    columns += [Column("type:" + t.name, t.name, "%s can be created" % t.title) for t in NAMESPACE_TYPES]
+    columns.append(Column("userns_unprivileged", "unpriv. userns",
+                          "an unprivileged user can create a user namespace and use its capabilities"))
+    columns += [Column("feature:" + f.name, f.name, "%s (mainline %s)" % (f.title, f.first_kernel))
+                for f in KERNEL_FEATURES]
+    columns.append(Column("kernel_config", "config", "the kernel config enables every namespace type"))
     return columns
 
 
@@ -53,7 +60,7 @@ def _config_cell(facts: Mapping[str, Any]) -> Cell:
 def host_cells(facts: Optional[Mapping[str, Any]]) -> Dict[str, Cell]:
     """One cell per capability column for a host's facts (None: the host gave none)."""
     if facts is None:
-        return {key: _cell(UNKNOWN, NO_FACTS) for key, _, _ in _capabilities()}
+        return {column.key: _cell(UNKNOWN, NO_FACTS) for column in _capabilities()}
     cells = {"isolate": _cell(facts["isolate"]["status"], facts["isolate"]["reason"])}
     for nstype in NAMESPACE_TYPES:
         entry = facts["types"][nstype.name]
@@ -98,8 +105,7 @@ def build_report(facts_by_host: Mapping[str, Optional[Mapping[str, Any]]]) -> Re
             isolate[cell["status"]][name] = cell["reason"]
     return {
         "title": "Linux namespaces: fleet kernel audit",
-        "columns": [{"key": key, "title": title, "description": description}
-                    for key, title, description in _capabilities()],
+        "columns": [column._asdict() for column in _capabilities()],
         "groups": [{"kernel": release, "hosts": groups[release]} for release in ordered],
         "isolate": {"can": isolate[PASS], "cannot": isolate[FAIL], "unknown": isolate[UNKNOWN]},
         "hosts": hosts,
@@ -134,8 +140,8 @@ def render_markdown(report: Report) -> str:
     lines += ["", "## Matrix", "", "Each cell: %s pass, %s fail, %s unknown. Reasons follow the matrix." % (
         SYMBOLS[PASS], SYMBOLS[FAIL], SYMBOLS[UNKNOWN])]
     for group in report["groups"]:
-        lines += ["", "### Kernel %s (%d host%s)" % (group["kernel"], len(group["hosts"]),
-                                                    "" if len(group["hosts"]) == 1 else "s"), ""]
+        count = len(group["hosts"])
+        lines += ["", "### Kernel %s (%d host%s)" % (group["kernel"], count, "" if count == 1 else "s"), ""]
         lines.append("| host | " + " | ".join(column["title"] for column in columns) + " |")
         lines.append("|---" * (len(columns) + 1) + "|")
         for name in group["hosts"]:
@@ -147,8 +153,8 @@ def render_markdown(report: Report) -> str:
         lines += ["### %s (kernel %s)" % (name, entry["kernel"] or "unknown"), ""]
         for column in columns:
             cell = entry["cells"][column["key"]]
-            lines.append("- %s %s: %s: %s" % (SYMBOLS[cell["status"]], column["title"], cell["status"],
-                                               _md_escape(cell["reason"])))
+            lines.append("- %s %s: %s: %s" % (
+                SYMBOLS[cell["status"]], column["title"], cell["status"], _md_escape(cell["reason"])))
         if entry["disagreements"]:
             lines += ["", "Disagreements:", ""]
             lines += ["- %s (%s): %s. Meaning: %s" % (d["subject"], " vs ".join(d["between"]),

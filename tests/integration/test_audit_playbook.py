@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import typing
 import pathlib
 import shutil
 import struct
@@ -31,6 +32,13 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 PASS_GREEN = (0xD6, 0xF5, 0xD6)  # the .pass cell background of the report's CSS
 
 
+class AuditRun(typing.NamedTuple):
+    names: list
+    hostnames: dict
+    completed: subprocess.CompletedProcess
+    report_dir: pathlib.Path
+
+
 def ansible_env() -> dict:
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="false")
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".ansible" / "collections"))
@@ -39,7 +47,7 @@ def ansible_env() -> dict:
 
 @pytest.fixture(scope="module")
 def audit(tmp_path_factory):
-    """(fleet host names, the playbook's completed process, the report directory)."""
+    """The fleet's host names and hostnames, the playbook's completed process and the report directory."""
     workdir = tmp_path_factory.mktemp("audit")
     report_dir = workdir / "reports"
     with Fleet(next_fleet_prefix(), HOSTS, workdir) as fleet:
@@ -51,11 +59,11 @@ def audit(tmp_path_factory):
         names = [host.name for host in fleet.hosts]
         hostnames = {name: fleet.run(name, "hostname").stdout.strip() for name in names}
     assert completed.returncode == 0, completed.stdout
-    return names, hostnames, completed, report_dir
+    return AuditRun(names, hostnames, completed, report_dir)
 
 
 def test_audit_runs_over_ssh_on_every_fleet_host(audit):
-    names, hostnames, completed, report_dir = audit
+    names, hostnames, completed, report_dir = audit.names, audit.hostnames, audit.completed, audit.report_dir
     assert len(names) == HOSTS
     # Each host answered over its own sshd, as its own UTS namespace: its hostname is the fleet's.
     assert all(hostnames[name] == name for name in names)
@@ -73,7 +81,7 @@ def test_audit_runs_over_ssh_on_every_fleet_host(audit):
 
 
 def test_markdown_report_has_a_row_per_host(audit):
-    names, _, _, report_dir = audit
+    names, report_dir = audit.names, audit.report_dir
     text = (report_dir / "namespace-audit.md").read_text()
     for name in names:
         assert any(line.startswith("| %s | " % name) for line in text.splitlines())
@@ -166,7 +174,7 @@ def png_pixels(data: bytes):
 
 
 def test_html_report_renders_the_matrix_in_headless_chromium(audit, tmp_path):
-    names, _, _, report_dir = audit
+    names, report_dir = audit.names, audit.report_dir
     page = (report_dir / "namespace-audit.html").resolve().as_uri()
     screenshot = tmp_path / "report.png"
     shot = chromium("--screenshot=%s" % screenshot, "--window-size=%d,%d" % WINDOW, page)
