@@ -1,6 +1,6 @@
 """audit.yml against `ansible -m setup` on the same SSH test hosts, as a ratio (goal: at most 1.3).
 
-Usage: .venv/bin/python bench/bench_audit.py [--repeats N] [--sizes 5,20]
+Run as root from the repository root: `.venv/bin/python -m bench.bench_audit [--repeats N] [--sizes 5,20]`.
 
 One fleet of the largest size is built (tests/fleet); smaller sizes use its first hosts through
 --limit. For each size the two commands alternate, REPEATS times each, so both see the same
@@ -20,10 +20,9 @@ import sys
 import tempfile
 import time
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from tests.fleet import Fleet, next_fleet_prefix
 
-from tests.fleet.fleet import Fleet, next_fleet_prefix  # noqa: E402  (needs the repository root on sys.path)
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 GOAL = 1.3
 

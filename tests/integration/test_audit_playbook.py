@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.fleet.fleet import Fleet, next_fleet_prefix
+from tests.fleet import Fleet, next_fleet_prefix
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 HOSTS = 5

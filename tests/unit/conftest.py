@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import copy
+import pathlib
+import sys
 
 import pytest
+
+try:
+    import ansible_collections.linux.namespaces  # noqa: F401  (ansible-test units puts it on the path)
+except ImportError:  # plain pytest: the collection link `make collection` / the README sets up
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / ".ansible" / "collections"))
 
 from ansible_collections.linux.namespaces.plugins.module_utils.features import KERNEL_FEATURES
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import NAMESPACE_TYPES
