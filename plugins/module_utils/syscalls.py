@@ -269,24 +269,24 @@ def ns_get_parent(fd: int) -> int:
     return _ns_ioctl(fd, NS_GET_PARENT, "NS_GET_PARENT")
 
 
+def _ns_ioctl_read(fd: int, request: int, name: str, layout: str) -> int:
+    """An nsfs ioctl that writes one value of struct layout into the caller's buffer."""
+    buf = bytearray(struct.calcsize(layout))
+    try:
+        fcntl.ioctl(fd, request, buf, True)
+    except OSError as exc:
+        raise error_from("ioctl", exc.errno or errno.EIO, target=name)
+    return struct.unpack(layout, bytes(buf))[0]
+
+
 def ns_get_owner_uid(fd: int) -> int:
     """The uid (in the caller's user namespace) that owns a user namespace (4.11+)."""
-    buf = bytearray(4)
-    try:
-        fcntl.ioctl(fd, NS_GET_OWNER_UID, buf, True)
-    except OSError as exc:
-        raise error_from("ioctl", exc.errno or errno.EIO, target="NS_GET_OWNER_UID")
-    return struct.unpack("I", bytes(buf))[0]
+    return _ns_ioctl_read(fd, NS_GET_OWNER_UID, "NS_GET_OWNER_UID", "I")
 
 
 def ns_get_id(fd: int) -> int:
     """The 64-bit id of the namespace behind fd, never reused while the system runs (6.18+)."""
-    buf = bytearray(8)
-    try:
-        fcntl.ioctl(fd, NS_GET_ID, buf, True)
-    except OSError as exc:
-        raise error_from("ioctl", exc.errno or errno.EIO, target="NS_GET_ID")
-    return struct.unpack("Q", bytes(buf))[0]
+    return _ns_ioctl_read(fd, NS_GET_ID, "NS_GET_ID", "Q")
 
 
 def open_namespace(path: str) -> int:

@@ -9,12 +9,13 @@ import gzip
 import json
 import os
 import pathlib
-import secrets
 import socket
 import subprocess
 import sys
 
 import pytest
+
+from tests.fleet import run_prefix
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 PYENV = pathlib.Path("/root/.pyenv/versions")
@@ -25,10 +26,6 @@ ALL_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time")
 UNSHARE_OPTIONS = {"mnt": ["--mount"], "uts": ["--uts"], "ipc": ["--ipc"], "pid": ["--pid", "--fork"],
                    "net": ["--net"], "user": ["--user"], "cgroup": ["--cgroup"], "time": ["--time", "--fork"]}
 NOBODY = "65534"
-
-
-def run_prefix() -> str:
-    return os.environ.get("LNS_TEST_PREFIX") or "lnst" + secrets.token_hex(2)
 
 
 def ansible_env() -> dict:
