@@ -61,13 +61,13 @@ def _errno_name(err: Optional[int]) -> Optional[str]:
     return errno.errorcode.get(err) if err else None
 
 
-def run_probe(func: Callable[[], Verdict], absent_errnos: Tuple[int, ...] = (errno.ENOSYS,)) -> Verdict:
-    """Run a probe in a forked child. Its error becomes 'fail' when the errno says the kernel lacks
-    the thing (absent_errnos), 'unknown' otherwise (denied, or the probe itself broke)."""
+def run_probe(func: Callable[[], Verdict], fail_errnos: Tuple[int, ...] = (errno.ENOSYS,)) -> Verdict:
+    """Run a probe in a forked child. Its error becomes 'fail' when the errno says the thing cannot be had
+    here (fail_errnos: the kernel lacks or refuses it), 'unknown' otherwise (denied, or the probe broke)."""
     try:
         return run_in_child(func, "probe")
     except NamespaceError as exc:
-        status = FAIL if exc.errno in absent_errnos else UNKNOWN
+        status = FAIL if exc.errno in fail_errnos else UNKNOWN
         return verdict(status, str(exc), errno=_errno_name(exc.errno))
 
 
@@ -184,11 +184,13 @@ def count_in_use() -> Dict[str, int]:
 
 def probe_types(config: Dict[str, str]) -> Dict[str, Facts]:
     in_use = count_in_use()
+    # As root, any refusal means the type cannot be had here; as another user, EPERM only says "not root".
+    refusals = (errno.EINVAL, errno.ENOSYS, errno.ENOSPC, errno.EUSERS) + ((errno.EPERM,) if os.geteuid() == 0 else ())
     types = {}
     for nstype in NAMESPACE_TYPES:
         types[nstype.name] = {
             "present": os.path.exists(_ns_path(nstype.name)),
-            "creatable": run_probe(_creation_probe(nstype), (errno.EINVAL, errno.ENOSYS)),
+            "creatable": run_probe(_creation_probe(nstype), refusals),
             "first_kernel": nstype.first_kernel,
             "kernel_config": nstype.kernel_config,
             "config": config_state(config, nstype.kernel_config),
@@ -224,7 +226,13 @@ def _probe_for_children(nstype: NamespaceType) -> Callable[[], Verdict]:
 
 def _probe_ns_get_userns() -> Verdict:
     with _opened(_ns_path("uts")) as uts_fd:
-        owner_fd = syscalls.ns_get_userns(uts_fd)
+        try:
+            owner_fd = syscalls.ns_get_userns(uts_fd)
+        except NamespaceError as exc:
+            if exc.errno != errno.EPERM:
+                raise
+            return verdict(PASS, "NS_GET_USERNS answered EPERM: the UTS namespace's owner is outside the caller's "
+                           "user namespace")
     try:
         same = os.fstat(owner_fd).st_ino == _ns_inode("user")
     finally:
@@ -420,8 +428,8 @@ def probe_features() -> Dict[str, Verdict]:
     probes = _feature_probes()
     features = {}
     for feature in KERNEL_FEATURES:
-        func, absent = probes[feature.name]
-        result = run_probe(func, absent)
+        func, fail_errnos = probes[feature.name]
+        result = run_probe(func, fail_errnos)
         result["first_kernel"] = feature.first_kernel
         features[feature.name] = result
     return features
@@ -431,12 +439,12 @@ def probe_features() -> Dict[str, Verdict]:
 # Unprivileged user namespaces: the policy gates and a probe as an unprivileged user.
 
 def _drop_to(uid: int, gid: int) -> None:
-    try:
-        os.setgroups([])
-        os.setresgid(gid, gid, gid)
-        os.setresuid(uid, uid, uid)
-    except OSError as exc:
-        raise error_from("setresuid", exc.errno or errno.EIO, target="uid %d" % uid)
+    for call, step in (("setgroups", lambda: os.setgroups([])), ("setresgid", lambda: os.setresgid(gid, gid, gid)),
+                       ("setresuid", lambda: os.setresuid(uid, uid, uid))):
+        try:
+            step()
+        except OSError as exc:
+            raise error_from(call, exc.errno or errno.EIO, target="uid %d gid %d" % (uid, gid))
 
 
 def _unprivileged_probe(uid: int, gid: int) -> Callable[[], Dict[str, Verdict]]:

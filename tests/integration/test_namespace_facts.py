@@ -149,6 +149,33 @@ def test_host_can_run_isolate_and_nothing_disagrees(facts):
     assert facts["disagreements"] == []
 
 
+def test_a_limit_of_zero_makes_creation_fail_and_is_explained():
+    # In a throwaway user namespace (root inside, the host's root outside) user.max_uts_namespaces is
+    # that namespace's own: 0 there forbids new UTS namespaces to everything inside, util-linux included.
+    script = ("echo 0 > /proc/sys/user/max_uts_namespaces && "
+              "if unshare --uts true 2>/dev/null; then echo UNSHARE=pass; else echo UNSHARE=fail; fi && "
+              'exec "$@"')
+    completed = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "sh", "-c", script, "sh", ansible_program("ansible"), "localhost",
+         "-o", "-m", "linux.namespaces.namespace_facts", "-e", "ansible_python_interpreter=%s" % sys.executable],
+        env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    lines = completed.stdout.splitlines()
+    assert "UNSHARE=fail" in lines, completed.stdout + completed.stderr
+    facts = json.loads(next(line for line in lines if " | SUCCESS => " in line).split(" => ", 1)[1])[
+        "ansible_facts"]["linux_namespaces"]
+    uts = facts["types"]["uts"]
+    assert uts["max"] == 0
+    assert uts["creatable"]["status"] == "fail" and uts["creatable"]["errno"] == "ENOSPC"
+    assert "user.max_uts_namespaces (0)" in uts["creatable"]["reason"]
+    assert facts["types"]["ipc"]["creatable"]["status"] == "pass"
+    expected = {("runtime", "probe")}
+    if facts["kernel_config"]["source"]:  # CONFIG_UTS_NS=y against the 0 limit
+        expected.add(("config", "policy"))
+    assert {tuple(d["between"]) for d in facts["disagreements"] if d["subject"] == "uts"} == expected
+    assert facts["isolate"]["status"] == "fail"
+    assert facts["isolate"]["blockers"] == ["uts namespace: " + uts["creatable"]["reason"]]
+
+
 def test_check_mode_gives_the_same_answers():
     checked = namespace_facts(TARGET_PYTHONS["controller"], "--check")
     assert checked["changed"] is False
