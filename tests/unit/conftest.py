@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import pathlib
 import sys
 
 import pytest
 
-try:
-    import ansible_collections.linux.namespaces  # noqa: F401  (ansible-test units puts it on the path)
-except ImportError:  # plain pytest: the collection link `make collection` / the README sets up
+# ansible-test units puts the collection on the path; plain pytest finds it through the
+# .ansible/collections link the README sets up.
+if importlib.util.find_spec("ansible_collections") is None:
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / ".ansible" / "collections"))
 
 from ansible_collections.linux.namespaces.plugins.module_utils.features import KERNEL_FEATURES
