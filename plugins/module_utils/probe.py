@@ -28,7 +28,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.features import (
     FEATURES_BY_NAME, KERNEL_FEATURES, MAX_NAMESPACES_SYSCTLS_KERNEL, release_has)
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
     CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWUTS, DEFAULT_SET_TYPES, NAMESPACE_TYPES, TYPES_BY_NAME,
-    NamespaceType)
+    NamespaceType, names_in)
 from ansible_collections.linux.namespaces.plugins.module_utils.store import _mount_points
 
 PASS = "pass"
@@ -117,8 +117,7 @@ def _held_child(flags: int) -> Iterator[int]:
     try:
         answer = os.read(ready_read, 16)
         if answer != b"ok":
-            raise error_from("unshare", int(answer or errno.ECHILD), "+".join(
-                t.name for t in NAMESPACE_TYPES if flags & t.flag))
+            raise error_from("unshare", int(answer or errno.ECHILD), "+".join(names_in(flags)))
         yield pid
     finally:
         os.close(release_write)  # end of file releases the child
@@ -133,7 +132,11 @@ def _fork_and_check(check: Callable[[], bool]) -> bool:
     """Fork once (pid and time namespaces take only children) and run check in the child."""
     pid = os.fork()
     if pid == 0:
-        os._exit(0 if check() else 1)
+        passed = False
+        try:
+            passed = check()
+        finally:  # never return into the caller's code from the child
+            os._exit(0 if passed else 1)
     status = os.waitpid(pid, 0)[1]
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
