@@ -227,15 +227,23 @@ def _probe_for_children(nstype: NamespaceType) -> Callable[[], Verdict]:
     return probe
 
 
-def _probe_ns_get_userns() -> Verdict:
-    with _opened(_ns_path("uts")) as uts_fd:
+def _related_namespace(path: str, ioctl: Callable[[int], int]) -> Optional[int]:
+    """An fd from NS_GET_USERNS or NS_GET_PARENT on path; None when the answer is EPERM (the namespace
+    asked for is outside the caller's scope), which still proves the kernel has the ioctl."""
+    with _opened(path) as fd:
         try:
-            owner_fd = syscalls.ns_get_userns(uts_fd)
+            return ioctl(fd)
         except NamespaceError as exc:
             if exc.errno != errno.EPERM:
                 raise
-            return verdict(PASS, "NS_GET_USERNS answered EPERM: the UTS namespace's owner is outside the caller's "
-                           "user namespace")
+            return None
+
+
+def _probe_ns_get_userns() -> Verdict:
+    owner_fd = _related_namespace(_ns_path("uts"), syscalls.ns_get_userns)
+    if owner_fd is None:
+        return verdict(PASS, "NS_GET_USERNS answered EPERM: the UTS namespace's owner is outside the caller's "
+                       "user namespace")
     try:
         same = os.fstat(owner_fd).st_ino == _ns_inode("user")
     finally:
@@ -246,13 +254,9 @@ def _probe_ns_get_userns() -> Verdict:
 
 
 def _probe_ns_get_parent() -> Verdict:
-    with _opened(_ns_path("pid")) as pid_fd:
-        try:
-            parent_fd = syscalls.ns_get_parent(pid_fd)
-        except NamespaceError as exc:
-            if exc.errno != errno.EPERM:
-                raise
-            return verdict(PASS, "NS_GET_PARENT answered EPERM: the caller's PID namespace is the root it can see")
+    parent_fd = _related_namespace(_ns_path("pid"), syscalls.ns_get_parent)
+    if parent_fd is None:
+        return verdict(PASS, "NS_GET_PARENT answered EPERM: the caller's PID namespace is the root it can see")
     os.close(parent_fd)
     return verdict(PASS, "NS_GET_PARENT returned the parent of the caller's PID namespace")
 
