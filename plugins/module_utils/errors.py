@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: linux.namespaces contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place where an errno becomes a message a person can act on."""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Optional
+
+
+class NamespaceError(Exception):
+    """A failed namespace operation, with the call, the namespace type and the cause."""
+
+    def __init__(self, message: str, call: str = "", nstype: Optional[str] = None,
+                 err: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.call = call
+        self.nstype = nstype
+        self.errno = err
+
+
+def read_sysctl(name: str) -> Optional[str]:
+    """The value of a sysctl such as 'user.max_user_namespaces', or None where it does not exist."""
+    try:
+        with open("/proc/sys/" + name.replace(".", "/")) as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+# (call, errno) -> the cause in plain words. The type, where known, is said by the caller's verb.
+_CAUSES = {
+    ("unshare", errno.EINVAL): "the kernel does not support this namespace type, or the process is multithreaded",
+    ("unshare", errno.ENOMEM): "the PID namespace's init has exited, or the kernel is out of memory",
+    ("unshare", errno.EUSERS): "user namespaces are nested 32 levels deep already",
+    ("setns", errno.EINVAL): "the file is not a namespace of that type, or the process is multithreaded",
+    ("setns", errno.EBADF): "the file descriptor is not open",
+    ("setns", errno.ESRCH): "the process behind the pidfd has exited",
+    ("setns", errno.ENOMEM): "the PID namespace's init has exited, or the kernel is out of memory",
+    ("mount", errno.EINVAL): "the source or target is not a mount point, or a namespace file is bound onto a "
+                             "shared mount (the store must be a private mount)",
+    ("mount", errno.ENOENT): "the source or target does not exist",
+    ("mount", errno.EBUSY): "the target is busy",
+    ("umount2", errno.EINVAL): "the path is not a mount point",
+    ("pidfd_open", errno.ESRCH): "the process does not exist",
+    ("pidfd_send_signal", errno.ESRCH): "the process has exited",
+    ("fork", errno.ENOMEM): "the PID namespace's init has exited: the namespace is dead",
+    ("ioctl", errno.ENOTTY): "the file is not a namespace file (nsfs), or the kernel lacks this ioctl",
+    ("ioctl", errno.EPERM): "the namespace has no parent visible from here (the caller is at the root)",
+}
+
+_GENERIC = {
+    errno.EPERM: "permission denied: the operation needs CAP_SYS_ADMIN (run as root)",
+    errno.EACCES: "access denied",
+    errno.ENOSYS: "the running kernel does not have this system call",
+    errno.ENOENT: "no such file or directory",
+    errno.ESRCH: "no such process",
+    errno.ENOSPC: "a namespace limit is reached",
+}
+
+
+def _user_namespace_gate() -> Optional[str]:
+    """Why this host refuses user namespaces, from the sysctls that gate them, or None."""
+    if read_sysctl("user.max_user_namespaces") == "0":
+        return "user.max_user_namespaces is 0 on this host"
+    if os.geteuid() != 0 and read_sysctl("kernel.unprivileged_userns_clone") == "0":
+        return "kernel.unprivileged_userns_clone is 0 on this host (unprivileged user namespaces are off)"
+    if os.geteuid() != 0 and read_sysctl("kernel.apparmor_restrict_unprivileged_userns") == "1":
+        return "kernel.apparmor_restrict_unprivileged_userns is 1 on this host (AppArmor restricts them)"
+    return None
+
+
+def explain(call: str, err: int, nstype: Optional[str] = None) -> str:
+    """The cause of errno `err` from `call`, in plain words."""
+    if err == errno.ENOSPC and nstype:
+        limit = read_sysctl("user.max_%s_namespaces" % nstype)
+        return "the limit user.max_%s_namespaces (%s) is reached" % (nstype, limit)
+    if err == errno.EPERM and nstype == "user" and call in ("unshare", "clone"):
+        gate = _user_namespace_gate()
+        if gate:
+            return gate
+    if err == errno.ENOSYS:
+        return "the running kernel (%s) does not have the %s system call" % (os.uname().release, call)
+    cause = _CAUSES.get((call, err)) or _GENERIC.get(err)
+    return cause or os.strerror(err)
+
+
+_VERBS = {
+    "unshare": "cannot create",
+    "clone": "cannot create",
+    "setns": "cannot enter",
+}
+
+
+def error_from(call: str, err: int, nstype: Optional[str] = None, target: Optional[str] = None) -> NamespaceError:
+    """A NamespaceError naming the call, the namespace type or target, and the cause."""
+    if nstype and call in _VERBS:
+        what = "%s %s %s namespace" % (_VERBS[call], "an" if nstype[0] in "aeio" else "a", nstype)
+    elif nstype:
+        what = "%s failed for the %s namespace" % (call, nstype)
+    else:
+        what = "%s failed" % call
+    if target:
+        what += " (%s)" % target
+    return NamespaceError("%s: %s" % (what, explain(call, err, nstype)), call=call, nstype=nstype, err=err)
