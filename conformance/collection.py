@@ -7,6 +7,7 @@ It never imports the collection's code: the set is observed on the host with uti
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,22 +80,23 @@ def ansible_target(host, python: str) -> Tuple[str, List[str]]:
     raise AnsibleUnavailable("the %s connection has no ansible equivalent in the kit" % backend.NAME)
 
 
+ONE_LINE_RESULT = re.compile(r"^(\S+) \| (SUCCESS|CHANGED|FAILED!|UNREACHABLE!) => (\{.*\})$")
+
+
 def run_module(host, python: str, collections_path: str, args: Dict) -> Dict:
     """Run the namespace module once on host; returns its result (raises on a failed run)."""
     pattern, target_args = ansible_target(host, python)
-    argv = [ansible_command(), pattern] + target_args + ["-m", MODULE, "-a", json.dumps(args)]
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_RETRY_FILES_ENABLED="0")
+    argv = [ansible_command(), pattern] + target_args + ["--one-line", "-m", MODULE, "-a", json.dumps(args)]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_RETRY_FILES_ENABLED="0")
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
-    try:
-        output = json.loads(proc.stdout.decode())
-        hosts = output["plays"][0]["tasks"][0]["hosts"]
-    except (ValueError, KeyError, IndexError):
-        raise AnsibleUnavailable("ansible %s exited %d: %s" % (MODULE, proc.returncode,
-                                                               (proc.stderr or proc.stdout).decode()[-2000:]))
-    result = next(iter(hosts.values()))
-    if result.get("failed") or result.get("unreachable"):
-        raise AnsibleUnavailable("%s failed: %s" % (MODULE, result.get("msg") or result))
+    results = [ONE_LINE_RESULT.match(line) for line in proc.stdout.decode().splitlines()]
+    results = [found for found in results if found]
+    if len(results) != 1:
+        raise AnsibleUnavailable("ansible %s exited %d: %s" % (
+            MODULE, proc.returncode, (proc.stderr + proc.stdout).decode().strip()[-2000:]))
+    status, result = results[0].group(2), json.loads(results[0].group(3))
+    if status in ("FAILED!", "UNREACHABLE!"):
+        raise AnsibleUnavailable("%s %s %s" % (MODULE, status.rstrip("!").lower(), result.get("msg") or result))
     return result
 
 

@@ -91,7 +91,7 @@ class HostRun:
         if collection_error:
             report["subjects"]["collection"] = {"error": collection_error}
             report["results"]["collection"] = dict((i, {"error": collection_error}) for i in self.setup_ids())
-        report["cleanup"] = {"probe_swept": report.pop("swept", []), "probe_leftovers": report.pop("leftovers", []),
+        report["cleanup"] = {"probe_swept": report.pop("swept", []),
                              "removed": cleanup.get("removed", []), "leftovers": cleanup.get("leftovers", []),
                              "errors": cleanup_errors + cleanup.get("errors", [])}
         report["round_trips"] = {"commands": self.commands, "ansible_calls": self.ansible_calls}
