@@ -34,6 +34,12 @@ def property_id(test_name: str) -> Optional[str]:
     return found.group(1) if found else None
 
 
+def testinfra_host(item):
+    """The testinfra host an item runs on (None if it is not parametrized with one)."""
+    host = item.callspec.params.get("_testinfra_host") if hasattr(item, "callspec") else None
+    return host if hasattr(host, "backend") else None
+
+
 def host_key(host) -> str:
     return host.backend.get_pytest_id()
 
@@ -118,11 +124,12 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("subject", metafunc.config.stash[KIT].subjects_for(prop_id))
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: probe only what will be judged
 def pytest_collection_modifyitems(session, config, items):
     kit = config.stash[KIT]
     kit.ids = sorted({property_id(item.originalname) for item in items} - {None})
     for item in items:
-        host = getattr(item, "callspec", None) and item.callspec.params.get("_testinfra_host")
+        host = testinfra_host(item)
         if host is not None:
             kit.hosts.setdefault(host_key(host), host)
         prop_id = property_id(item.originalname)
@@ -185,7 +192,7 @@ def pytest_runtest_makereport(item, call):
     failed_setup = report.when == "setup" and not report.passed
     if report.when != "call" and not failed_setup:
         return
-    host = getattr(item, "callspec", None) and item.callspec.params.get("_testinfra_host")
+    host = testinfra_host(item)
     if host is None:
         return
     kit = item.config.stash[KIT]

@@ -22,6 +22,8 @@ from conformance.probes import lnsprobe
 
 PROBE_SOURCE = Path(lnsprobe.__file__).read_text()
 SUBJECT_TYPES = list(lnsprobe.SUBJECT_TYPES)
+# The host as found: its namespace types, and how many procfs are mounted on its /proc.
+FIRST_LOOK = "ls /proc/self/ns; echo --; awk '$5 == \"/proc\" && / - proc /' /proc/self/mountinfo | wc -l"
 
 
 def probe_command(python: str, request: Dict) -> str:
@@ -62,7 +64,8 @@ class HostRun:
     def execute(self) -> Dict:
         started = time.time()
         wants_setup = bool(self.setup_ids())
-        kernel_types = self.command("ls /proc/self/ns").stdout.split()
+        first_look = self.command(FIRST_LOOK).stdout.split("--")
+        kernel_types = first_look[0].split()
         types = [t for t in SUBJECT_TYPES if t in kernel_types]
         specs = [{"kind": kind, "hostname": "%s-%s" % (self.prefix, kind[:3])}
                  for kind in self.subjects if kind != "collection"]
@@ -77,7 +80,8 @@ class HostRun:
                 collection_error = "the collection subject could not be made: %s" % exc
         report: Dict = {}
         try:
-            report = self.probe({"prefix": self.prefix, "ids": self.ids, "subjects": specs})
+            report = self.probe({"prefix": self.prefix, "ids": self.ids, "subjects": specs,
+                                 "proc_mounts_before_subjects": int(first_look[1])})
         finally:
             cleanup_errors = []
             if collection is not None:

@@ -75,7 +75,7 @@ class HostReport:
             "distribution": facts.get("distribution"),
             "tools": {"python": facts.get("python"), "util_linux": facts.get("util_linux"),
                       "iproute2": facts.get("iproute2")},
-            "privileges": {"euid": facts.get("euid"), "initial_pid_namespace": facts.get("at_initial_pid_ns"),
+            "privileges": {"euid": facts.get("euid"), "pid_namespace_level": facts.get("pid_ns_level"),
                            "initial_user_namespace": facts.get("at_initial_user_ns")},
             "features": dict((key, {"present": present, "description": FEATURES[key].description,
                                     "first_kernel": FEATURES[key].first_kernel})

@@ -595,12 +595,18 @@ def wait_for(predicate, timeout=5.0, interval=0.01):
         time.sleep(interval)
 
 
-def at_initial_pid_ns():
-    """The initial PID namespace is the one that shows kthreadd (pid 2, parent 0)."""
+def procfs_of_initial_pid_ns():
+    """Whether /proc belongs to the initial PID namespace, the one that shows kthreadd (pid 2,
+    parent 0): then NSpid counts a process's levels from the top."""
     try:
         return read_text("/proc/2/comm").strip() == "kthreadd" and status_field(2, "PPid") == ["0"]
     except OSError:
         return False
+
+
+def pid_ns_level():
+    """The caller's PID namespace depth below the initial one, or None if /proc cannot tell."""
+    return len(status_field("self", "NSpid") or [None]) - 1 if procfs_of_initial_pid_ns() else None
 
 
 def at_initial_user_ns():
@@ -635,26 +641,34 @@ def need_root():
 
 
 class Run:
-    """Names and places of one run, all derived from its prefix."""
+    """Names and places of one run on one host, derived from the run's prefix.
+
+    Hosts of a fleet may share kernel objects (a machine's IPC namespace, its cgroup tree, /tmp):
+    names of such objects also carry `scope`, a tag of this host, so hosts never touch each other's.
+    """
 
     def __init__(self, prefix):
         self.prefix = prefix
-        self.tag = zlib.crc32(prefix.encode()) & 0xFFFF
+        machine_id = read_text("/etc/machine-id").strip() if os.path.exists("/etc/machine-id") else ""
+        self.tag = zlib.crc32((prefix + uname_names()["hostname"] + machine_id).encode()) & 0x7FFFFF
+        self.scope = "%s-%06x" % (prefix, self.tag)
 
     def ipc_key(self, n):
-        return 0x4C000000 | (self.tag << 8) | n
+        """A positive key_t (a signed int): /proc/sysvipc prints keys signed, ipcs unsigned."""
+        return (self.tag << 8) | n
 
     def ipc_keys(self):
         return [self.ipc_key(n) for n in range(256)]
 
     def mq_name(self, label):
-        return "/%s-%s" % (self.prefix, label)
+        return "/%s-%s" % (self.scope, label)
 
     def ifname(self, label):
+        """Interfaces live in the host's own network namespace; names are limited to 15 characters."""
         return (self.prefix + label)[:15]
 
     def tmpdir(self, label):
-        path = "/tmp/%s-%s" % (self.prefix, label)
+        path = "/tmp/%s-%s" % (self.scope, label)
         os.mkdir(path, 0o700)
         return path
 
@@ -869,8 +883,16 @@ def probe_s4(subject):
 @probe("S5", setup=True)
 def probe_s5(subject):
     members = pid_ns_members(subject.ns_id("pid"))
-    listed = [int(p) for p in nsenter({"pid": subject.path("pid")}, ["ps", "-e", "-o", "pid="]).split()]
-    return {"ps_without_private_proc": len(listed), "namespace_members": len(members),
+    paths = {"pid": subject.path("pid")}
+    try:
+        observer, listed = "ps", nsenter(paths, ["ps", "-e", "-o", "pid="]).split()
+    except ProbeError as exc:
+        # procps refuses to run when /proc/self is not its own PID (procfs of another namespace,
+        # as under a stacked /proc): the same view, read with ls.
+        observer = "ls /proc (ps failed: %s)" % exc
+        listed = [name for name in nsenter(paths, ["ls", "/proc"]).split() if name.isdigit()]
+    listed = [int(p) for p in listed]
+    return {"observer": observer, "listed_without_private_proc": len(listed), "namespace_members": len(members),
             "lists_probe_pid": os.getpid() in listed, "probe_pid": os.getpid()}
 
 
@@ -878,9 +900,12 @@ def _proc_mounts_on_host():
     return len([m for m in mounted_at("/proc") if m["fstype"] == "proc"])
 
 
+# The host as found before any subject was made (set by probe_host from the controller's first look).
+BASELINE = {"proc_mounts": None}
+
+
 @probe("S6", setup=True)
 def probe_s6(subject):
-    proc_mounts_before = _proc_mounts_on_host()
     paths = {"mnt": subject.path("mnt"), "pid": subject.path("pid")}
     members = pid_ns_members(subject.ns_id("pid"))
     lines = nsenter(paths, ["sh", "-c", "echo $$; exec ps -e -o pid="]).split()
@@ -890,7 +915,7 @@ def probe_s6(subject):
     host_ps = [int(p) for p in run(["ps", "-e", "-o", "pid="]).split()]
     return {"inside_ps": [p for p in listed if p != ps_pid],
             "expected_inner_pids": sorted(members.values()),
-            "host_proc_mounts_before": proc_mounts_before, "host_proc_mounts_after": _proc_mounts_on_host(),
+            "host_proc_mounts_before": BASELINE["proc_mounts"], "host_proc_mounts_after": _proc_mounts_on_host(),
             "subject_root_shared": any(o.startswith("shared:") for m in subject_root for o in m["optional"]),
             "host_ps_lists_probe": os.getpid() in host_ps}
 
@@ -1099,7 +1124,7 @@ def probe_g6():
     def bind_mount_pin():
         unshare(CLONE_NEWNS)
         mount(None, "/", None, MS_REC | MS_PRIVATE)
-        mount(RUN.prefix, "/tmp", "tmpfs", 0, "size=64k")
+        mount(RUN.scope, "/tmp", "tmpfs", 0, "size=64k")
         open("/tmp/uts", "w").close()
         inner = marked_uts("bind")
         inner.recv()
@@ -1562,8 +1587,9 @@ def probe_pid3():
         helper.result()
         return {"listed": listed, "self": os.getpid(), "helper": helper_pid}
 
+    before = _proc_mounts_on_host()
     observed = _in_new_pid_ns(pid1_mounts_proc)
-    observed["host_proc_mounts"] = _proc_mounts_on_host()
+    observed.update(host_proc_mounts_before=before, host_proc_mounts_after=_proc_mounts_on_host())
     return observed
 
 
@@ -1719,7 +1745,8 @@ def probe_pid9():
                 os._exit(0)
 
     observed = Child(nest).result(timeout=60)
-    observed["at_initial_pid_ns"] = at_initial_pid_ns()
+    observed["procfs_of_initial_pid_ns"] = procfs_of_initial_pid_ns()
+    observed["start_level"] = pid_ns_level()
     return observed
 
 
@@ -1782,7 +1809,7 @@ def probe_mnt1():
 def _propagation_lab(base):
     """In the caller's (private) mount namespace: a tmpfs at base with bind mounts s, p, sl, u."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    mount(RUN.prefix, base, "tmpfs", 0, "size=64k")
+    mount(RUN.scope, base, "tmpfs", 0, "size=64k")
     for name in ("s", "p", "sl", "u", "x"):
         os.mkdir(os.path.join(base, name))
     for name in ("s", "p", "sl", "u"):
@@ -1812,11 +1839,11 @@ def probe_mnt2():
         second = os.open("/proc/self/ns/mnt", os.O_RDONLY)
         mount(None, base + "/sl", None, MS_SLAVE)
         for name in ("s", "p", "sl"):
-            mount(RUN.prefix, "%s/%s/a" % (base, name), "tmpfs", 0, "size=16k")
+            mount(RUN.scope, "%s/%s/a" % (base, name), "tmpfs", 0, "size=16k")
         setns(first, CLONE_NEWNS)
         from_second = dict((n, _has_mount("%s/%s/a" % (base, n))) for n in ("s", "p", "sl"))
         for name in ("s", "p", "sl"):
-            mount(RUN.prefix, "%s/%s/b" % (base, name), "tmpfs", 0, "size=16k")
+            mount(RUN.scope, "%s/%s/b" % (base, name), "tmpfs", 0, "size=16k")
         unbindable = outcome(mount, base + "/u", base + "/x", None, MS_BIND)
         setns(second, CLONE_NEWNS)
         from_first = dict((n, _has_mount("%s/%s/b" % (base, n))) for n in ("s", "p", "sl"))
@@ -1851,7 +1878,7 @@ def probe_mnt3():
             except OSError as exc:
                 raise Skip("a user namespace is denied here (%s): see USER7" % errno_name(exc))
             own = "%s/s/a" % base
-            mount(RUN.prefix, own, "tmpfs", 0, "size=16k")
+            mount(RUN.scope, own, "tmpfs", 0, "size=16k")
             return {"after": optional_of(base + "/s"), "umount_inherited": outcome(umount2, base + "/s"),
                     "umount_own": outcome(umount2, own)}
 
@@ -1869,7 +1896,7 @@ def probe_mnt3():
 def probe_mnt4(subject):
     path = subject.private("mnt")
     point = RUN.tmpdir("mnt4")
-    source = RUN.prefix + "-mnt4"
+    source = RUN.scope + "-mnt4"
     try:
         # util-linux reads /proc/self/mountinfo: with the subject's /proc that needs its PID ns too.
         inside_paths = {"mnt": path, "pid": subject.path("pid")}
@@ -2116,7 +2143,7 @@ def probe_user2():
 @probe("USER3")
 def probe_user3():
     need_root()
-    outer = 100000 + RUN.tag
+    outer = 100000 + (RUN.tag & 0xFFFF)
     directory = RUN.tmpdir("user3")
     os.chmod(directory, 0o777)
 
@@ -2296,7 +2323,7 @@ def probe_cg2():
         base = _cgroup2_mount()
         if base is None or "0" not in own:
             raise Skip("no process outside the probe's cgroup and no cgroup v2 to make one in")
-        made = os.path.join(base + own["0"].rstrip("/"), RUN.prefix + "-cg2")
+        made = os.path.join(base + own["0"].rstrip("/"), RUN.scope + "-cg2")
         os.mkdir(made)
         outside = (os.getpid(), "0", own["0"])
 
@@ -2520,7 +2547,7 @@ def facts():
             "distribution": _os_release(), "python": platform.python_version(), "euid": os.geteuid(),
             "hostname": uname_names()["hostname"], "util_linux": _first_line(["unshare", "--version"]),
             "iproute2": _first_line(["ip", "-V"]), "namespace_types": supported_types(),
-            "at_initial_pid_ns": at_initial_pid_ns(), "at_initial_user_ns": at_initial_user_ns()}
+            "pid_ns_level": pid_ns_level(), "at_initial_user_ns": at_initial_user_ns()}
 
 
 # ---------------------------------------------------------------- cleanup and leak check
@@ -2547,7 +2574,7 @@ def sweep():
         if MQUEUE.unlink(RUN.mq_name(label)) == "OK":
             removed.append("POSIX message queue %s" % RUN.mq_name(label))
     for m in reversed(mountinfo()):
-        if m["source"].startswith(RUN.prefix) or m["point"].startswith("/tmp/%s-" % RUN.prefix):
+        if m["source"].startswith(RUN.scope) or m["point"].startswith("/tmp/%s-" % RUN.scope):
             if outcome(umount2, m["point"], MNT_DETACH) == "OK":
                 removed.append("mount %s" % m["point"])
     for name in _host_links():
@@ -2555,7 +2582,7 @@ def sweep():
             run(["ip", "link", "del", "dev", name], check=False)
             removed.append("link %s" % name)
     for name in os.listdir("/tmp"):
-        if name.startswith(RUN.prefix + "-"):
+        if name.startswith(RUN.scope + "-"):
             try:
                 os.rmdir(os.path.join("/tmp", name))
                 removed.append("dir /tmp/%s" % name)
@@ -2587,7 +2614,7 @@ def leftovers(hostname_before):
     keys = set(RUN.ipc_keys())
     for kind in SYSV_KINDS:
         found += ["%s key 0x%08x" % (kind, k) for k in sysvipc_keys(kind) if k in keys]
-    found += ["/tmp/%s" % n for n in os.listdir("/tmp") if n.startswith(RUN.prefix + "-")]
+    found += ["/tmp/%s" % n for n in os.listdir("/tmp") if n.startswith(RUN.scope + "-")]
     if uname_names()["hostname"] != hostname_before:
         found.append("hostname changed from %r to %r" % (hostname_before, uname_names()["hostname"]))
     return found
@@ -2625,6 +2652,7 @@ def run_probe(fn, *args):
 
 
 def probe_host(request):
+    BASELINE["proc_mounts"] = request.get("proc_mounts_before_subjects") or _proc_mounts_on_host()
     wanted = request.get("ids") or sorted(PROBES)
     report = {"facts": facts(), "features": features(), "results": {"kernel": {}}, "subjects": {}}
     for prop_id in wanted:
