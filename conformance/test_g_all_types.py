@@ -55,6 +55,12 @@ def test_G6_pinned_namespace_stays_alive(observed):
     for pin, found in observed["pins"].items():
         assert found["seen"] == found["expected"], "pinned by %s, the namespace was not alive: saw %r" % (
             pin, found["seen"])
+    # A mount namespace is pinned by a bind mount of its file made from an older mount namespace.
+    refused = dict((cpus, found) for cpus, found in observed["mount_ns_bind"].items() if found["bind"] != "OK")
+    assert not refused, (
+        "a mount namespace made after the binder's could not be pinned by a bind mount (namespaces made on "
+        "CPU a -> CPU b): %s; the kernel's loop check compares namespace ids that are not in creation "
+        "order" % refused)
 
 
 def test_G7_max_namespaces_enforced_with_enospc(observed):

@@ -1157,7 +1157,52 @@ def probe_g6():
         return {"expected": info["parent_id"], "seen": ns_id("/proc/self/fd/%d" % parent)}
 
     pins["child_namespace"] = in_child(parent_of_orphaned_child)
-    return {"pins": pins}
+    return {"pins": pins, "mount_ns_bind": _bind_newer_mount_ns_per_cpu()}
+
+
+def ns_id_of(path):
+    """NS_GET_ID (Linux 6.18+) of a namespace file, or None."""
+    value = ctypes.c_uint64()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.ioctl(ctypes.c_int(fd), ctypes.c_ulong(NS_GET_ID), ctypes.byref(value)) != 0:
+            return None
+        return value.value
+    finally:
+        os.close(fd)
+
+
+def _bind_newer_mount_ns_per_cpu():
+    """Pinning a mount namespace by a bind mount of its file, from a mount namespace made before it.
+
+    The kernel refuses to bind a mount namespace that is not newer than the binder's (loop check);
+    a namespace made later must be accepted whichever CPU made either one. Each ordered pair of CPUs
+    (binder's namespace made on the first, the pinned one on the second) is tried once."""
+    cpus = sorted(os.sched_getaffinity(0))[:4]
+
+    def attempt(binder_cpu, new_cpu):
+        os.sched_setaffinity(0, {binder_cpu})
+        unshare(CLONE_NEWNS)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+        mount(RUN.scope, "/tmp", "tmpfs", 0, "size=64k")
+        open("/tmp/mnt", "w").close()
+
+        def newer(channel):
+            os.sched_setaffinity(0, {new_cpu})
+            unshare(CLONE_NEWNS)
+            channel.send("made")
+            channel.recv()
+
+        holder = Child(newer)
+        holder.recv()
+        source = "/proc/%d/ns/mnt" % holder.pid
+        result = {"bind": outcome(mount, source, "/tmp/mnt", None, MS_BIND),
+                  "binder_ns_id": ns_id_of("/proc/self/ns/mnt"), "pinned_ns_id": ns_id_of(source)}
+        holder.send("release")
+        holder.wait()
+        return result
+
+    return dict(("cpu%d->cpu%d" % (a, b), in_child(attempt, a, b)) for a in cpus for b in cpus)
 
 
 @probe("G7")

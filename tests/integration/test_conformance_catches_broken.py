@@ -1,6 +1,7 @@
 """The conformance kit catches what it claims to check: run against a subject that claims a UTS
 namespace but shares the host's, exactly the properties that look at the subject's UTS namespace FAIL,
-and nothing else does. Needs root (the kit creates namespaces)."""
+and no other property of that subject does. (The kernel column does not depend on the subject and is
+not judged here.) Needs root (the kit creates namespaces)."""
 
 from __future__ import annotations
 
@@ -47,9 +48,8 @@ def test_broken_uts_subject_fails_exactly_the_uts_properties(tmp_path):
     failed_broken = {prop for prop, result in by_subject["broken-uts"].items() if result == "FAIL"}
     assert failed_broken == UTS_PROPERTIES_OF_A_SUBJECT, "FAIL on the broken subject: %s\n%s" % (
         sorted(failed_broken), output[-3000:])
-    for subject in ("reference", "kernel"):
-        failed = sorted(prop for prop, result in by_subject[subject].items() if result == "FAIL")
-        assert not failed, "the %s column failed %s too:\n%s" % (subject, failed, output[-3000:])
+    failed_reference = sorted(prop for prop, result in by_subject["reference"].items() if result == "FAIL")
+    assert not failed_reference, "the reference failed %s too:\n%s" % (failed_reference, output[-3000:])
     # The same properties hold for the reference: the kit blames the subject, not the host.
     for prop in UTS_PROPERTIES_OF_A_SUBJECT:
         assert by_subject["reference"][prop] == "PASS"
