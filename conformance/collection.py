@@ -103,13 +103,14 @@ def run_module(host, python: str, collections_path: str, args: Dict) -> Dict:
 class CollectionSet:
     """One set on one host, made with the module and removed with it (state: absent)."""
 
-    def __init__(self, host, python: str, collections_path: str, prefix: str, types: List[str]):
+    def __init__(self, host, python: str, collections_path: str, prefix: str, types: List[str], time_offset: int):
         self.host = host
         self.python = python
         self.collections_path = collections_path
         self.name = "%s-col" % prefix
         self.store = "/run/%s-store" % prefix
         self.types = types
+        self.time_offset = time_offset
         self.calls = 0
 
     def spec(self) -> Dict:
@@ -118,9 +119,11 @@ class CollectionSet:
 
     def create(self) -> Dict:
         self.calls += 1
-        return run_module(self.host, self.python, self.collections_path,
-                          {"name": self.name, "types": self.types, "hostname": self.name, "mount_proc": True,
-                           "store": self.store, "state": "present"})
+        args = {"name": self.name, "types": self.types, "hostname": self.name, "mount_proc": True,
+                "store": self.store, "state": "present"}
+        if "time" in self.types:
+            args.update(monotonic_offset=self.time_offset, boottime_offset=self.time_offset)
+        return run_module(self.host, self.python, self.collections_path, args)
 
     def remove(self) -> Dict:
         self.calls += 1

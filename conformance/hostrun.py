@@ -72,7 +72,8 @@ class HostRun:
         collection = None
         collection_error = None
         if wants_setup and "collection" in self.subjects:
-            collection = CollectionSet(self.host, self.python, self.collections_path, self.prefix, types)
+            collection = CollectionSet(self.host, self.python, self.collections_path, self.prefix, types,
+                                       lnsprobe.TIME_OFFSET)
             try:
                 collection.create()
                 specs.append(collection.spec())

@@ -52,6 +52,8 @@ NS_TYPES = {
 SEED_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user")
 # Types a set is made of in the kit (user stays out: it would change who owns the others).
 SUBJECT_TYPES = ("mnt", "uts", "ipc", "pid", "net", "cgroup", "time")
+# Seconds added to CLOCK_MONOTONIC and CLOCK_BOOTTIME in every time namespace the kit makes.
+TIME_OFFSET = 864000  # ten days
 
 NS_GET_USERNS = 0xB701
 NS_GET_PARENT = 0xB702
@@ -727,6 +729,8 @@ class UnshareSubject(Subject):
         shares_uts = kind == "broken-uts"
         made = [t for t in types if not (t == "uts" and shares_uts)]
         options = [NS_TYPES[t][1] for t in made] + ["--fork", "--mount-proc", "--propagation", "private"]
+        if "time" in made:
+            options += ["--monotonic", str(TIME_OFFSET), "--boottime", str(TIME_OFFSET)]
         # The broken subject claims a UTS namespace it does not have, so it must not set a hostname.
         script = "exec sleep infinity" if shares_uts else 'hostname "$1" && exec sleep infinity'
         self.process = subprocess.Popen(["unshare"] + options + ["--", "sh", "-c", script, "sh", name],
@@ -2421,7 +2425,6 @@ def probe_cg3(subject):
 # ---- time
 
 
-TIME_OFFSET = 864000  # ten days
 OFFSET_CLOCKS = {"monotonic": 1, "monotonic_raw": 4, "monotonic_coarse": 6, "boottime": 7}
 REAL_CLOCKS = {"realtime": 0, "realtime_coarse": 5}
 
@@ -2436,7 +2439,7 @@ TIME_LAB = {}
 
 
 def time_lab():
-    """One time-namespace experiment shared by TIME1..TIME4 (run once per probe run)."""
+    """One time-namespace experiment shared by TIME1..TIME3 (run once per probe run)."""
     if TIME_LAB:
         return TIME_LAB
     if not os.path.exists("/proc/self/ns/time"):
@@ -2496,10 +2499,23 @@ def probe_time3():
     return {"late_offset_write": lab["late_offset_write"]}
 
 
-@probe("TIME4")
-def probe_time4():
-    lab = time_lab()
-    return {"offset": lab["offset"], "clocks": lab["clocks"], "child_timens_offsets": lab["child_timens_offsets"]}
+@probe("TIME4", setup=True)
+def probe_time4(subject):
+    """The set's offsets, seen by its members: clock_gettime, /proc/uptime, /proc/PID/timens_offsets."""
+    path = subject.path("time")
+
+    def member_clocks():
+        setns(os.open(path, os.O_RDONLY), CLONE_NEWTIME)
+        return in_child(_clocks)  # a child made after setns runs in the time namespace
+
+    holder_offsets = read_text("/proc/%d/timens_offsets" % subject.holder_pid).splitlines() \
+        if subject.holder_pid else None
+    host_before = _clocks()
+    uptime_nsenter = float(nsenter({"time": path}, ["cat", "/proc/uptime"]).split()[0])
+    inside = in_child(member_clocks)
+    host_after = _clocks()
+    return {"offset": TIME_OFFSET, "holder_timens_offsets": holder_offsets, "uptime_via_nsenter": uptime_nsenter,
+            "clocks": {"host_before": host_before, "inside": inside, "host_after": host_after}}
 
 
 # ---------------------------------------------------------------- features and facts
