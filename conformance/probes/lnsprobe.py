@@ -30,7 +30,8 @@ import zlib
 BEGIN_MARK = "LNSPROBE-BEGIN"
 END_MARK = "LNSPROBE-END"
 
-# The namespace types: name -> (CLONE_NEW* flag, util-linux option, feature key).
+# The namespace types: name -> (CLONE_NEW* flag, util-linux option, feature key). The kit keeps its own
+# copy of these kernel constants on purpose: an observer shares no code with what it observes.
 CLONE_NEWTIME = 0x00000080
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -349,14 +350,8 @@ class Child:
         LIVE_CHILDREN.add(self)
 
     def recv(self, timeout=30):
-        message = self.channel.recv(timeout)
-        if "skip" in message:
-            raise Skip(message["skip"], message.get("feature"))
-        if "error" in message:
-            raise ProbeError(message["error"])
-        if "msg" not in message:
-            raise ProbeError("child finished while a message was expected: %r" % (message,))
-        return message["msg"]
+        """The child's next message (a Skip or error it reported is raised here)."""
+        return _payload(self.channel.recv(timeout), "msg")
 
     def send(self, obj):
         self.channel.send({"msg": obj})
@@ -366,13 +361,7 @@ class Child:
             message = self.channel.recv(timeout)
         finally:
             self.wait()
-        if "skip" in message:
-            raise Skip(message["skip"], message.get("feature"))
-        if "error" in message:
-            raise ProbeError(message["error"])
-        if "done" not in message:
-            raise ProbeError("unexpected message from a probe child: %r" % (message,))
-        return message["done"]
+        return _payload(message, "done")
 
     def wait(self, timeout=10):
         """Reap the child; returns its wait status (None if it had to be killed)."""
@@ -403,6 +392,17 @@ class Child:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _payload(message, kind):
+    """The value of a child's message of this kind ("msg" or "done"); reported Skip/errors raise."""
+    if "skip" in message:
+        raise Skip(message["skip"], message.get("feature"))
+    if "error" in message:
+        raise ProbeError(message["error"])
+    if kind not in message:
+        raise ProbeError("expected a %r message from a probe child, got %r" % (kind, message))
+    return message[kind]
 
 
 class ChildChannel(Channel):
@@ -1213,21 +1213,18 @@ def _bind_newer_mount_ns_per_cpu():
 def probe_g7():
     if not os.path.exists("/proc/sys/user/max_uts_namespaces"):
         raise Skip("no user.max_*_namespaces sysctls", "max_namespaces")
-    host_before = dict((t, read_text("/proc/sys/user/max_%s_namespaces" % t).strip())
-                       for t in supported_types() if t != "mnt" and
-                       os.path.exists("/proc/sys/user/max_%s_namespaces" % t))
-    if os.path.exists("/proc/sys/user/max_mnt_namespaces"):
-        host_before["mnt"] = read_text("/proc/sys/user/max_mnt_namespaces").strip()
+    sysctls = dict((t, "/proc/sys/user/max_%s_namespaces" % t) for t in supported_types())
+    sysctls = dict((t, path) for t, path in sysctls.items() if os.path.exists(path))
+    host_before = dict((t, read_text(path).strip()) for t, path in sysctls.items())
 
     def limited(nstype):
         # The sysctls are per user namespace: set the limit to 0 in our own, never on the host.
         enter_user_ns()
-        write_text("/proc/sys/user/max_%s_namespaces" % nstype, "0")
-        return {"limit": read_text("/proc/sys/user/max_%s_namespaces" % nstype).strip(),
-                "create": outcome(unshare, NS_TYPES[nstype][0])}
+        write_text(sysctls[nstype], "0")
+        return {"limit": read_text(sysctls[nstype]).strip(), "create": outcome(unshare, NS_TYPES[nstype][0])}
 
-    results = dict((t, in_child(limited, t)) for t in sorted(host_before))
-    host_after = dict((t, read_text("/proc/sys/user/max_%s_namespaces" % t).strip()) for t in host_before)
+    results = dict((t, in_child(limited, t)) for t in sorted(sysctls))
+    host_after = dict((t, read_text(path).strip()) for t, path in sysctls.items())
     return {"types": results, "host_before": host_before, "host_after": host_after}
 
 
@@ -2045,10 +2042,14 @@ def _release(holder):
         holder.wait()
 
 
+def _ip_in(netns_path, args):
+    """`ip ARGS` in the network namespace at netns_path (None: the host's); never raises on exit status."""
+    argv = ["ip"] + args
+    return nsenter({"net": netns_path}, argv, check=False) if netns_path else run(argv, check=False)
+
+
 def _link_exists(name, netns_path=None):
-    argv = ["ip", "-o", "link", "show", "dev", name]
-    text = nsenter({"net": netns_path}, argv, check=False) if netns_path else run(argv, check=False)
-    return name in ip_link_names(text)
+    return name in ip_link_names(_ip_in(netns_path, ["-o", "link", "show", "dev", name]))
 
 
 @probe("NET3", setup=True)
@@ -2104,8 +2105,7 @@ def probe_net3(subject):
         for where in (None, path, sibling_ns):
             for name in (end_sibling, end_subject):
                 if _link_exists(name, where):
-                    argv = ["ip", "link", "del", "dev", name]
-                    nsenter({"net": where}, argv, check=False) if where else run(argv, check=False)
+                    _ip_in(where, ["link", "del", "dev", name])
         _release(in_subject)
         _release(sibling)
     return {"host_has_ends_after_move": host_after_move, "subject_has_its_end": inside_subject,
@@ -2335,7 +2335,6 @@ def probe_cg1(subject):
         unshare(CLONE_NEWCGROUP)
         return _cgroup_lines()
 
-    need_root()
     return {"holder_seen_from_subject": [line.split(":", 2) for line in seen.splitlines() if line],
             "self_after_unshare": in_child(fresh)}
 
@@ -2354,7 +2353,7 @@ def _cgroup2_mount():
 @probe("CG2")
 def probe_cg2():
     need_root()
-    own = dict((h, path) for h, _c, path in [(l[0], l[1], l[2]) for l in _cgroup_lines()])
+    own = dict((hierarchy, path) for hierarchy, _controllers, path in _cgroup_lines())
     outside = None
     for pid in host_pids():
         try:
