@@ -93,19 +93,20 @@ class Kit:
         with self.lock:
             if self.runs:
                 return
-            collections_path = CollectionsPath()
+            collections_path = CollectionsPath() if "collection" in self.subjects else None
             try:
                 for key, host in self.hosts.items():
                     python = self.config.getoption("lns_python") or host_python(host)
                     self.runs[key] = HostRun(host, self.prefix, self.subjects, self.ids, python,
-                                             collections_path.value)
+                                             collections_path.value if collections_path else None)
                 workers = max(1, min(self.config.getoption("lns_parallel"), len(self.runs)))
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     for run, error in zip(self.runs.values(), pool.map(_execute, self.runs.values())):
                         if error:
                             run.outcome = {"error": error}
             finally:
-                collections_path.close()
+                if collections_path:
+                    collections_path.close()
             for key, run in self.runs.items():
                 backend = run.host.backend
                 report = HostReport(backend.get_hostname(), key, backend.NAME, self.prefix)
