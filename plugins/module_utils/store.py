@@ -648,10 +648,13 @@ class Store:
         return True
 
     def unmount_if_empty(self) -> bool:
-        """Unmount the store once its last set is gone, so nothing of ours stays mounted."""
+        """Unmount and remove the store once its last set is gone, so nothing of ours stays behind."""
         if not self.is_mounted() or self.names():
             return False
         syscalls.umount2(self.root, syscalls.MNT_DETACH)
+        # Everything else here goes by path and recreates the directory, so removing it is safe.
+        with contextlib.suppress(OSError):
+            os.rmdir(self.root)
         return True
 
     def observe(self, state: SetState) -> Dict[str, Any]:
