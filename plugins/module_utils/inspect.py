@@ -271,11 +271,14 @@ def inspect_store(store: Store, mounts: Sequence[NsfsMount], proc_root: str = PR
     """(set reports, leaks in the store, set name by namespace inode)."""
     by_set_dir: Dict[str, List[NsfsMount]] = {}
     leaks = []
+    inside = store.root + "/"
     for mount in mounts:
-        set_dir = os.path.dirname(mount.mount_point)
-        if os.path.dirname(set_dir) == store.root:
-            by_set_dir.setdefault(os.path.basename(set_dir), []).append(mount)
-        elif mount.mount_point.startswith(store.root + "/"):
+        if not mount.mount_point.startswith(inside):
+            continue
+        store_dir, _, set_name = mount.mount_point.rpartition("/")[0].rpartition("/")
+        if store_dir == store.root:
+            by_set_dir.setdefault(set_name, []).append(mount)
+        else:
             leaks.append(_leak(MOUNT_WITHOUT_STATE, mount.mount_point, None, mount))
     sets = []
     set_of: Dict[int, str] = {}
@@ -379,8 +382,11 @@ def inspect_host(store_root: str = DEFAULT_STORE, types: Optional[Sequence[str]]
     store = Store(store_root, mounts)
     sets, leaks, set_of = inspect_store(store, pins, proc_root)
     leaks.extend(netns_leaks(pins, netns_dir))
-    netns_of = {m.inode: os.path.basename(m.mount_point) for m in pins
-                if os.path.dirname(m.mount_point) == netns_dir}
+    netns_of = {}
+    for mount in pins:
+        directory, _, entry = mount.mount_point.rpartition("/")
+        if directory == netns_dir:
+            netns_of[mount.inode] = entry
     for record in records.values():
         record.set_name = set_of.get(record.inode)
         record.netns_name = netns_of.get(record.inode)

@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-import os
 import re
+import sys
 from typing import Dict, Iterable, List, NamedTuple, Optional
 
 MOUNTINFO = "/proc/self/mountinfo"
-_OCTAL_ESCAPE = re.compile(rb"\\([0-7]{3})")
+_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 # The root of an nsfs mount names the namespace it pins, as readlink of /proc/PID/ns/TYPE does.
 _NSFS_ROOT = re.compile(r"^([a-z_]+):\[([0-9]+)\]$")
 
@@ -31,24 +31,28 @@ class NsfsMount(NamedTuple):
     inode: int
 
 
-def _unescape(field: bytes) -> str:
-    """Decode the kernel's octal escapes (space, tab, newline, backslash) and the file system encoding."""
-    if b"\\" in field:
-        field = _OCTAL_ESCAPE.sub(lambda match: bytes((int(match.group(1), 8),)), field)
-    return os.fsdecode(field)
+def _unescape(field: str) -> str:
+    """Decode the kernel's octal escapes; it escapes only space, tab, newline and backslash."""
+    if "\\" in field:
+        return _OCTAL_ESCAPE.sub(lambda match: chr(int(match.group(1), 8)), field)
+    return field
 
 
 def read_mountinfo(path: str = MOUNTINFO) -> List[Mount]:
     """The mounts of the caller's mount namespace, in mount order (a later mount may cover an earlier)."""
     with open(path, "rb") as handle:
-        data = handle.read()
+        # Decoded as os.fsdecode does; split on the single spaces and newlines the kernel writes, never on
+        # other whitespace, which it leaves unescaped in paths.
+        text = handle.read().decode(sys.getfilesystemencoding(), "surrogateescape")
     mounts = []
-    for line in data.splitlines():
-        left, _, right = line.partition(b" - ")
-        fields = left.split()
-        after = right.split()
+    for line in text.split("\n"):
+        if not line:
+            continue
+        left, _, right = line.partition(" - ")
+        fields = left.split(" ", 5)
+        after = right.split(" ", 2)
         mounts.append(Mount(int(fields[0]), int(fields[1]), _unescape(fields[3]), _unescape(fields[4]),
-                            os.fsdecode(after[0]), _unescape(after[1]) if len(after) > 1 else ""))
+                            after[0], _unescape(after[1]) if len(after) > 1 else ""))
     return mounts
 
 
