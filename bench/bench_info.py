@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 """namespace_info against `lsns -J`, side by side in one run, in three scenarios:
 
@@ -53,7 +52,7 @@ def sleepers(count: int) -> Iterator[Set[int]]:
     host = uts_inode("self")
     started: List[subprocess.Popen] = []
     try:
-        for _ in range(count):
+        for _number in range(count):
             # PDEATHSIG: should this bench be killed outright, the kernel still ends its sleepers.
             started.append(subprocess.Popen(["unshare", "--uts", "sleep", "3600"], stdin=subprocess.DEVNULL,
                                             preexec_fn=syscalls.set_pdeathsig))
@@ -102,7 +101,7 @@ def persisted(count: int, prefix: str) -> Iterator[Set[int]]:
         child = os.fork()
         if child == 0:
             _persist_in_child(paths)
-        _, status = os.waitpid(child, 0)
+        status = os.waitpid(child, 0)[1]
         if status != 0:
             raise RuntimeError("making the persisted namespaces failed (status %d)" % status)
         yield {os.stat(p).st_ino for p in paths}
@@ -131,7 +130,7 @@ def run_module(args_file: str) -> Dict[str, Any]:
 def measure(rounds: int, args_file: str) -> Dict[str, List[float]]:
     contenders = {"core": inspect_host, "module": lambda: run_module(args_file), "lsns": run_lsns}
     times: Dict[str, List[float]] = {name: [] for name in contenders}
-    for _ in range(rounds):
+    for _round in range(rounds):
         order = list(contenders)
         random.shuffle(order)
         for name in order:
@@ -179,7 +178,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     prefix = os.environ.get("LNS_TEST_PREFIX") or "lnst" + secrets.token_hex(2)
-    lsns_version = subprocess.run(["lsns", "--version"], capture_output=True, text=True).stdout.strip()
+    lsns_version = subprocess.run(["lsns", "--version"], check=True, capture_output=True, text=True).stdout.strip()
     print("prefix %s, %s, kernel %s, Python %s" % (prefix, lsns_version, os.uname().release,
                                                    sys.version.split()[0]), flush=True)
     results = []

@@ -275,7 +275,8 @@ def inspect_store(store: Store, mounts: Sequence[NsfsMount], proc_root: str = PR
     for mount in mounts:
         if not mount.mount_point.startswith(inside):
             continue
-        store_dir, _, set_name = mount.mount_point.rpartition("/")[0].rpartition("/")
+        set_dir = mount.mount_point.rpartition("/")[0]
+        store_dir, set_name = set_dir.rpartition("/")[::2]
         if store_dir == store.root:
             by_set_dir.setdefault(set_name, []).append(mount)
         else:
@@ -384,7 +385,7 @@ def inspect_host(store_root: str = DEFAULT_STORE, types: Optional[Sequence[str]]
     leaks.extend(netns_leaks(pins, netns_dir))
     netns_of = {}
     for mount in pins:
-        directory, _, entry = mount.mount_point.rpartition("/")
+        directory, entry = mount.mount_point.rpartition("/")[::2]
         if directory == netns_dir:
             netns_of[mount.inode] = entry
     for record in records.values():

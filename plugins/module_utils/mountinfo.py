@@ -48,7 +48,7 @@ def read_mountinfo(path: str = MOUNTINFO) -> List[Mount]:
     for line in text.split("\n"):
         if not line:
             continue
-        left, _, right = line.partition(" - ")
+        left, right = line.partition(" - ")[::2]
         fields = left.split(" ", 5)
         after = right.split(" ", 2)
         mounts.append(Mount(int(fields[0]), int(fields[1]), _unescape(fields[3]), _unescape(fields[4]),

@@ -346,7 +346,8 @@ def netns_id(sock: socket.socket, ns_fd: int, sequence: int = 1) -> Optional[int
         sock.send(request)
         while True:
             reply = sock.recv(65536)
-            length, kind, _, answered, _ = _NLMSGHDR.unpack_from(reply)
+            header = _NLMSGHDR.unpack_from(reply)
+            length, kind, answered = header[0], header[1], header[3]
             if answered == sequence:
                 break
     except OSError as exc:

@@ -26,7 +26,7 @@ description:
     skipped.
   - Only reads. It creates, enters and changes nothing, also outside check mode.
 author:
-  - linux.namespaces contributors
+  - linux.namespaces maintainers (@linux-namespaces)
 options:
   type:
     description:
@@ -57,10 +57,14 @@ options:
     default: /run/linux-namespaces
 attributes:
   check_mode:
+    description: Can run in check_mode and return the same listing; it never changes anything.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
   platform:
+    description: Linux only (procfs, nsfs, rtnetlink).
+    support: full
     platforms: linux
 notes:
   - Run as root to see every process; an unprivileged user sees only its own processes' namespaces.

@@ -64,9 +64,8 @@ def run_module(module: str, args: Dict[str, Any], interpreter: str = sys.executa
     command = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m",
                "linux.namespaces." + module, "-a", json.dumps(args), "-e",
                "ansible_python_interpreter=" + interpreter] + (["--check"] if check_mode else [])
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    _, _, payload = done.stdout.partition(" => ")
-    result = json.loads(payload)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # failures are results
+    result = json.loads(done.stdout.partition(" => ")[2])
     result["rc"] = done.returncode
     return result
 
