@@ -175,6 +175,7 @@ def main() -> int:
     options = parser.parse_args()
     if os.geteuid() != 0:
         parser.error("run as root: namespaces and mounts are made")
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     prefix = os.environ.get("LNS_TEST_PREFIX") or "lnst" + secrets.token_hex(2)
