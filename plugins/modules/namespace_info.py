@@ -48,6 +48,8 @@ options:
       - Also return RV(tree), the namespaces nested like C(lsns --tree).
       - C(owner) nests each namespace under its owning user namespace, C(parent) nests PID and user
         namespaces under their parent.
+      - The tree is made of the namespaces listed, so with O(type) filtering out C(user), an C(owner)
+        tree is flat.
     type: str
     choices: [owner, parent]
   store:
