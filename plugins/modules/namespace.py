@@ -1,0 +1,452 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: linux.namespaces contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: namespace
+short_description: Manage a named, persistent set of Linux namespaces
+version_added: "0.1.0"
+description:
+  - Creates, converges or removes a named set of namespaces of any of the eight Linux types (mnt, uts, ipc,
+    pid, net, user, cgroup, time) on the target host, as C(ip netns add) does for network namespaces.
+  - Each set lives in a store, a private tmpfs, as one nsfs bind mount per type plus a state file, so it
+    outlives the task and can be entered later (M(linux.namespaces.nsenter), the
+    C(linux.namespaces.nsenter) become plugin, or util-linux C(nsenter --TYPE=FILE)).
+  - A set with a PID namespace has a holder, a small init that is PID 1 inside, member of all the set's
+    namespaces, that reaps orphans until the set is removed. A set whose holder died is reported broken.
+  - Options that can change in place (O(hostname), O(domainname), O(loopback), O(netns_link)) converge; any
+    other difference from the existing set fails and names the option, since changing it needs
+    O(state=absent) first. A set is never recreated silently.
+  - Runs on one store are serialized by a lock. A set left half-made by an interrupted run is detected and
+    made again (state=present) or removed (state=absent).
+  - Uses only the Python standard library and ctypes on the target; needs root.
+author:
+  - linux.namespaces maintainers
+options:
+  name:
+    description:
+      - Name of the set. 1 to 64 letters, digits, V(.), V(_) or V(-); not V(.) or V(..).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the set or converges its live options; V(absent) removes it and everything it had.
+    type: str
+    choices: [present, absent]
+    default: present
+  types:
+    description:
+      - Namespace types of the set.
+    type: list
+    elements: str
+    choices: [mnt, uts, ipc, pid, net, user, cgroup, time]
+    default: [mnt, uts, ipc, pid, net]
+  hostname:
+    description:
+      - Host name inside the set's UTS namespace. Needs V(uts) in O(types). Unmanaged when omitted.
+    type: str
+  domainname:
+    description:
+      - NIS domain name inside the set's UTS namespace. Needs V(uts) in O(types). Unmanaged when omitted.
+    type: str
+  uid_map:
+    description:
+      - Lines C(INSIDE OUTSIDE COUNT) written to the new user namespace's C(uid_map). Needs V(user).
+      - Defaults to mapping root inside to the caller's uid outside, as C(unshare --map-root-user) does.
+    type: list
+    elements: str
+  gid_map:
+    description:
+      - Lines C(INSIDE OUTSIDE COUNT) written to the new user namespace's C(gid_map). Needs V(user).
+      - Defaults to mapping group 0 inside to the caller's gid outside.
+    type: list
+    elements: str
+  setgroups:
+    description:
+      - What the new user namespace's C(setgroups) file says, written before C(gid_map).
+    type: str
+    choices: [allow, deny]
+    default: allow
+  monotonic_offset:
+    description:
+      - Seconds added to CLOCK_MONOTONIC inside the set's time namespace. Needs V(time).
+    type: int
+    default: 0
+  boottime_offset:
+    description:
+      - Seconds added to CLOCK_BOOTTIME inside the set's time namespace. Needs V(time).
+    type: int
+    default: 0
+  mount_proc:
+    description:
+      - Mount a /proc private to the set, showing only its PID namespace. Needs V(mnt) and V(pid).
+      - The host's /proc is untouched; the set's old /proc is made private before the new one is mounted.
+    type: bool
+    default: false
+  propagation:
+    description:
+      - Propagation of every mount in the new mount namespace (C(mount --make-rprivate) and friends).
+      - V(private) keeps mounts made inside from reaching the host. V(unchanged) keeps the host's.
+    type: str
+    choices: [private, slave, shared, unchanged]
+    default: private
+  loopback:
+    description:
+      - Bring C(lo) up in the set's network namespace (V(true)) or keep it down.
+    type: bool
+    default: true
+  netns_link:
+    description:
+      - Also publish the network namespace at C(/run/netns/NAME), so C(ip netns exec NAME) works.
+    type: bool
+    default: true
+  store:
+    description:
+      - Directory of the store. A private tmpfs is mounted there on first use and unmounted when its
+        last set is removed. Must not be a symbolic link.
+    type: path
+    default: /run/linux-namespaces
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: [linux]
+notes:
+  - The time namespace needs Linux 5.6; the cgroup namespace 4.6. See M(linux.namespaces.namespace_facts).
+  - A mount namespace file can only be bind-mounted onto a private mount, which is why the store is a
+    private tmpfs of its own.
+seealso:
+  - module: linux.namespaces.nsenter
+  - module: linux.namespaces.namespace_info
+  - name: namespaces(7)
+    description: Overview of Linux namespaces.
+    link: https://man7.org/linux/man-pages/man7/namespaces.7.html
+"""
+
+EXAMPLES = r"""
+- name: An isolated environment like the seed document's demos
+  linux.namespaces.namespace:
+    name: isolated
+    types: [mnt, uts, ipc, pid, net]
+    hostname: container
+    mount_proc: true
+
+- name: A user namespace mapping root inside to an unprivileged range outside
+  linux.namespaces.namespace:
+    name: mapped
+    types: [user, mnt, uts, pid]
+    uid_map: ["0 100000 65536"]
+    gid_map: ["0 100000 65536"]
+    mount_proc: true
+
+- name: A time namespace whose monotonic clock runs a day ahead
+  linux.namespaces.namespace:
+    name: future
+    types: [time, pid, mnt]
+    monotonic_offset: 86400
+
+- name: Remove a set, its holder and every process left in it
+  linux.namespaces.namespace:
+    name: isolated
+    state: absent
+"""
+
+RETURN = r"""
+set:
+  description: The set after the task (as predicted in check mode, where inodes and holder are null for a new set).
+  returned: state is present
+  type: dict
+  contains:
+    name:
+      description: The set's name.
+      type: str
+      sample: isolated
+    path:
+      description: Directory of the set in the store.
+      type: str
+      sample: /run/linux-namespaces/isolated
+    types:
+      description: Namespace types of the set.
+      type: list
+      elements: str
+      sample: [mnt, uts, ipc, pid, net]
+    namespaces:
+      description: Per type, the namespace's inode and the nsfs file that holds it.
+      type: dict
+      sample: {"uts": {"inode": 4026532281, "path": "/run/linux-namespaces/isolated/uts"}}
+    holder_pid:
+      description: Host PID of the set's init (PID 1 inside); null without a PID namespace.
+      type: int
+      sample: 4242
+    hostname:
+      description: Host name inside the set.
+      type: str
+      sample: container
+    domainname:
+      description: NIS domain name inside the set.
+      type: str
+      sample: (none)
+    loopback:
+      description: Whether lo is up inside; null without a network namespace.
+      type: bool
+    netns_link:
+      description: The /run/netns entry of the set's network namespace, or null.
+      type: str
+      sample: /run/netns/isolated
+    mount_proc:
+      description: Whether the set has its own /proc.
+      type: bool
+    propagation:
+      description: Mount propagation applied in the set's mount namespace.
+      type: str
+    uid_map:
+      description: The user namespace's uid map lines.
+      type: list
+      elements: str
+    gid_map:
+      description: The user namespace's gid map lines.
+      type: list
+      elements: str
+    created:
+      description: When the set was made (UTC, ISO 8601).
+      type: str
+recovered:
+  description: True when a half-made set from an interrupted run was found and cleaned up.
+  returned: always
+  type: bool
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
+from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
+    DEFAULT_SET_TYPES, TYPE_NAMES, sorted_types)
+from ansible_collections.linux.namespaces.plugins.module_utils.store import (
+    DEFAULT_STORE, FIXED_OPTIONS, NETNS_DIR, SetOptions, Store, describe, effective_options, validate_name,
+    validate_options, validate_store_path)
+
+
+def options_from(params):
+    return SetOptions(
+        types=sorted_types(params["types"]),
+        hostname=params["hostname"],
+        domainname=params["domainname"],
+        uid_map=tuple(params["uid_map"] or ()),
+        gid_map=tuple(params["gid_map"] or ()),
+        setgroups=params["setgroups"],
+        monotonic_offset=params["monotonic_offset"],
+        boottime_offset=params["boottime_offset"],
+        mount_proc=params["mount_proc"],
+        propagation=params["propagation"],
+        loopback=params["loopback"],
+        netns_link=params["netns_link"],
+    )
+
+
+def summary(name, options, live):
+    """What diff mode shows: the set's options and live values, the same in check mode and for real."""
+    types = options.types
+    return {
+        "name": name,
+        "types": list(types),
+        "hostname": live.get("hostname") if "uts" in types else None,
+        "domainname": live.get("domainname") if "uts" in types else None,
+        "loopback": live.get("loopback") if "net" in types else None,
+        "netns_link": bool(live.get("netns_link")) if "net" in types else None,
+        "mount_proc": options.mount_proc,
+        "propagation": options.propagation if "mnt" in types else None,
+        "uid_map": list(options.uid_map),
+        "gid_map": list(options.gid_map),
+        "setgroups": options.setgroups if "user" in types else None,
+        "monotonic_offset": options.monotonic_offset if "time" in types else None,
+        "boottime_offset": options.boottime_offset if "time" in types else None,
+    }
+
+
+def predicted_live(options):
+    """Live values a new set will have: its hostname is the host's unless given."""
+    uname = os.uname()
+    return {
+        "hostname": options.hostname if options.hostname is not None else uname.nodename,
+        "domainname": options.domainname if options.domainname is not None else _host_domainname(),
+        "loopback": options.loopback,
+        "netns_link": options.netns_link,
+    }
+
+
+def _host_domainname():
+    with open("/proc/sys/kernel/domainname") as handle:
+        return handle.read().strip()
+
+
+def wanted_changes(options, live):
+    """The live options that differ from what the task asks."""
+    wanted = {}
+    for key in ("hostname", "domainname"):
+        requested = getattr(options, key)
+        if requested is not None and live.get(key) != requested:
+            wanted[key] = requested
+    if "net" in options.types:
+        for key in ("loopback", "netns_link"):
+            if live.get(key) != getattr(options, key):
+                wanted[key] = getattr(options, key)
+    return wanted
+
+
+class NamespaceModule:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.name = self.params["name"]
+        self.store = Store(self.params["store"])
+        self.apply = not module.check_mode
+        self.result = {"changed": False, "recovered": False}
+
+    def run(self):
+        self.store.check_usable()
+        if self.apply:
+            with self.store.locked():
+                try:
+                    self._dispatch()
+                finally:
+                    self.store.unmount_if_empty()
+        else:
+            self._dispatch()
+        return self.result
+
+    def _dispatch(self):
+        existing = self.store.load(self.name)
+        if existing is not None and existing.status != "ready":
+            self.result.update(changed=True, recovered=True)
+            self.module.warn("set %s was half-made by an interrupted run; it is %s"
+                             % (self.name, "removed" if self.params["state"] == "absent" else "made again"))
+            if self.apply:
+                self.store.remove(self.name)
+            existing = None
+        if self.params["state"] == "absent":
+            self._absent(existing)
+        else:
+            self._present(existing)
+
+    def _absent(self, existing):
+        if existing is None:
+            self._set_diff(before={}, after={})
+            return
+        before = summary(self.name, existing.options, self._observe_if_healthy(existing))
+        if self.apply:
+            self.store.remove(self.name)
+        self.result["changed"] = True
+        self._set_diff(before=before, after={})
+
+    def _observe_if_healthy(self, state):
+        if self.store.problems(state):
+            return {}
+        return self.store.observe(state)
+
+    def _present(self, existing):
+        options = effective_options(options_from(self.params))
+        if existing is None:
+            live = predicted_live(options)
+            self.result["changed"] = True
+            if self.apply:
+                state = self.store.create(self.name, options)
+                live = self.store.observe(state)
+                self.result["set"] = describe(state, live)
+            else:
+                self.result["set"] = self._predicted_set(options, live)
+            self._set_diff(before={}, after=summary(self.name, options, live))
+            return
+        problems = self.store.problems(existing)
+        if problems:
+            self.module.fail_json(msg="set %s is broken: %s. Remove it with state=absent, then create it again."
+                                  % (self.name, "; ".join(problems)), problems=problems)
+        for key in FIXED_OPTIONS:
+            have, want = getattr(existing.options, key), getattr(options, key)
+            if have != want:
+                self.module.fail_json(
+                    msg="option %s of set %s is %r but the task asks for %r; it cannot change in place: "
+                        "remove the set with state=absent first" % (key, self.name, _shown(have), _shown(want)),
+                    option=key)
+        live = self.store.observe(existing)
+        wanted = wanted_changes(options, live)
+        after_live = dict(live, **wanted)
+        state = existing
+        if wanted:
+            self.result["changed"] = True
+            if self.apply:
+                state = self.store.converge(existing, wanted)
+                after_live = self.store.observe(state)
+        self.result["set"] = describe(state, after_live)
+        self._set_diff(before=summary(self.name, existing.options, live),
+                       after=summary(self.name, existing.options, after_live))
+
+    def _predicted_set(self, options, live):
+        path = self.store.set_path(self.name)
+        return {
+            "name": self.name, "path": path, "types": list(options.types),
+            "namespaces": {t: {"inode": None, "path": os.path.join(path, t)} for t in options.types},
+            "holder_pid": None, "hostname": live["hostname"] if "uts" in options.types else None,
+            "domainname": live["domainname"] if "uts" in options.types else None,
+            "loopback": options.loopback if "net" in options.types else None,
+            "netns_link": os.path.join(NETNS_DIR, self.name) if "net" in options.types and options.netns_link
+            else None,
+            "mount_proc": options.mount_proc,
+            "propagation": options.propagation if "mnt" in options.types else None,
+            "uid_map": list(options.uid_map), "gid_map": list(options.gid_map), "created": None,
+        }
+
+    def _set_diff(self, before, after):
+        if self.module._diff:
+            self.result["diff"] = {"before": before, "after": after}
+
+
+def _shown(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            types=dict(type="list", elements="str", choices=list(TYPE_NAMES), default=list(DEFAULT_SET_TYPES)),
+            hostname=dict(type="str"),
+            domainname=dict(type="str"),
+            uid_map=dict(type="list", elements="str"),
+            gid_map=dict(type="list", elements="str"),
+            setgroups=dict(type="str", choices=["allow", "deny"], default="allow"),
+            monotonic_offset=dict(type="int", default=0),
+            boottime_offset=dict(type="int", default=0),
+            mount_proc=dict(type="bool", default=False),
+            propagation=dict(type="str", choices=["private", "slave", "shared", "unchanged"], default="private"),
+            loopback=dict(type="bool", default=True),
+            netns_link=dict(type="bool", default=True),
+            store=dict(type="path", default=DEFAULT_STORE),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        validate_name(module.params["name"])
+        validate_store_path(module.params["store"])
+        if module.params["state"] == "present":
+            validate_options(options_from(module.params))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    try:
+        result = NamespaceModule(module).run()
+    except NamespaceError as exc:
+        module.fail_json(msg=str(exc), call=exc.call, nstype=exc.nstype, errno=exc.errno)
+    except OSError as exc:
+        module.fail_json(msg="%s: %s" % (exc.filename or "namespace operation", exc.strerror or exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
