@@ -21,23 +21,16 @@ PREFIX = os.environ.setdefault("LNS_TEST_PREFIX", "lnst" + secrets.token_hex(2))
 
 
 def leftovers(prefix: str) -> List[str]:
-    """Everything on the machine that carries the prefix: mounts, /run entries, /run/netns, processes."""
-    found = []
-    with open("/proc/self/mountinfo") as handle:
-        found += ["mount " + line.split()[4] for line in handle if prefix in line.split()[4]]
+    """What the machine still shows of the run, observed with util-linux and procps."""
+    def lines(command: List[str]) -> List[str]:
+        return subprocess.run(command, capture_output=True, text=True, check=False).stdout.splitlines()
+
+    found = ["mount " + m for m in lines(["findmnt", "-rn", "-o", "TARGET"]) if prefix in m]
     found += ["/run/" + e for e in os.listdir("/run") if e.startswith(prefix)]
     if os.path.isdir("/run/netns"):
         found += ["/run/netns/" + e for e in os.listdir("/run/netns") if e.startswith(prefix)]
-    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as handle:
-                cmdline = handle.read().decode(errors="replace")
-            with open("/proc/%s/comm" % pid) as handle:
-                comm = handle.read().strip()
-        except OSError:
-            continue
-        if prefix in cmdline.replace("\0", " ") or comm.startswith("nsh:" + prefix):
-            found.append("process %s %s" % (pid, comm))
+    # Holders are named nsh:SET; other test processes carry the prefix in their command line.
+    found += ["process " + p for p in lines(["pgrep", "-a", "^nsh:" + prefix]) + lines(["pgrep", "-af", prefix])]
     return found
 
 
