@@ -98,6 +98,9 @@ def test_finds_set_by_name_with_inodes_and_bind_mounts(planted: Planted, namespa
         assert found[nstype]["inode"] == _inode(path)  # what stat says, not what the store recorded
         assert path in found[nstype]["mounts"]
         assert found[nstype]["set"] == name
+        # Made by root in the host's user namespace, which owns it.
+        assert found[nstype]["owner"] == _link_inode(os.getpid(), "user")
+        assert (found[nstype]["owner_uid"], found[nstype]["owner_user"]) == (0, "root")
     assert os.path.join(NETNS_DIR, name) in found["net"]["mounts"]
     assert found["net"]["netns_name"] == name
     # The holder is the only process of the set, PID 1 of its PID namespace.
@@ -226,7 +229,7 @@ def test_tree_by_owner_and_parent(planted: Planted, nested_user: int, namespace_
     assert {uts, pid_ns} <= set(children(owner["tree"], user))
     by_inode = _by_inode(owner)
     assert by_inode[uts]["owner"] == user and by_inode[user]["parent"] == host_user
-    assert by_inode[user]["owner_uid"] == 0  # root made it
+    assert by_inode[user]["owner_uid"] == by_inode[uts]["owner_uid"] == 0  # root made it
     parent = namespace_info({"store": planted.store_root, "tree": "parent", "type": ["pid"]})
     assert pid_ns in children(parent["tree"], host_pid)
 
@@ -249,3 +252,19 @@ def test_runs_on_target_python(version: str, planted: Planted, namespace_info) -
     assert result["rc"] == 0, result
     [net] = result["namespaces"]
     assert net["inode"] == _inode(os.path.join(planted.healthy.path, "net"))
+
+
+def test_netnsid_is_read_not_assigned(planted: Planted, namespace_info) -> None:
+    name = planted.healthy.name
+    args = {"store": planted.store_root, "name": name, "type": ["net"]}
+    [before] = namespace_info(args)["namespaces"]
+    assert before["netnsid"] is None  # listing never assigns one
+    assert "(id:" not in _ip_netns_line(name)
+    subprocess.run(["ip", "netns", "set", name, "auto"], check=True)
+    [after] = namespace_info(args)["namespaces"]
+    assert "(id: %d)" % after["netnsid"] in _ip_netns_line(name)
+
+
+def _ip_netns_line(name: str) -> str:
+    listing = subprocess.run(["ip", "netns", "list"], check=True, capture_output=True, text=True).stdout
+    return next(line for line in listing.splitlines() if line.split()[0] == name)
