@@ -25,6 +25,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.enter import (
     call_inside, decode_outcome, encode_outcome)
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount, mount_points
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
     TYPES_BY_NAME, flags_for, sorted_types)
 
@@ -166,19 +167,6 @@ def validate_store_path(path: str) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Small facts about the running system.
-
-def _mount_points(fstype: Optional[str] = None) -> Dict[str, str]:
-    """Mount point -> filesystem type, from the caller's mountinfo (octal escapes decoded)."""
-    points = {}
-    with open("/proc/self/mountinfo") as handle:
-        for line in handle:
-            left, _, right = line.partition(" - ")
-            point = left.split()[4].encode().decode("unicode_escape")
-            kind = right.split()[0]
-            if fstype is None or kind == fstype:
-                points[point] = kind
-    return points
-
 
 def _nsfs_dev() -> int:
     return os.stat("/proc/self/ns/uts").st_dev
@@ -440,14 +428,16 @@ class _MountNamespaceIdOrder(Exception):
 
 
 class Store:
-    def __init__(self, root: str = DEFAULT_STORE) -> None:
+    def __init__(self, root: str = DEFAULT_STORE, mounts: Optional[Sequence[Mount]] = None) -> None:
+        """mounts: a mountinfo snapshot for read-only inspection; without one, every check reads it afresh."""
         self.root = os.path.normpath(root)
+        self._mounts = mounts
 
     def set_path(self, name: str) -> str:
         return os.path.join(self.root, name)
 
     def is_mounted(self) -> bool:
-        return _mount_points("tmpfs").get(self.root) == "tmpfs"
+        return mount_points("tmpfs", self._mounts).get(self.root) == "tmpfs"
 
     def check_usable(self) -> None:
         """Refuse a store path whose mount would hide files that are not ours."""
@@ -614,7 +604,7 @@ class Store:
             raise NamespaceError("%s exists and is not this set's network namespace; remove it or set "
                                  "netns_link: false" % link)
         os.makedirs(NETNS_DIR, mode=0o755, exist_ok=True)
-        if NETNS_DIR not in _mount_points():
+        if NETNS_DIR not in mount_points():
             # iproute2 makes /run/netns a shared mount of its own, so namespaces bound there later
             # appear in mount namespaces made earlier by `ip netns exec`.
             syscalls.mount(NETNS_DIR, NETNS_DIR, None, syscalls.MS_BIND | syscalls.MS_REC)
