@@ -115,7 +115,6 @@ def main() -> int:
             with store.locked():
                 store.remove(name)
             store.unmount_if_empty()
-            os.rmdir(store.root)
 
     medians = {way: statistics.median(values) for way, values in samples.items()}
     ratios = {

@@ -33,13 +33,11 @@ SET_TYPES = ("mnt", "uts", "ipc", "pid", "net")
 
 
 def _link_collection() -> None:
-    """The development layout (docs: .ansible/collections/ansible_collections/linux/namespaces -> repo)."""
+    """The development layout the conftest puts on sys.path: .ansible/collections/.../linux/namespaces -> repo."""
     link = COLLECTIONS / "ansible_collections" / "linux" / "namespaces"
     if not link.exists():
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(REPOSITORY)
-    if str(COLLECTIONS) not in sys.path:
-        sys.path.insert(0, str(COLLECTIONS))
 
 
 _link_collection()
@@ -52,14 +50,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.store import SetO
 pytest_plugins = ("tests.fleet.pytest_plugin",)
 
 
-# --- run prefix, IPC keys: local stand-ins until tests/conftest.py (prefix, ipc_key) is on main -----------
-
-@pytest.fixture(scope="session")
-def prefix() -> str:
-    value = os.environ.get("LNS_TEST_PREFIX") or "lnst" + secrets.token_hex(2)
-    os.environ["LNS_TEST_PREFIX"] = value
-    return value
-
+# --- IPC keys: a local stand-in until a shared ipc_key fixture is on main ---------------------------------
 
 @pytest.fixture(scope="session")
 def ipc_key(prefix: str):
@@ -126,7 +117,6 @@ class Sets:
             for name in self.names:
                 self.store.remove(name)
         self.store.unmount_if_empty()
-        os.rmdir(self.store.root)
 
 
 class SetInfo:
