@@ -21,6 +21,7 @@ import datetime
 import json
 import os
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -59,6 +60,9 @@ def main() -> int:
     if not ansible.exists():
         sys.exit("ansible not found next to %s: run with the venv's python" % sys.executable)
 
+    # Any of these unwinds through the cleanup below, also when the run is in the background.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.default_int_handler)
     prefix = os.environ.get("LNS_TEST_PREFIX") or "lnst" + secrets.token_hex(2)
     with tempfile.TemporaryDirectory(prefix=prefix + "-bench-") as workdir:
         collections = collections_path(workdir)
