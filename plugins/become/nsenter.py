@@ -17,7 +17,7 @@ description:
     host needs neither a copy of the collection nor util-linux.
   - The user does not change; I(become_user) names the set. Entering namespaces needs root, so connect
     as root (or become root first on the connection).
-author: linux.namespaces maintainers (!UNKNOWN)
+author: linux.namespaces maintainers (@linux-namespaces)
 version_added: 0.1.0
 options:
   become_user:

@@ -25,7 +25,7 @@ description:
   - To run whole tasks of any module inside a set, use the become plugin
     P(linux.namespaces.nsenter#become).
 author:
-  - linux.namespaces maintainers (!UNKNOWN)
+  - linux.namespaces maintainers (@linux-namespaces)
 extends_documentation_fragment:
   - action_common_attributes
 attributes:
