@@ -424,11 +424,15 @@ class Store:
     def is_mounted(self) -> bool:
         return _mount_points("tmpfs").get(self.root) == "tmpfs"
 
-    def _mount(self) -> None:
-        os.makedirs(self.root, mode=0o755, exist_ok=True)
-        if os.listdir(self.root):
+    def check_usable(self) -> None:
+        """Refuse a store path whose mount would hide files that are not ours."""
+        if os.path.isdir(self.root) and not self.is_mounted() and os.listdir(self.root):
             raise NamespaceError("store %s is a non-empty directory and not a store mount; refusing to hide "
                                  "its files" % self.root)
+
+    def _mount(self) -> None:
+        os.makedirs(self.root, mode=0o755, exist_ok=True)
+        self.check_usable()
         syscalls.mount(STORE_FSNAME, self.root, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV
                        | syscalls.MS_NOEXEC, "mode=0755,size=4m")
         # A mount namespace file can be bound only onto a private mount (pitfall 7).

@@ -310,10 +310,12 @@ class NamespaceModule:
         self.result = {"changed": False, "recovered": False}
 
     def run(self):
+        self.store.check_usable()
         if self.apply:
             with self.store.locked():
-                self._dispatch()
-                if self.params["state"] == "absent":
+                try:
+                    self._dispatch()
+                finally:
                     self.store.unmount_if_empty()
         else:
             self._dispatch()
