@@ -16,7 +16,6 @@ import ipaddress
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
@@ -25,6 +24,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fleet import Fleet, next_fleet_prefix, run_prefix
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN_PLAYBOOK = REPO / "isolate.yml"
@@ -42,7 +43,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces, mounts an
 
 @pytest.fixture(scope="module")
 def prefix() -> str:
-    return os.environ.get("LNS_TEST_PREFIX") or "lnst" + secrets.token_hex(2)
+    """LNS_TEST_PREFIX (set by tests/conftest.py), else one "lnst" + 4 hex digits for this process."""
+    return run_prefix()
 
 
 def ipc_key(prefix: str, number: int) -> int:
@@ -369,3 +371,55 @@ def test_absent_leaves_nothing(prefix):
         assert recap["localhost"]["changed"] == 0
     finally:
         remove_leftovers(subject)
+
+
+# --- over SSH -----------------------------------------------------------------------------------
+
+FLEET_SIZE = 3
+
+
+def on(fleet: Fleet, host, command: str) -> str:
+    return fleet.run(host, command).stdout
+
+
+def test_isolate_over_ssh_on_three_hosts(prefix, tmp_path):
+    subject = Subject(prefix, "fleet", 4)
+    holder_comm = (HOLDER_COMM_PREFIX + subject.name)[:15]
+    find_holder = f"ps -e -o pid=,comm= | awk '$2 == \"{holder_comm}\" {{print $1}}'"
+    with Fleet(next_fleet_prefix(), FLEET_SIZE, tmp_path) as fleet:
+        completed, recap = ansible_playbook("linux.namespaces.isolate", subject.extra_vars, fleet.inventory_path)
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        names = [host.name for host in fleet.hosts]
+        assert sorted(recap) == sorted(names)
+        assert all(recap[name]["failed"] == 0 and recap[name]["changed"] > 0 for name in names), recap
+
+        key = ipc_key(prefix, 11)
+        make_queue_remotely = (f"python3 -c 'import ctypes; "
+                               f"assert ctypes.CDLL(None).msgget(ctypes.c_int32({key}).value, 0o1600) >= 0'")
+        for host in fleet.hosts:
+            assert on(fleet, host, f"nsenter --uts={subject.file('uts')} hostname").strip() == INSIDE_HOSTNAME
+            assert on(fleet, host, "hostname").strip() == host.name
+            try:
+                on(fleet, host, make_queue_remotely)
+                assert "0x%08x" % key in on(fleet, host, "ipcs -q")
+                assert "0x%08x" % key not in on(fleet, host, f"nsenter --ipc={subject.file('ipc')} ipcs -q")
+            finally:
+                fleet.run(host, "ipcrm -Q 0x%08x" % key, check=False)
+            holder = on(fleet, host, find_holder).split()
+            assert len(holder) == 1 and holder[0] != "1"
+            inside = on(fleet, host, f"nsenter -t {holder[0]} -p -m ps -e -o pid=,comm=").splitlines()
+            assert [line.split() for line in inside][0] == ["1", holder_comm]
+            assert len(inside) == 2
+            links = on(fleet, host, f"nsenter --net={subject.file('net')} ip -o link show").splitlines()
+            assert [line.split(":")[1].strip() for line in links] == ["lo"]
+
+        _, recap = ansible_playbook("linux.namespaces.isolate", subject.extra_vars, fleet.inventory_path)
+        assert all(recap[name]["changed"] == 0 and recap[name]["failed"] == 0 for name in names), recap
+
+        completed, recap = ansible_playbook("linux.namespaces.isolate", dict(subject.extra_vars, isolate_state="absent"),
+                                            fleet.inventory_path)
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        for host in fleet.hosts:
+            assert on(fleet, host, find_holder).strip() == ""
+            assert on(fleet, host, f"findmnt -n -r -o TARGET | grep -c '^{subject.store}' || true").strip() == "0"
+            assert "0x%08x" % subject.queue_key not in on(fleet, host, "ipcs -q")
