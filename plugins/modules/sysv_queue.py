@@ -18,7 +18,9 @@ description:
     IPC namespace; this module makes such a queue on the host.
   - Uses only the Python standard library and ctypes on the target.
 author:
-  - linux.namespaces maintainers
+  - linux.namespaces maintainers (@linux-namespaces)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   key:
     description:
@@ -43,7 +45,8 @@ attributes:
   diff_mode:
     support: full
   platform:
-    platforms: [linux]
+    support: full
+    platforms: posix
 seealso:
   - name: sysvipc(7)
     description: System V interprocess communication mechanisms.

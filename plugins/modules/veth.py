@@ -23,9 +23,11 @@ description:
   - An interface of that name that is not a veth into the target namespace, or whose peer has another
     name, makes the task fail; it is never replaced silently.
 requirements:
-  - pyroute2 on the target (0.9.x needs Python 3.9 or later)
+  - pyroute2 0.7 or later on the target (0.9 needs Python 3.9 or later; on Python 3.8 install 0.7.x)
 author:
-  - linux.namespaces maintainers
+  - linux.namespaces maintainers (@linux-namespaces)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   name:
     description:
@@ -81,7 +83,8 @@ attributes:
   diff_mode:
     support: full
   platform:
-    platforms: [linux]
+    support: full
+    platforms: posix
 notes:
   - Needs root (CAP_NET_ADMIN in both network namespaces).
   - A veth end is destroyed with its network namespace, so removing the set also removes the pair.
@@ -170,7 +173,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import CL
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store, validate_name
 
 try:
-    from pyroute2 import IPRoute, NetlinkError
+    from pyroute2 import IPRoute, NetlinkError, NetNS
 except Exception:  # pyroute2 0.9.x raises more than ImportError on Python 3.8
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -293,7 +296,8 @@ class VethModule:
         try:
             if self._nstype(nsfd) != CLONE_NEWNET:
                 self.module.fail_json(msg="%s is not a network namespace file" % path)
-            with IPRoute() as host, IPRoute(netns=path, flags=0) as inside:
+            # NetNS, not IPRoute(netns=...): the one way both pyroute2 0.7 and 0.9 open a namespace by path.
+            with IPRoute() as host, NetNS(path, flags=0) as inside:
                 pair = self._find_pair(host, inside, nsfd, path)
                 if present:
                     self._present(host, inside, nsfd, pair)
@@ -329,8 +333,8 @@ class VethModule:
             self.module.fail_json(msg="the peer of %s is not in %s" % (self.name, path))
         if peer.name != self.peer_name:
             self.module.fail_json(msg="the peer of %s in %s is named %s, not %s; it cannot be renamed in place: "
-                                      "remove the pair with state=absent first" % (self.name, path, peer.name,
-                                                                                    self.peer_name))
+                                      "remove the pair with state=absent first"
+                                      % (self.name, path, peer.name, self.peer_name))
         return host_end, peer
 
     def _present(self, host, inside, nsfd, pair):
