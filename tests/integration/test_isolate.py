@@ -11,9 +11,6 @@ and then, whatever that did, by hand.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ipaddress
-import json
 import os
 import re
 import shutil
@@ -26,15 +23,13 @@ from pathlib import Path
 import pytest
 
 from tests.fleet import Fleet, next_fleet_prefix, run_prefix
+from tests.integration.helpers import (
+    REPO, PlayRun, ansible_playbook, free_point_to_point, interface_names, ipc_key, make_queue, queue_keys,
+    remove_queue, run)
 
-REPO = Path(__file__).resolve().parents[2]
 MAIN_PLAYBOOK = REPO / "isolate.yml"
-COLLECTIONS_PATH = REPO / ".ansible" / "collections"
 HOLDER_COMM_PREFIX = "nsh:"
 INSIDE_HOSTNAME = "container"
-# SysV IPC keys of a run: 0x6CPPPPNN, PPPP the prefix's hex digits, NN a number per use.
-IPC_KEY_TAG = 0x6C << 24
-RECAP_LINE = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces, mounts and veths need root")
 
@@ -45,10 +40,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces, mounts an
 def prefix() -> str:
     """LNS_TEST_PREFIX (set by tests/conftest.py), else one "lnst" + 4 hex digits for this process."""
     return run_prefix()
-
-
-def ipc_key(prefix: str, number: int) -> int:
-    return IPC_KEY_TAG | int(prefix[-4:], 16) << 8 | number
 
 
 class Subject:
@@ -62,6 +53,7 @@ class Subject:
         self.veth = veth
         self.veth_name = f"{prefix}{suffix[0]}v"
         self.host_address, self.peer_address = free_point_to_point(prefix, queue_number)
+        self.first_run: PlayRun | None = None
 
     @property
     def extra_vars(self) -> dict:
@@ -88,91 +80,18 @@ class Subject:
         return pids[0]
 
 
-def free_point_to_point(prefix: str, number: int) -> tuple:
-    """A /30 in 10.254.0.0/16 for this run that no address or route of the machine overlaps."""
-    used = []
-    for line in run(["ip", "-4", "-o", "address", "show"]).stdout.splitlines():
-        used.append(ipaddress.ip_network(line.split()[3], strict=False))
-    for line in run(["ip", "-4", "route", "show", "table", "all"]).stdout.splitlines():
-        destination = line.split()[0]
-        if destination != "default" and re.match(r"^[\d./]+$", destination):
-            used.append(ipaddress.ip_network(destination, strict=False))
-    base = int(ipaddress.IPv4Address("10.254.0.0"))
-    start = int(prefix[-4:], 16) * 16 + number * 4
-    for step in range(0, 65536, 4):
-        network = ipaddress.ip_network((base + (start + step) % 65536, 30))
-        if not any(network.overlaps(other) for other in used):
-            hosts = list(network.hosts())
-            return ipaddress.ip_interface(f"{hosts[0]}/30"), ipaddress.ip_interface(f"{hosts[1]}/30")
-    raise RuntimeError("no free /30 in 10.254.0.0/16")
-
-
-# --- running things -----------------------------------------------------------------------------
-
-def run(argv, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    completed = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
-    if check and completed.returncode != 0:
-        raise AssertionError(f"{argv} exited {completed.returncode}: {completed.stdout}{completed.stderr}")
-    return completed
-
-
-def ansible_environment() -> dict:
-    environment = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="false",
-                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_RETRY_FILES_ENABLED="false")
-    environment.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_PATH))
-    return environment
-
-
-def ansible_playbook(playbook, extra_vars: dict, inventory=None) -> tuple[subprocess.CompletedProcess, dict]:
-    """Run ansible-playbook; return the process and the recap per host."""
-    program = Path(sys.executable).with_name("ansible-playbook")
-    argv = [str(program) if program.exists() else "ansible-playbook", str(playbook), "-e", json.dumps(extra_vars)]
-    if inventory is not None:
-        argv += ["-i", str(inventory)]
-    completed = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=ansible_environment(),
-                               cwd=REPO)
-    recap = {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
-                          "failed": int(m.group(5))}
-             for m in RECAP_LINE.finditer(completed.stdout.rpartition("PLAY RECAP")[2])}
-    return completed, recap
-
-
-def play_on_localhost(subject: Subject, state: str = "present") -> tuple[subprocess.CompletedProcess, dict]:
+def play_on_localhost(subject: Subject, state: str = "present") -> PlayRun:
     # The venv's Python runs the modules, as `make isolate` does: it has pyroute2.
     extra_vars = dict(subject.extra_vars, isolate_state=state, ansible_python_interpreter=sys.executable)
-    completed, recap = ansible_playbook(MAIN_PLAYBOOK, extra_vars)
-    assert completed.returncode == 0, f"isolate.yml ({state}) failed:\n{completed.stdout}\n{completed.stderr}"
-    assert recap.get("localhost", {}).get("failed") == 0, completed.stdout
-    return completed, recap
+    played = ansible_playbook(MAIN_PLAYBOOK, extra_vars)
+    output = played.completed.stdout + played.completed.stderr
+    assert played.completed.returncode == 0, f"isolate.yml ({state}) failed:\n{output}"
+    assert played.recap.get("localhost", {}).get("failed") == 0, output
+    return played
 
 
 def ps_pid_comm() -> list:
     return [tuple(line.split(None, 1)) for line in run(["ps", "-e", "-o", "pid=,comm="]).stdout.splitlines()]
-
-
-def queue_keys(argv_prefix=()) -> set:
-    """Keys of the SysV message queues `ipcs -q` lists (run inside namespaces with an nsenter prefix)."""
-    output = run([*argv_prefix, "ipcs", "-q"]).stdout
-    return {int(line.split()[0], 16) for line in output.splitlines() if line.startswith("0x")}
-
-
-def interface_names(argv_prefix=()) -> set:
-    output = run([*argv_prefix, "ip", "-o", "link", "show"]).stdout
-    return {line.split(":", 2)[1].strip().split("@", 1)[0] for line in output.splitlines()}
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-IPC_CREAT = 0o1000
-
-
-def make_queue(key: int) -> None:
-    """A message queue with that key in the caller's IPC namespace (ipcmk cannot choose the key)."""
-    if _libc.msgget(ctypes.c_int32(key).value, IPC_CREAT | 0o600) == -1:
-        raise OSError(ctypes.get_errno(), "msgget 0x%08x" % key)
-
-
-def remove_queue(key: int) -> None:
-    run(["ipcrm", "-Q", "0x%08x" % key], check=False)
 
 
 # --- cleanup that trusts nothing the play did ---------------------------------------------------
@@ -217,7 +136,8 @@ def leftovers(subject: Subject) -> list:
 def made_by_the_play(subject: Subject):
     """The subject made by isolate.yml; removed by its absent run, then by hand, whatever happened."""
     try:
-        yield play_on_localhost(subject)
+        subject.first_run = play_on_localhost(subject)
+        yield subject
     finally:
         try:
             play_on_localhost(subject, "absent")
@@ -228,27 +148,26 @@ def made_by_the_play(subject: Subject):
 @pytest.fixture(scope="module")
 def plain(prefix):
     subject = Subject(prefix, "plain", 1)
-    with made_by_the_play(subject) as first_run:
-        yield subject, first_run
+    with made_by_the_play(subject) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
 def linked(prefix):
     subject = Subject(prefix, "linked", 2, veth=True)
-    with made_by_the_play(subject) as first_run:
-        yield subject, first_run
+    with made_by_the_play(subject) as made:
+        yield made
 
 
 # --- the rows of the table ----------------------------------------------------------------------
 
 def test_first_run_makes_the_set_and_shows_the_table(plain):
-    subject, (completed, recap) = plain
-    assert recap["localhost"]["changed"] > 0
-    assert "every row shows isolation" in completed.stdout
+    assert plain.first_run.recap["localhost"]["changed"] > 0
+    assert "every row shows isolation" in plain.first_run.completed.stdout
 
 
 def test_hostname_inside_differs_from_the_hosts(plain):
-    subject, _ = plain
+    subject = plain
     inside = run(["nsenter", f"--uts={subject.file('uts')}", "hostname"]).stdout.strip()
     assert inside == INSIDE_HOSTNAME
     assert socket.gethostname() != INSIDE_HOSTNAME
@@ -256,7 +175,7 @@ def test_hostname_inside_differs_from_the_hosts(plain):
 
 
 def test_queue_made_on_the_host_is_absent_inside(plain, prefix):
-    subject, _ = plain
+    subject = plain
     key = ipc_key(prefix, 10)
     make_queue(key)
     try:
@@ -269,7 +188,7 @@ def test_queue_made_on_the_host_is_absent_inside(plain, prefix):
 
 
 def test_first_process_inside_is_pid_1_and_an_ordinary_pid_on_the_host(plain):
-    subject, _ = plain
+    subject = plain
     holder = subject.holder_pid()
     assert holder != 1
     inside = run(["nsenter", "-t", str(holder), "-p", "-m", "ps", "-e", "-o", "pid=,comm="]).stdout.split("\n")
@@ -279,7 +198,7 @@ def test_first_process_inside_is_pid_1_and_an_ordinary_pid_on_the_host(plain):
 
 
 def test_proc_inside_lists_only_the_sets_processes(plain):
-    subject, _ = plain
+    subject = plain
     set_pid_namespace = os.stat(subject.file("pid")).st_ino
     expected = set()
     for entry in os.listdir("/proc"):
@@ -305,7 +224,7 @@ def test_proc_inside_lists_only_the_sets_processes(plain):
 
 
 def test_ps_inside_sees_fewer_processes_than_on_the_host(plain):
-    subject, _ = plain
+    subject = plain
     inside = run(["nsenter", "-t", str(subject.holder_pid()), "-p", "-m", "ps", "-e", "-o", "pid="]).stdout.split()
     host = run(["ps", "-e", "-o", "pid="]).stdout.split()
     assert len(inside) == 2  # the holder and ps
@@ -313,33 +232,33 @@ def test_ps_inside_sees_fewer_processes_than_on_the_host(plain):
 
 
 def test_network_inside_has_only_loopback(plain):
-    subject, _ = plain
+    subject = plain
     assert interface_names(["nsenter", f"--net={subject.file('net')}"]) == {"lo"}
 
 
 def test_second_run_changes_nothing(plain):
-    subject, _ = plain
-    _, recap = play_on_localhost(subject)
+    subject = plain
+    recap = play_on_localhost(subject).recap
     assert recap["localhost"]["changed"] == 0, recap
 
 
 # --- the veth option ----------------------------------------------------------------------------
 
 def test_veth_peer_is_the_only_interface_besides_loopback(linked):
-    subject, _ = linked
+    subject = linked
     assert interface_names(["nsenter", f"--net={subject.file('net')}"]) == {"lo", "eth0"}
     assert subject.veth_name in interface_names()
 
 
 def test_veth_reaches_the_host_both_ways(linked):
-    subject, _ = linked
+    subject = linked
     inside = ["nsenter", f"--net={subject.file('net')}"]
     run(["ping", "-c", "1", "-W", "2", str(subject.peer_address.ip)])
     run([*inside, "ping", "-c", "1", "-W", "2", str(subject.host_address.ip)])
 
 
 def test_veth_gives_no_default_route_inside(linked):
-    subject, _ = linked
+    subject = linked
     inside = ["nsenter", f"--net={subject.file('net')}"]
     assert run([*inside, "ip", "-4", "route", "show", "default"]).stdout.strip() == ""
     assert run([*inside, "ip", "-6", "route", "show", "default"]).stdout.strip() == ""
@@ -351,8 +270,8 @@ def test_veth_gives_no_default_route_inside(linked):
 
 
 def test_veth_second_run_changes_nothing(linked):
-    subject, _ = linked
-    _, recap = play_on_localhost(subject)
+    subject = linked
+    recap = play_on_localhost(subject).recap
     assert recap["localhost"]["changed"] == 0, recap
 
 
@@ -364,10 +283,10 @@ def test_absent_leaves_nothing(prefix):
         play_on_localhost(subject)
         assert leftovers(subject), "the present run made nothing to remove"
         make_queue(subject.queue_key)  # as if a run had been killed before it removed its queue
-        _, recap = play_on_localhost(subject, "absent")
+        recap = play_on_localhost(subject, "absent").recap
         assert recap["localhost"]["changed"] > 0
         assert leftovers(subject) == []
-        _, recap = play_on_localhost(subject, "absent")
+        recap = play_on_localhost(subject, "absent").recap
         assert recap["localhost"]["changed"] == 0
     finally:
         remove_leftovers(subject)
@@ -387,8 +306,9 @@ def test_isolate_over_ssh_on_three_hosts(prefix, tmp_path):
     holder_comm = (HOLDER_COMM_PREFIX + subject.name)[:15]
     find_holder = f"ps -e -o pid=,comm= | awk '$2 == \"{holder_comm}\" {{print $1}}'"
     with Fleet(next_fleet_prefix(), FLEET_SIZE, tmp_path) as fleet:
-        completed, recap = ansible_playbook("linux.namespaces.isolate", subject.extra_vars, fleet.inventory_path)
-        assert completed.returncode == 0, completed.stdout + completed.stderr
+        played = ansible_playbook("linux.namespaces.isolate", subject.extra_vars, fleet.inventory_path)
+        assert played.completed.returncode == 0, played.completed.stdout + played.completed.stderr
+        recap = played.recap
         names = [host.name for host in fleet.hosts]
         assert sorted(recap) == sorted(names)
         assert all(recap[name]["failed"] == 0 and recap[name]["changed"] > 0 for name in names), recap
@@ -413,12 +333,12 @@ def test_isolate_over_ssh_on_three_hosts(prefix, tmp_path):
             links = on(fleet, host, f"nsenter --net={subject.file('net')} ip -o link show").splitlines()
             assert [line.split(":")[1].strip() for line in links] == ["lo"]
 
-        _, recap = ansible_playbook("linux.namespaces.isolate", subject.extra_vars, fleet.inventory_path)
+        recap = ansible_playbook("linux.namespaces.isolate", subject.extra_vars, fleet.inventory_path).recap
         assert all(recap[name]["changed"] == 0 and recap[name]["failed"] == 0 for name in names), recap
 
-        completed, recap = ansible_playbook("linux.namespaces.isolate", dict(subject.extra_vars, isolate_state="absent"),
-                                            fleet.inventory_path)
-        assert completed.returncode == 0, completed.stdout + completed.stderr
+        removed = ansible_playbook("linux.namespaces.isolate", dict(subject.extra_vars, isolate_state="absent"),
+                                   fleet.inventory_path)
+        assert removed.completed.returncode == 0, removed.completed.stdout + removed.completed.stderr
         for host in fleet.hosts:
             assert on(fleet, host, find_holder).strip() == ""
             assert on(fleet, host, f"findmnt -n -r -o TARGET | grep -c '^{subject.store}' || true").strip() == "0"
