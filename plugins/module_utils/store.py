@@ -35,7 +35,7 @@ STATE_FILE = "state.json"
 LOCK_FILE = ".lock"
 STORE_FSNAME = "linux-namespaces"
 HOLDER_COMM_PREFIX = "nsh:"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")  # used with fullmatch: "$" would accept a final newline
 MAX_MAP_LINES = 340  # the kernel's limit on uid_map/gid_map lines since 4.15
 HOLDER_EXIT_TIMEOUT = 10.0
 
@@ -99,7 +99,7 @@ class SetState(NamedTuple):
 def validate_name(name: str) -> None:
     if "\x00" in name:
         raise ValueError("name must not contain a NUL character")
-    if name in (".", "..") or not NAME_PATTERN.match(name):
+    if name in (".", "..") or not NAME_PATTERN.fullmatch(name):
         raise ValueError("name %r is not valid: use 1 to 64 letters, digits, '.', '_' or '-', "
                          "and not '.' or '..'" % name)
 
