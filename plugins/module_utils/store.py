@@ -37,6 +37,8 @@ STORE_FSNAME = "linux-namespaces"
 HOLDER_COMM_PREFIX = "nsh:"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")  # used with fullmatch: "$" would accept a final newline
 MAX_MAP_LINES = 340  # the kernel's limit on uid_map/gid_map lines since 4.15
+MAP_FIELD = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts '²' and '٣'
+
 HOLDER_EXIT_TIMEOUT = 10.0
 
 # Options fixed when a set is made; changing one needs state=absent first.
@@ -111,7 +113,7 @@ def parse_id_map(lines: Sequence[str], what: str) -> List[Tuple[int, int, int]]:
     ranges = []
     for line in lines:
         fields = str(line).split()
-        if len(fields) != 3 or not all(f.isdigit() for f in fields):
+        if len(fields) != 3 or not all(MAP_FIELD.fullmatch(f) for f in fields):
             raise ValueError("%s line %r is not 'INSIDE OUTSIDE COUNT' (three non-negative integers)"
                              % (what, line))
         inside, outside, count = (int(f) for f in fields)
