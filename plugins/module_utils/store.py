@@ -161,9 +161,11 @@ def validate_options(options: SetOptions) -> None:
 def validate_store_path(path: str) -> None:
     if not os.path.isabs(path):
         raise ValueError("store %r must be an absolute path" % path)
-    if os.path.islink(path):
+    # "link/" and "link/." follow the link in lstat: check the entry the path names.
+    entry = os.path.normpath(path)
+    if os.path.islink(entry):
         raise ValueError("store %r is a symbolic link; give the real directory" % path)
-    if os.path.exists(path) and not os.path.isdir(path):
+    if os.path.exists(entry) and not os.path.isdir(entry):
         raise ValueError("store %r exists and is not a directory" % path)
 
 
