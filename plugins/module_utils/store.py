@@ -434,7 +434,10 @@ class _MountNamespaceIdOrder(Exception):
 class Store:
     def __init__(self, root: str = DEFAULT_STORE, mounts: Optional[Sequence[Mount]] = None) -> None:
         """mounts: a mountinfo snapshot for read-only inspection; without one, every check reads it afresh."""
-        self.root = os.path.normpath(root)
+        root = os.path.normpath(root)
+        # mountinfo names mount points with symlinks resolved (/var/run/X is /run/X there), and
+        # is_mounted() looks the store up by that name.
+        self.root = os.path.join(os.path.realpath(os.path.dirname(root)), os.path.basename(root))
         self._mounts = mounts
 
     def set_path(self, name: str) -> str:
