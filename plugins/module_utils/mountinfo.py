@@ -68,6 +68,18 @@ def mount_points(fstype: Optional[str] = None, mounts: Optional[Iterable[Mount]]
     return points
 
 
+def topmost(mount_point: str, mounts: Optional[Iterable[Mount]] = None) -> Optional[Mount]:
+    """The mount that covers any others at mount_point (the last mounted there), or None.
+
+    Reads the caller's mountinfo unless a snapshot (from read_mountinfo) is given.
+    """
+    found = None
+    for mount in read_mountinfo() if mounts is None else mounts:
+        if mount.mount_point == mount_point:
+            found = mount
+    return found
+
+
 def nsfs_mounts(mounts: Iterable[Mount]) -> List[NsfsMount]:
     """Every nsfs bind mount among mounts, with the type and inode of the namespace it pins."""
     found = []

@@ -25,7 +25,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.enter import (
     call_inside, decode_outcome, encode_outcome)
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
-from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount, mount_points
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount, mount_points, topmost
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
     TYPES_BY_NAME, flags_for, sorted_types)
 
@@ -444,7 +444,9 @@ class Store:
         return os.path.join(self.root, name)
 
     def is_mounted(self) -> bool:
-        return mount_points("tmpfs", self._mounts).get(self.root) == "tmpfs"
+        """Whether our store's tmpfs is at root: another tmpfs there (/dev/shm...) is not a store."""
+        mount = topmost(self.root, self._mounts)
+        return mount is not None and (mount.fstype, mount.source) == ("tmpfs", STORE_FSNAME)
 
     def check_usable(self) -> None:
         """Refuse a store path whose mount would hide files that are not ours."""

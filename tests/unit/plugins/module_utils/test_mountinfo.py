@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import (
-    Mount, NsfsMount, mount_points, nsfs_mounts, read_mountinfo)
+    Mount, NsfsMount, mount_points, nsfs_mounts, read_mountinfo, topmost)
 
 SAMPLE = (
     b"27 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
@@ -31,6 +31,15 @@ def test_mount_points_keeps_the_topmost_and_filters_by_type(tmp_path) -> None:
     mounts = read_mountinfo(str(path))
     assert mount_points("tmpfs", mounts) == {"/run/my store": "tmpfs"}
     assert mount_points(None, mounts)["/run/netns/caf\u00e9\\x"] == "nsfs"
+
+
+def test_topmost_is_the_last_mount_at_a_point(tmp_path) -> None:
+    path = tmp_path / "mountinfo"
+    path.write_bytes(SAMPLE)
+    mounts = read_mountinfo(str(path))
+    assert topmost("/run/my store", mounts).source == "other"
+    assert topmost("/run/my store/web/uts", mounts).fstype == "nsfs"
+    assert topmost("/run/nothing", mounts) is None
 
 
 def test_reads_the_callers_mount_table() -> None:

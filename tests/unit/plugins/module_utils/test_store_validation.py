@@ -9,8 +9,9 @@ import os
 
 import pytest
 
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount
 from ansible_collections.linux.namespaces.plugins.module_utils.store import (
-    MAX_MAP_LINES, SetOptions, Store, parse_id_map, validate_name, validate_options, validate_store_path)
+    MAX_MAP_LINES, STORE_FSNAME, SetOptions, Store, parse_id_map, validate_name, validate_options, validate_store_path)
 
 
 @pytest.mark.parametrize("name", ["a", "web-1", "A.b_c-9", "x" * 64, ".hidden", "..x", "x..", "..."])
@@ -161,3 +162,16 @@ def test_store_root_is_named_as_the_kernel_names_its_mount_point(tmp_path):
     (tmp_path / "via").symlink_to(tmp_path / "real")
     assert Store(str(tmp_path / "via" / "store")).root == str(tmp_path / "real" / "store")
     assert Store(str(tmp_path / "real" / "store") + "/").root == str(tmp_path / "real" / "store")
+
+
+def _mount(point: str, fstype: str, source: str) -> Mount:
+    return Mount(1, 0, "/", point, fstype, source)
+
+
+def test_only_the_stores_own_tmpfs_on_top_is_a_store():
+    """Given store: /dev/shm, the module must neither fill nor unmount that tmpfs."""
+    ours = _mount("/run/s", "tmpfs", STORE_FSNAME)
+    assert Store("/run/s", [ours]).is_mounted()
+    assert not Store("/run/s", [_mount("/run/s", "tmpfs", "tmpfs")]).is_mounted()
+    assert not Store("/run/s", [ours, _mount("/run/s", "tmpfs", "other")]).is_mounted()
+    assert not Store("/run/s", [_mount("/run", "tmpfs", STORE_FSNAME)]).is_mounted()
