@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
+
+from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPES_BY_NAME
 
 
 class NamespaceError(Exception):
@@ -100,12 +102,29 @@ def _user_namespace_gate() -> Optional[str]:
     return None
 
 
+def _limit_reached(types: List[str]) -> Optional[str]:
+    """Which user.max_TYPE_namespaces limit stopped a create of these types (ENOSPC)."""
+    limits = [(TYPES_BY_NAME[t].max_sysctl, read_sysctl(TYPES_BY_NAME[t].max_sysctl))
+              for t in types if t in TYPES_BY_NAME]
+    exhausted = [name for name, value in limits if value == "0"]
+    if exhausted:
+        return "%s is 0 on this host" % " and ".join(exhausted)
+    known = ["%s (%s)" % (name, value) for name, value in limits if value is not None]
+    if len(known) == 1:
+        return "the limit %s is reached" % known[0]
+    if known:
+        return "a namespace limit is reached, one of: %s" % ", ".join(known)
+    return None
+
+
 def explain(call: str, err: int, nstype: Optional[str] = None) -> str:
-    """The cause of errno `err` from `call`, in plain words."""
-    if err == errno.ENOSPC and nstype:
-        limit = read_sysctl("user.max_%s_namespaces" % nstype)
-        return "the limit user.max_%s_namespaces (%s) is reached" % (nstype, limit)
-    if err == errno.EPERM and nstype == "user" and call in ("unshare", "clone"):
+    """The cause of errno `err` from `call`, in plain words. nstype may join several types with '+'."""
+    types = nstype.split("+") if nstype else []
+    if err == errno.ENOSPC and types:
+        limit = _limit_reached(types)
+        if limit:
+            return limit
+    if err == errno.EPERM and "user" in types and call in ("unshare", "clone"):
         gate = _user_namespace_gate()
         if gate:
             return gate
@@ -124,7 +143,9 @@ _VERBS = {
 
 def error_from(call: str, err: int, nstype: Optional[str] = None, target: Optional[str] = None) -> NamespaceError:
     """A NamespaceError naming the call, the namespace type or target, and the cause."""
-    if nstype and call in _VERBS:
+    if nstype and "+" in nstype and call in _VERBS:
+        what = "%s the %s namespaces" % (_VERBS[call], nstype.replace("+", ", "))
+    elif nstype and call in _VERBS:
         what = "%s %s %s namespace" % (_VERBS[call], "an" if nstype[0] in "aeio" else "a", nstype)
     elif nstype:
         what = "%s failed for the %s namespace" % (call, nstype)
