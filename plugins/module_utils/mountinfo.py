@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import Dict, Iterable, List, NamedTuple, Optional
@@ -22,6 +23,7 @@ class Mount(NamedTuple):
     mount_point: str
     fstype: str
     source: str
+    dev: int  # st_dev of the files on this mount
 
 
 class NsfsMount(NamedTuple):
@@ -51,8 +53,10 @@ def read_mountinfo(path: str = MOUNTINFO) -> List[Mount]:
         left, right = line.partition(" - ")[::2]
         fields = left.split(" ", 5)
         after = right.split(" ", 2)
+        major, minor = fields[2].split(":")
         mounts.append(Mount(int(fields[0]), int(fields[1]), _unescape(fields[3]), _unescape(fields[4]),
-                            after[0], _unescape(after[1]) if len(after) > 1 else ""))
+                            after[0], _unescape(after[1]) if len(after) > 1 else "",
+                            os.makedev(int(major), int(minor))))
     return mounts
 
 

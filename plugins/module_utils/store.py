@@ -172,6 +172,10 @@ def validate_store_path(path: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Small facts about the running system.
 
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
 def _nsfs_dev() -> int:
     return os.stat("/proc/self/ns/uts").st_dev
 
@@ -443,10 +447,15 @@ class Store:
     def set_path(self, name: str) -> str:
         return os.path.join(self.root, name)
 
-    def is_mounted(self) -> bool:
-        """Whether our store's tmpfs is at root: another tmpfs there (/dev/shm...) is not a store."""
+    def _store_dev(self) -> Optional[int]:
+        """The device of our store's tmpfs at root, or None: another tmpfs there (/dev/shm...) is not a store."""
         mount = topmost(self.root, self._mounts)
-        return mount is not None and (mount.fstype, mount.source) == ("tmpfs", STORE_FSNAME)
+        if mount is None or (mount.fstype, mount.source) != ("tmpfs", STORE_FSNAME):
+            return None
+        return mount.dev
+
+    def is_mounted(self) -> bool:
+        return self._store_dev() is not None
 
     def check_usable(self) -> None:
         """Refuse a store path whose mount would hide files that are not ours."""
@@ -455,40 +464,92 @@ class Store:
                                  "its files" % self.root)
 
     def _mount(self) -> None:
-        os.makedirs(self.root, mode=0o755, exist_ok=True)
         self.check_usable()
         syscalls.mount(STORE_FSNAME, self.root, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV
                        | syscalls.MS_NOEXEC, "mode=0755,size=4m")
-        # A mount namespace file can be bound only onto a private mount (pitfall 7).
-        syscalls.mount(None, self.root, None, syscalls.MS_PRIVATE)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Serialize every change to the store; the first user mounts it."""
+        """Serialize every change to the store; the first user mounts it, the last may unmount it.
+
+        Mounting the store and removing its directory are serialized by a lock on the directory under
+        the mount point; everything else by the lock file in the store.
+        """
         while True:
-            os.makedirs(self.root, mode=0o755, exist_ok=True)
-            guard = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            try:
-                fcntl.flock(guard, fcntl.LOCK_EX)  # only guards the mount of an empty store
-                if not self.is_mounted():
-                    self._mount()
-            finally:
-                os.close(guard)
-            lock_path = os.path.join(self.root, LOCK_FILE)
-            lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._mount_unless_mounted()
+            lock = self._open_lock()
+            if lock is None:
+                continue  # another run unmounted the store in between
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                held = os.fstat(lock)
-                current = os.stat(lock_path)
-                if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+                # The open lock pins its store, so a store mounted since cannot have its device and inode.
+                if _same_file(os.fstat(lock), os.stat(os.path.join(self.root, LOCK_FILE))):
                     break
             except FileNotFoundError:
                 pass
             os.close(lock)  # the store was unmounted while we waited: start again
         try:
+            # A mount namespace file can be bound only onto a private mount (pitfall 7). Every run does
+            # it under the lock: another run can take the lock between the mount and this call of the
+            # run that mounted the store (and, finding it empty, even unmount it).
+            syscalls.mount(None, self.root, None, syscalls.MS_PRIVATE)
             yield
         finally:
             os.close(lock)
+
+    def _open_directory(self) -> Optional[int]:
+        try:
+            return os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None  # removed by a run that unmounted the empty store
+
+    def _names_now(self, directory: int) -> bool:
+        """Whether the store path still names this open directory.
+
+        Only meaningful after is_mounted() said no: an open directory pins its filesystem, so a store
+        mounted since cannot share its device and inode, but a lock on the root of a store unmounted
+        since excludes nobody.
+        """
+        try:
+            return _same_file(os.fstat(directory), os.stat(self.root))
+        except FileNotFoundError:
+            return False
+
+    def _mount_unless_mounted(self) -> None:
+        os.makedirs(os.path.dirname(self.root), mode=0o755, exist_ok=True)
+        while True:
+            # Not makedirs(exist_ok=True): it raises when another run removes the directory meanwhile.
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self.root, 0o755)
+            guard = self._open_directory()
+            if guard is None:
+                continue
+            try:
+                fcntl.flock(guard, fcntl.LOCK_EX)
+                if self.is_mounted():
+                    return
+                if self._names_now(guard):
+                    self._mount()
+                    return
+            finally:
+                os.close(guard)
+
+    def _open_lock(self) -> Optional[int]:
+        """The lock file, opened through a directory proven to be the store's tmpfs; None if it is not mounted.
+
+        Opened by path, it could be created in the directory under the mount point just after another
+        run unmounted the store: the lock would then guard nothing, and that stray file would make the
+        directory refuse every later mount.
+        """
+        directory = self._open_directory()
+        if directory is None:
+            return None
+        try:
+            if os.fstat(directory).st_dev != self._store_dev():
+                return None
+            return os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600, dir_fd=directory)
+        finally:
+            os.close(directory)
 
     def names(self) -> List[str]:
         if not self.is_mounted():
@@ -651,10 +712,21 @@ class Store:
         if not self.is_mounted() or self.names():
             return False
         syscalls.umount2(self.root, syscalls.MNT_DETACH)
-        # Everything else here goes by path and recreates the directory, so removing it is safe.
-        with contextlib.suppress(OSError):
-            os.rmdir(self.root)
+        self._remove_directory()
         return True
+
+    def _remove_directory(self) -> None:
+        """Remove the directory under the unmounted store, unless another run has mounted it again."""
+        guard = self._open_directory()
+        if guard is None:
+            return
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX)  # the lock a run takes to mount the store here
+            if not self.is_mounted() and self._names_now(guard):
+                with contextlib.suppress(OSError):  # not empty: the files are not ours, leave them
+                    os.rmdir(self.root)
+        finally:
+            os.close(guard)
 
     def observe(self, state: SetState) -> Dict[str, Any]:
         """The live values of the options a set converges to."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import (
     Mount, NsfsMount, mount_points, nsfs_mounts, read_mountinfo, topmost)
 
@@ -19,7 +21,7 @@ def test_fields_and_escapes(tmp_path) -> None:
     path = tmp_path / "mountinfo"
     path.write_bytes(SAMPLE)
     mounts = read_mountinfo(str(path))
-    assert mounts[1] == Mount(42, 27, "/", "/run/my store", "tmpfs", "linux-namespaces")
+    assert mounts[1] == Mount(42, 27, "/", "/run/my store", "tmpfs", "linux-namespaces", os.makedev(0, 39))
     assert mounts[3].mount_point == "/run/netns/caf\u00e9\\x"
     assert nsfs_mounts(mounts) == [NsfsMount("/run/my store/web/uts", "uts", 4026532178),
                                    NsfsMount("/run/netns/caf\u00e9\\x", "net", 4026532181)]

@@ -165,7 +165,7 @@ def test_store_root_is_named_as_the_kernel_names_its_mount_point(tmp_path):
 
 
 def _mount(point: str, fstype: str, source: str) -> Mount:
-    return Mount(1, 0, "/", point, fstype, source)
+    return Mount(1, 0, "/", point, fstype, source, 42)
 
 
 def test_only_the_stores_own_tmpfs_on_top_is_a_store():
