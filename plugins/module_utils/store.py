@@ -387,11 +387,22 @@ def effective_options(options: SetOptions) -> SetOptions:
 # ---------------------------------------------------------------------------------------------
 # Holders: find, check and stop them by pidfd, so a recycled pid is never signalled.
 
+def _has_exited(pid: int) -> bool:
+    """Gone, or a zombie: a killed holder stays a zombie until its new parent reaps it, and a zombie's
+    /proc/PID/ns/pid still names the PID namespace it has left dead."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
 def holder_alive(state: SetState) -> bool:
     if not state.holder_pid:
         return False
     expected = state.inodes.get("pid")
-    return expected is not None and _process_ns_inode(state.holder_pid, "pid") == expected
+    return (expected is not None and _process_ns_inode(state.holder_pid, "pid") == expected
+            and not _has_exited(state.holder_pid))
 
 
 def stop_holder(pid: int, pid_inode: Optional[int]) -> None:

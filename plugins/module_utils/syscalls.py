@@ -184,8 +184,9 @@ def set_no_new_privs() -> None:
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
-def set_child_subreaper() -> None:
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+def set_child_subreaper(enabled: bool = True) -> None:
+    """Adopt (or stop adopting) the orphans of the caller's descendants."""
+    _prctl(PR_SET_CHILD_SUBREAPER, 1 if enabled else 0)
 
 
 def set_name(name: str) -> None:

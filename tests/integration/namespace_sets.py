@@ -276,3 +276,19 @@ def pinned(paths: Sequence[str]) -> Iterator[None]:
     finally:
         for fd in fds:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def adopting_orphans() -> Iterator[None]:
+    """Make the test process the subreaper of what its children leave behind.
+
+    A holder is orphaned when the module's creator process exits; inside this block it becomes our
+    child instead of the host init's, so the test decides when a killed holder is reaped.
+    """
+    from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
+
+    syscalls.set_child_subreaper(True)
+    try:
+        yield
+    finally:
+        syscalls.set_child_subreaper(False)

@@ -9,6 +9,7 @@ are removed (state=absent, then a forced sweep that fails the test if it found a
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -25,9 +26,9 @@ import pytest
 from helpers import ansible_environment, ansible_program
 from module_runner import AnsibleRunner, link_collection
 from namespace_sets import (
-    ALL_TYPES, HOLDER_COMM_PREFIX, MODULE, NETNS_DIR, TestStore, holders_named, inode, kill_started,
-    mounts, mounts_under, no_traceback, nsenter, nsfs_mounts_of, process_alive,
-    pinned, process_ns_inode, sh, start_pid_namespace_process, store_at, wait_until)
+    ALL_TYPES, HOLDER_COMM_PREFIX, MODULE, NETNS_DIR, TestStore, adopting_orphans, holders_named, inode,
+    kill_started, mounts, mounts_under, no_traceback, nsenter, nsfs_mounts_of, pinned, process_alive,
+    process_ns_inode, sh, start_pid_namespace_process, store_at, wait_until)
 
 _store_numbers = itertools.count(1)
 TARGET_PYTHONS = ("3.8.18", "3.13.0")
@@ -454,16 +455,25 @@ def test_half_made_set_with_a_live_holder_is_detected_and_its_holder_stopped(sto
 # ---------------------------------------------------------------------------------------------
 # A set whose holder died.
 
-def test_set_whose_holder_died_is_reported_broken_and_removed_cleanly(store):
+@pytest.mark.parametrize("reaped", [False, True], ids=["holder_still_a_zombie", "holder_reaped"])
+def test_set_whose_holder_died_is_reported_broken_and_removed_cleanly(store, reaped):
     name = store.name("dead")
-    created = store.present(name)
+    with adopting_orphans():  # the holder becomes our child: we decide when it is reaped
+        created = store.present(name)
     holder = created.result["set"]["holder_pid"]
+    assert os.getpid() == int(open("/proc/%d/stat" % holder).read().rsplit(")", 1)[1].split()[1])
     inodes = {t: v["inode"] for t, v in created.result["set"]["namespaces"].items()}
-    os.kill(holder, signal.SIGKILL)  # the holder is a process this test made, through the module
-    wait_until(lambda: not process_alive(holder), what="the holder to die")
-    broken = store.run(name)
-    assert broken.failed and no_traceback(broken)
-    assert "holder" in broken.msg and "has exited" in broken.msg, broken.msg
+    try:
+        os.kill(holder, signal.SIGKILL)  # our child, made through the module
+        wait_until(lambda: not process_alive(holder), what="the holder to die")
+        if reaped:
+            os.waitpid(holder, 0)
+        broken = store.run(name)
+        assert broken.failed and no_traceback(broken)
+        assert "holder" in broken.msg and "has exited" in broken.msg, broken.msg
+    finally:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(holder, 0)
     removed = store.absent(name)
     assert removed.status == "changed", removed.result
     assert_set_gone(store, name, inodes, None)
