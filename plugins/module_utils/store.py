@@ -26,8 +26,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.enter import (
     call_inside, decode_outcome, encode_outcome)
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount, mount_points, topmost
-from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
-    TYPES_BY_NAME, flags_for, sorted_types)
+from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPES_BY_NAME, flags_for
 
 DEFAULT_STORE = "/run/linux-namespaces"
 NETNS_DIR = "/run/netns"
