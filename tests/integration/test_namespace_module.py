@@ -181,7 +181,7 @@ def test_loopback_false_keeps_lo_down(store):
 # ---------------------------------------------------------------------------------------------
 # Removal.
 
-def test_absent_removes_every_trace_and_unmounts_the_empty_store(store):
+def test_absent_removes_every_trace_and_the_empty_store(store):
     name = store.name("gone")
     run = store.present(name, types=list(ALL_TYPES), mount_proc=True)
     holder = run.result["set"]["holder_pid"]
@@ -200,6 +200,7 @@ def test_absent_removes_every_trace_and_unmounts_the_empty_store(store):
     assert_set_gone(store, name, inodes, holder)
     assert not process_alive(holder)
     assert not store.mounted(), "the store is still mounted with no set in it"
+    assert not os.path.lexists(store.path), "the empty store's directory remains"
     again = store.absent(name)
     assert again.status == "ok" and not again.changed
 
