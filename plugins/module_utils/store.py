@@ -123,8 +123,8 @@ def parse_id_map(lines: Sequence[str], what: str) -> List[Tuple[int, int, int]]:
         ranges.append((inside, outside, count))
     for column, side in ((0, "inside"), (1, "outside")):
         spans = sorted((r[column], r[column] + r[2]) for r in ranges)
-        for (_, end), (start, _) in zip(spans, spans[1:]):
-            if start < end:
+        for previous, following in zip(spans, spans[1:]):
+            if following[0] < previous[1]:  # starts before the previous range ends
                 raise ValueError("%s has overlapping ranges on the %s side" % (what, side))
     return ranges
 

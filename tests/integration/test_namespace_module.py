@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional
 
 import pytest
 
-from helpers import ansible_environment, ansible_program
+from helpers import ansible_environment, ansible_program, run
 from module_runner import AnsibleRunner, link_collection
 from namespace_sets import (
     ALL_TYPES, HOLDER_COMM_PREFIX, MODULE, NETNS_DIR, TestStore, adopting_orphans, holders_named, inode,
@@ -663,11 +663,9 @@ def test_module_works_on_target_python(store, version):
 
 def test_ansible_doc_renders_and_documents_every_option(ansible):
     env = ansible_environment()
-    text = subprocess.run([ansible_program("ansible-doc"), MODULE], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    assert text.returncode == 0 and "ERROR" not in text.stderr, text.stderr
-    raw = subprocess.run([ansible_program("ansible-doc"), "--json", MODULE], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, check=True).stdout
+    text = run([ansible_program("ansible-doc"), MODULE], env=env)  # fails the test if it exits non-zero
+    assert "ERROR" not in text.stderr, text.stderr
+    raw = run([ansible_program("ansible-doc"), "--json", MODULE], env=env).stdout
     documented = set(json.loads(raw)[MODULE]["doc"]["options"])
     # The module's own list of parameters, as it reports an unknown one.
     probe = ansible.run(MODULE, {"name": "x", "lns_no_such_option": 1})

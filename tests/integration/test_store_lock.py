@@ -38,7 +38,7 @@ def _worker(root: str) -> int:
 
     store = Store(root)
     try:
-        for _ in range(ROUNDS):
+        for _round in range(ROUNDS):
             with store.locked():
                 if not store.is_mounted():
                     return 3
@@ -52,7 +52,7 @@ def _worker(root: str) -> int:
 def test_lock_holders_always_see_a_mounted_store_while_others_unmount_it(race_root):
     link_collection()  # the integration conftest puts its directory on sys.path
     children = []
-    for _ in range(WORKERS):
+    for _worker_number in range(WORKERS):
         pid = os.fork()
         if pid == 0:
             os._exit(_worker(race_root))
