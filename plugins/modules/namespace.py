@@ -25,7 +25,9 @@ description:
     made again (state=present) or removed (state=absent).
   - Uses only the Python standard library and ctypes on the target; needs root.
 author:
-  - linux.namespaces maintainers
+  - linux.namespaces maintainers (@linux-namespaces)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   name:
     description:
@@ -116,7 +118,9 @@ attributes:
   diff_mode:
     support: full
   platform:
-    platforms: [linux]
+    support: full
+    platforms: posix
+    details: Linux only; the store and the namespaces are Linux kernel objects.
 notes:
   - The time namespace needs Linux 5.6; the cgroup namespace 4.6. See M(linux.namespaces.namespace_facts).
   - A mount namespace file can only be bind-mounted onto a private mount, which is why the store is a
