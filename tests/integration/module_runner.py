@@ -33,7 +33,9 @@ def adhoc_environment() -> Dict[str, str]:
                 ANSIBLE_CALLBACK_PLUGINS=str(CALLBACK_DIR), ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
 
 
-class ModuleRun(NamedTuple):
+class AdhocRun(NamedTuple):
+    """One `ansible localhost -m MODULE` run: its task result as the callback printed it."""
+
     rc: int
     status: str  # ok, changed, failed (from the callback)
     result: Dict[str, Any]
@@ -78,18 +80,18 @@ class AnsibleRunner:
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     @staticmethod
-    def finish(process: "subprocess.Popen[str]") -> ModuleRun:
+    def finish(process: "subprocess.Popen[str]") -> AdhocRun:
         stdout, stderr = process.communicate(timeout=300)
         results = [json.loads(line[len(RESULT_MARKER):]) for line in stdout.splitlines()
                    if line.startswith(RESULT_MARKER)]
         if len(results) != 1:
             raise AssertionError("expected one task result from ansible (rc %s)\nstdout:\n%s\nstderr:\n%s"
                                  % (process.returncode, stdout, stderr))
-        return ModuleRun(process.returncode, results[0]["status"], results[0]["result"], stdout, stderr)
+        return AdhocRun(process.returncode, results[0]["status"], results[0]["result"], stdout, stderr)
 
-    def run(self, module: str, args: Dict[str, Any], **kwargs: Any) -> ModuleRun:
+    def run(self, module: str, args: Dict[str, Any], **kwargs: Any) -> AdhocRun:
         return self.finish(self.start(module, args, **kwargs))
 
-    def run_parallel(self, module: str, many_args: Sequence[Dict[str, Any]], **kwargs: Any) -> List[ModuleRun]:
+    def run_parallel(self, module: str, many_args: Sequence[Dict[str, Any]], **kwargs: Any) -> List[AdhocRun]:
         processes = [self.start(module, args, **kwargs) for args in many_args]
         return [self.finish(p) for p in processes]

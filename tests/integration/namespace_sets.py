@@ -19,7 +19,7 @@ import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set
 
 from helpers import run
-from module_runner import AnsibleRunner, ModuleRun
+from module_runner import AdhocRun, AnsibleRunner
 
 MODULE = "linux.namespaces.namespace"
 ALL_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time")  # the issue's eight types
@@ -128,7 +128,7 @@ def children_of(pid: int) -> List[int]:
         return [int(p) for p in handle.read().split()]
 
 
-def no_traceback(run: ModuleRun) -> bool:
+def no_traceback(run: AdhocRun) -> bool:
     text = json.dumps(run.result)
     return "module_stderr" not in run.result and "Traceback" not in text and "Traceback" not in run.stderr
 
@@ -153,16 +153,16 @@ class TestStore:
         return dict(options, name=name, store=self.path)
 
     def run(self, name: str, check: bool = False, diff: bool = False, python: Optional[str] = None,
-            **options: Any) -> ModuleRun:
+            **options: Any) -> AdhocRun:
         return self.runner.run(MODULE, self.args(name, **options), check=check, diff=diff, python=python)
 
-    def present(self, name: str, **options: Any) -> ModuleRun:
+    def present(self, name: str, **options: Any) -> AdhocRun:
         """Create (or converge) a set and insist it worked."""
         run = self.run(name, **options)
         assert run.status in ("ok", "changed"), run.result
         return run
 
-    def absent(self, name: str, **kwargs: Any) -> ModuleRun:
+    def absent(self, name: str, **kwargs: Any) -> AdhocRun:
         return self.run(name, state="absent", **kwargs)
 
     def set_dir(self, name: str) -> str:
