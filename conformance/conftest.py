@@ -9,6 +9,7 @@ registry's `setup` flag. All hosts are probed once, in parallel, at the first te
 import os
 import re
 import secrets
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,6 +41,17 @@ def testinfra_host(item):
     return host if hasattr(host, "backend") else None
 
 
+def host_python(host) -> str:
+    """The Python that runs the probe on host when --lns-python is not given."""
+    if host.backend.NAME == "local":
+        return sys.executable
+    if host.backend.NAME == "ansible":
+        configured = host.backend.get_variables().get("ansible_python_interpreter", "")
+        if configured and not configured.startswith("auto"):
+            return configured
+    return "python3"
+
+
 def host_key(host) -> str:
     return host.backend.get_pytest_id()
 
@@ -51,8 +63,9 @@ def pytest_addoption(parser):
                          "collection (the namespace module), broken-uts (test-only: shares the host's UTS "
                          "namespace while claiming its own). Default: reference,collection")
     group.addoption("--lns-report-dir", default=None, help="write one JSON result per host to DIR/<host>.json")
-    group.addoption("--lns-python", default="python3",
-                    help="Python 3.8+ on the hosts that runs the probe (default: python3)")
+    group.addoption("--lns-python", default=None,
+                    help="Python 3.8+ on the hosts that runs the probe (default: the controller's Python on "
+                         "local://, the inventory's ansible_python_interpreter on ansible://, else python3)")
     group.addoption("--lns-parallel", type=int, default=8, help="hosts probed at the same time (default: 8)")
 
 
@@ -80,18 +93,20 @@ class Kit:
         with self.lock:
             if self.runs:
                 return
-            collections_path = CollectionsPath()
+            collections_path = CollectionsPath() if "collection" in self.subjects else None
             try:
                 for key, host in self.hosts.items():
-                    self.runs[key] = HostRun(host, self.prefix, self.subjects, self.ids,
-                                             self.config.getoption("lns_python"), collections_path.value)
+                    python = self.config.getoption("lns_python") or host_python(host)
+                    self.runs[key] = HostRun(host, self.prefix, self.subjects, self.ids, python,
+                                             collections_path.value if collections_path else None)
                 workers = max(1, min(self.config.getoption("lns_parallel"), len(self.runs)))
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     for run, error in zip(self.runs.values(), pool.map(_execute, self.runs.values())):
                         if error:
                             run.outcome = {"error": error}
             finally:
-                collections_path.close()
+                if collections_path:
+                    collections_path.close()
             for key, run in self.runs.items():
                 backend = run.host.backend
                 report = HostReport(backend.get_hostname(), key, backend.NAME, self.prefix)

@@ -46,7 +46,7 @@ class HostRun:
     """Runs the kit on one testinfra host and keeps the outcome (results, facts, round trips)."""
 
     def __init__(self, host, prefix: str, subjects: List[str], ids: List[str], python: str,
-                 collections_path: str):
+                 collections_path: Optional[str]):
         self.host = host
         self.prefix = prefix
         self.subjects = subjects
@@ -54,7 +54,6 @@ class HostRun:
         self.python = python
         self.collections_path = collections_path
         self.commands = 0
-        self.ansible_calls = 0
         self.outcome: Dict = {}
 
     def command(self, command: str):
@@ -63,34 +62,33 @@ class HostRun:
 
     def execute(self) -> Dict:
         started = time.time()
-        wants_setup = bool(self.setup_ids())
         first_look = self.command(FIRST_LOOK).stdout.split("--")
         kernel_types = first_look[0].split()
         types = [t for t in SUBJECT_TYPES if t in kernel_types]
         specs = [{"kind": kind, "hostname": "%s-%s" % (self.prefix, kind[:3])}
                  for kind in self.subjects if kind != "collection"]
         collection = None
-        collection_error = None
-        if wants_setup and "collection" in self.subjects:
+        if self.setup_ids() and "collection" in self.subjects:
             collection = CollectionSet(self.host, self.python, self.collections_path, self.prefix, types,
                                        lnsprobe.TIME_OFFSET)
-            try:
-                collection.create()
-                specs.append(collection.spec())
-            except AnsibleUnavailable as exc:
-                collection_error = "the collection subject could not be made: %s" % exc
+        collection_error = None
         report: Dict = {}
+        cleanup_errors: List[str] = []
         try:
+            if collection is not None:
+                try:
+                    collection.create()
+                    specs.append(collection.spec())
+                except AnsibleUnavailable as exc:
+                    collection_error = "the collection subject could not be made: %s" % exc
             report = self.probe({"prefix": self.prefix, "ids": self.ids, "subjects": specs,
                                  "proc_mounts_before_subjects": int(first_look[1])})
         finally:
-            cleanup_errors = []
             if collection is not None:
                 try:
                     collection.remove()
                 except AnsibleUnavailable as exc:
                     cleanup_errors.append(str(exc))
-                self.ansible_calls = collection.calls
             hostname = report.get("facts", {}).get("hostname")
             cleanup = self.cleanup(collection.store if collection else None, hostname)
         if collection_error:
@@ -99,7 +97,7 @@ class HostRun:
         report["cleanup"] = {"probe_swept": report.pop("swept", []),
                              "removed": cleanup.get("removed", []), "leftovers": cleanup.get("leftovers", []),
                              "errors": cleanup_errors + cleanup.get("errors", [])}
-        report["round_trips"] = {"commands": self.commands, "ansible_calls": self.ansible_calls}
+        report["round_trips"] = {"commands": self.commands, "ansible_calls": collection.calls if collection else 0}
         report["started"], report["finished"] = started, time.time()
         self.outcome = report
         return report

@@ -1,6 +1,6 @@
 """Conformance probe for Linux namespaces, run on the host under test.
 
-conformance/conftest.py ships this file to a host in one command and runs it there: it creates the
+conformance/hostrun.py ships this file to a host in one command and runs it there: it creates the
 reference subject with util-linux `unshare`, observes the subjects and the kernel, removes everything
 it made, and prints one JSON document. It uses only the standard library and ctypes (Python 3.8+), and
 never imports linux.namespaces code: it is the collection's independent observer.
