@@ -5,14 +5,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils.audit_report import (
     build_report, render_html, render_json, render_markdown)
-from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import write_report_files
+from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import values_by_host, write_report_files
 
 ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str", "required": True},
@@ -25,21 +24,13 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
-    def _facts_by_host(self, hosts: List[str], task_vars: Dict[str, Any]) -> Dict[str, Any]:
-        hostvars = task_vars["hostvars"]
-        facts = {}
-        for host in hosts:
-            if host not in hostvars:
-                raise AnsibleActionFail("host %s is not in the inventory" % host)
-            gathered = hostvars[host].get("ansible_facts", {}).get("linux_namespaces")
-            facts[host] = dict(gathered) if gathered else None
-        return facts
-
     def run(self, tmp: Any = None, task_vars: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp  # not used: nothing runs on a target
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
-        report = build_report(self._facts_by_host(args["hosts"], task_vars or {}))
+        facts = values_by_host(task_vars or {}, args["hosts"],
+                               lambda hostvars: hostvars.get("ansible_facts", {}).get("linux_namespaces"))
+        report = build_report(facts)
         texts = {".json": render_json(report), ".md": render_markdown(report), ".html": render_html(report)}
         result.update(write_report_files(args["dest"], args["basename"], texts, self._task.check_mode,
                                          self._task.diff))

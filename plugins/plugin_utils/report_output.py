@@ -11,7 +11,9 @@ import html
 import os
 import re
 import tempfile
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from ansible.errors import AnsibleActionFail
 
 # Files whose text a diff shows; an HTML page repeats what they say.
 DIFFED_SUFFIXES = (".md", ".json")
@@ -90,3 +92,17 @@ def write_report_files(dest: str, basename: str, texts: Mapping[str, str], check
         for suffix in changed:
             _write_atomically(paths[suffix], texts[suffix])
     return result
+
+
+def values_by_host(task_vars: Mapping[str, Any], hosts: List[str],
+                   lookup: Callable[[Mapping[str, Any]], Any]) -> Dict[str, Optional[Dict[str, Any]]]:
+    """For each host, lookup(its hostvars) as a dict, or None where it has none (the host failed or was
+    unreachable); a host the inventory does not know fails the action."""
+    hostvars = task_vars["hostvars"]
+    values: Dict[str, Optional[Dict[str, Any]]] = {}
+    for host in hosts:
+        if host not in hostvars:
+            raise AnsibleActionFail("host %s is not in the inventory" % host)
+        value = lookup(hostvars[host])
+        values[host] = dict(value) if value else None
+    return values

@@ -1,0 +1,75 @@
+"""Headless Chromium for the report tests: screenshots and DOM dumps of self-contained pages, and the
+pixels of a screenshot (PNG decoded with the standard library)."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import tempfile
+import zlib
+
+import pytest
+
+# Chromium as root, offline: no sandbox, no background traffic.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess:
+    """Run headless Chromium with a throwaway profile; fails the test if it is not installed."""
+    program = shutil.which("chromium")
+    if program is None:
+        pytest.fail("chromium is not installed (apt-get install -y chromium)")
+    profile = tempfile.mkdtemp(prefix="lns-chromium-")
+    try:
+        return subprocess.run([program, *CHROMIUM_FLAGS, "--user-data-dir=" + profile, *args], check=False,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def png_pixels(data: bytes):
+    """(width, height, rows of RGB tuples) of an 8-bit RGB or RGBA PNG, as Chromium writes them."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    position, chunks = 8, {}
+    while position < len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        chunks.setdefault(kind, []).append(data[position + 8:position + 8 + length])
+        position += 12 + length
+    width, height, depth, color_type = struct.unpack(">IIBB", chunks[b"IHDR"][0][:10])
+    assert depth == 8 and color_type in (2, 6), "unexpected PNG format %d/%d" % (depth, color_type)
+    channels = 3 if color_type == 2 else 4
+    raw = zlib.decompress(b"".join(chunks[b"IDAT"]))
+    stride = width * channels
+    previous = bytearray(stride)
+    rows = []
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for x in range(stride):  # undo the PNG filter of this scanline
+            left = line[x - channels] if x >= channels else 0
+            up = previous[x]
+            upper_left = previous[x - channels] if x >= channels else 0
+            if kind == 1:
+                line[x] = (line[x] + left) & 0xFF
+            elif kind == 2:
+                line[x] = (line[x] + up) & 0xFF
+            elif kind == 3:
+                line[x] = (line[x] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                estimate = left + up - upper_left
+                distances = (abs(estimate - left), abs(estimate - up), abs(estimate - upper_left))
+                line[x] = (line[x] + (left, up, upper_left)[distances.index(min(distances))]) & 0xFF
+        rows.append([tuple(line[i:i + 3]) for i in range(0, stride, channels)])
+        previous = line
+    return width, height, rows
+
+
+def color_counts(rows) -> dict:
+    """How many pixels of each colour a screenshot has."""
+    counts: dict = {}
+    for row in rows:
+        for pixel in row:
+            counts[pixel] = counts.get(pixel, 0) + 1
+    return counts

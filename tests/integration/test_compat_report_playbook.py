@@ -1,0 +1,254 @@
+"""compat_report.yml over SSH against 3 fleet hosts through an inventory: the role ships the kit to each
+host and runs it there; every property passes or SKIPs with a true reason (a kernel FAIL only where the
+kit finds the same kernel failing on this machine); the report has one column, this kernel, counting 3 x
+each host's results; its HTML page shows that matrix in headless Chromium; nothing is left on the hosts
+or the machine. Needs root and openssh-server (tests/fleet)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import typing
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests.chromium import chromium, color_counts, png_pixels
+from tests.fleet import Fleet, next_fleet_prefix, run_prefix
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+HOSTS = 3
+KERNEL = re.match(r"\d+\.\d+", os.uname().release).group(0)
+WINDOW = (1000, 3600)  # tall enough for the whole matrix, with room for more properties
+# Cell backgrounds of the report's CSS, by cell status.
+STATUS_COLORS = {"pass": (0xD6, 0xF5, 0xD6), "fail": (0xFB, 0xD3, 0xD0), "skip": (0xE4, 0xE4, 0xEA),
+                 "partial": (0xE6, 0xF0, 0xC8)}
+# On each host: its /tmp and /run, and everything that shows a name (mounts, processes, links, ns links).
+HOST_TRACE = ("ls -A /tmp; echo --; ls -A /run; echo --; ls -A /run/netns 2>/dev/null; echo --; "
+              "findmnt -rn -o TARGET,SOURCE; ps -eo comm=,args=; ip -o link")
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the conformance kit and the fleet need root")
+
+
+class CompatRun(typing.NamedTuple):
+    names: list
+    prefix: str
+    completed: subprocess.CompletedProcess
+    report_dir: Path
+    hosts_before: dict
+    hosts_after: dict
+    machine_after: list
+
+
+def host_trace(fleet: Fleet, name: str, prefix: str) -> dict:
+    tmp, run, netns, names = fleet.run(name, HOST_TRACE).stdout.split("--\n")
+    return {"tmp": sorted(tmp.split()), "run": sorted(run.split()), "netns": sorted(netns.split()),
+            "with prefix": [line for line in names.splitlines() if prefix in line]}
+
+
+def machine_trace(prefix: str) -> list:
+    """What on this machine carries the prefix: mounts, processes, interfaces, /tmp and /run/netns entries."""
+    listings = [subprocess.run(argv, capture_output=True, text=True).stdout
+                for argv in (["findmnt", "-rn", "-o", "TARGET,SOURCE"], ["ps", "-eo", "pid=,args="], ["ip", "-o", "link"])]
+    found = [line for listing in listings for line in listing.splitlines() if prefix in line]
+    found += ["%s/%s" % (directory, entry) for directory in ("/tmp", "/run/netns") if os.path.isdir(directory)
+              for entry in os.listdir(directory) if entry.startswith(prefix)]
+    return found
+
+
+def ansible_env() -> dict:
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="false")
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPOSITORY / ".ansible" / "collections"))
+    return env
+
+
+@pytest.fixture(scope="module")
+def compat(tmp_path_factory) -> CompatRun:
+    workdir = tmp_path_factory.mktemp("compat")
+    report_dir = workdir / "reports"
+    prefix = run_prefix() + "c"
+    with Fleet(next_fleet_prefix(), HOSTS, workdir) as fleet:
+        names = [host.name for host in fleet.hosts]
+        before = dict((name, host_trace(fleet, name, prefix)) for name in names)
+        completed = subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), "linux.namespaces.compat_report",
+             "-i", str(fleet.inventory_path),
+             "-e", json.dumps({"conformance_report_dir": str(report_dir), "conformance_prefix": prefix})],
+            env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+            check=False, timeout=600)
+        after = dict((name, host_trace(fleet, name, prefix)) for name in names)
+    assert completed.returncode == 0, completed.stdout[-6000:]
+    return CompatRun(names, prefix, completed, report_dir, before, after, machine_trace(prefix))
+
+
+@pytest.fixture(scope="module")
+def failing_here(tmp_path_factory) -> set:
+    """The kernel properties the kit finds failing when run on this machine itself: the fleet's kernel."""
+    report_dir = tmp_path_factory.mktemp("local")
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", str(REPOSITORY / "conformance"), "--hosts=local://",
+         "--lns-subject=reference", "--lns-report-dir", str(report_dir), "-p", "no:cacheprovider", "-q"],
+        cwd=REPOSITORY, env=dict(os.environ, LNS_TEST_PREFIX=run_prefix() + "l"), capture_output=True, text=True,
+        timeout=600)
+    assert completed.returncode in (0, 1), completed.stdout[-3000:] + completed.stderr[-3000:]
+    results = json.loads((report_dir / "local.json").read_text())["results"]
+    return {e["id"] for e in results if e["subject"] == "kernel" and e["result"] == "FAIL"}
+
+
+def load_report(compat: CompatRun) -> dict:
+    return json.loads((compat.report_dir / "compat-report.json").read_text())
+
+
+def rows(report: dict) -> dict:
+    return dict((row["id"], row) for group in report["groups"] for row in group["rows"])
+
+
+def test_the_kit_ran_on_each_host_itself_and_came_back(compat):
+    recap = compat.completed.stdout[compat.completed.stdout.rindex("PLAY RECAP"):]
+    for name in compat.names:
+        assert "unreachable=0    failed=0" in recap.split(name, 1)[1].splitlines()[0], recap
+    report = load_report(compat)
+    assert sorted(report["hosts"]) == sorted(compat.names) and report["missing"] == {}
+    for name in compat.names:
+        result = report["hosts"][name]["result"]
+        # Run with testinfra's local backend on the host: 3 local commands, no ansible there.
+        assert (result["backend"], result["round_trips"]) == ("local", {"commands": 3, "ansible_calls": 0})
+        assert result["kernel"]["release"] == os.uname().release
+        # The host answered as itself: the fleet host's own hostname and its own set.
+        assert result["subjects"]["collection"]["hostname"] == compat.prefix + "-col"
+        assert result["caller_cleanup"]["leftovers"] == [] and result["caller_cleanup"].get("errors", []) == []
+        assert report["hosts"][name]["left_as_found"] is True
+
+
+def test_every_property_passes_or_skips_with_a_true_reason_on_each_host(compat, failing_here):
+    report = load_report(compat)
+    for name in compat.names:
+        result = report["hosts"][name]["result"]
+        assert {e["subject"] for e in result["results"]} == {"kernel", "reference", "collection"}
+        failed = [(e["id"], e["subject"], e["reason"]) for e in result["results"]
+                  if e["result"] == "FAIL" and (e["subject"] != "kernel" or e["id"] not in failing_here)]
+        assert not failed, "%s: %s (failing on this machine: %s)" % (name, failed, sorted(failing_here))
+        for entry in (e for e in result["results"] if e["result"] == "SKIP"):
+            assert entry["reason"], "%s: SKIP of %s without a reason" % (name, entry["id"])
+            if entry["feature"]:  # a SKIP that names a missing feature: the host indeed lacks it
+                assert result["features"][entry["feature"]]["present"] is False, (name, entry)
+
+
+def test_report_has_one_column_for_this_kernel_with_three_times_each_hosts_results(compat):
+    report = load_report(compat)
+    assert [(k["kernel"], sorted(k["hosts"])) for k in report["kernels"]] == [(KERNEL, sorted(compat.names))]
+    results = [report["hosts"][name]["result"]["results"] for name in compat.names]
+    per_host = [sorted((e["id"], e["subject"]) for e in host) for host in results]
+    assert per_host[0] == per_host[1] == per_host[2]
+    by_id = rows(report)
+    assert sorted(by_id) == sorted({prop_id for prop_id, _subject in per_host[0]})
+    for prop_id, row in by_id.items():
+        cell = row["cells"][KERNEL]
+        subjects = [subject for other, subject in per_host[0] if other == prop_id]
+        assert cell["PASS"] + cell["FAIL"] + cell["SKIP"] == HOSTS * len(subjects), (prop_id, cell)
+        assert sorted(cell["subjects"]) == sorted(subjects)
+        assert all(sum(counts.values()) == HOSTS for counts in cell["subjects"].values()), (prop_id, cell)
+        for result in ("PASS", "FAIL", "SKIP"):
+            assert cell[result] == sum(1 for host in results for e in host if e["id"] == prop_id and e["result"] == result)
+    assert sum(report["kernels"][0]["totals"].values()) == HOSTS * len(per_host[0])
+    assert [g["group"] for g in report["groups"]] == ["S", "G", "UTS", "IPC", "PID", "MNT", "NET", "USER", "CG", "TIME"]
+    assert all(row["first_kernel"] and row["needs"] for row in by_id.values())
+
+
+def test_markdown_report_has_a_row_per_property(compat):
+    report = load_report(compat)
+    text = (compat.report_dir / "compat-report.md").read_text()
+    assert "| property | needs (feature first kernel) | first kernel | %s (3 hosts) |" % KERNEL in text
+    for prop_id in rows(report):
+        assert sum(1 for line in text.splitlines() if line.startswith("| %s | " % prop_id)) == 1, prop_id
+    assert sorted(p.name for p in compat.report_dir.iterdir()) == ["compat-report.html", "compat-report.json",
+                                                                  "compat-report.md"]
+
+
+class MatrixDom(HTMLParser):
+    """From Chromium's DOM dump: the kernel columns and, per property row, its cells (kernel, class, counts, text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.columns, self.rows = [], {}
+        self._head = self._row = self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "th" and "data-kernel" in attrs and self._head is None:
+            self.columns.append(attrs["data-kernel"])
+        elif tag == "tr" and "data-property" in attrs:
+            self._row = self.rows.setdefault(attrs["data-property"], [])
+        elif tag == "td" and self._row is not None and "data-kernel" in attrs:
+            self._cell = [attrs["data-kernel"], attrs["class"], attrs["data-counts"], ""]
+            self._row.append(self._cell)
+        elif tag == "tfoot":
+            self._head = "done"
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[3] += data
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._cell = None
+        elif tag == "tr":
+            self._row = None
+
+
+def vertical_runs(rows, x: int, color: tuple) -> int:
+    """How many separate stretches of `color`, at least 10 pixels tall, column x of a screenshot has."""
+    runs, length = 0, 0
+    for row in rows + [[None] * (x + 1)]:
+        if row[x] == color:
+            length += 1
+            continue
+        runs += length >= 10
+        length = 0
+    return runs
+
+
+def test_html_report_shows_the_matrix_in_headless_chromium(compat, tmp_path):
+    report = load_report(compat)
+    page = (compat.report_dir / "compat-report.html").resolve().as_uri()
+    dom = MatrixDom()
+    dom.feed(chromium("--dump-dom", page).stdout)
+    assert dom.columns == [KERNEL]
+    assert sorted(dom.rows) == sorted(rows(report))
+    for prop_id, cells in dom.rows.items():
+        cell = rows(report)[prop_id]["cells"][KERNEL]
+        assert cells == [[KERNEL, "cell " + cell["status"],
+                          "PASS %d FAIL %d SKIP %d" % (cell["PASS"], cell["FAIL"], cell["SKIP"]), cells[0][3]]]
+        assert cells[0][3].startswith(", ".join("%d %s" % (cell[r], r) for r in ("PASS", "FAIL", "SKIP") if cell[r]))
+
+    screenshot = tmp_path / "compat.png"
+    shot = chromium("--screenshot=%s" % screenshot, "--window-size=%d,%d" % WINDOW, page)
+    assert screenshot.exists(), shot.stderr
+    width, height, pixels = png_pixels(screenshot.read_bytes())
+    assert (width, height) == WINDOW
+    colors = color_counts(pixels)
+    assert max(colors, key=colors.get) == (255, 255, 255)
+    # One kernel column: the cell colours fill one band of x, as wide as a cell (the legend's swatches
+    # above the matrix are too short to count).
+    cell_colors = set(STATUS_COLORS.values())
+    band = [x for x in range(width) if sum(1 for row in pixels if row[x] in cell_colors) > 500]
+    assert band and band[-1] - band[0] + 1 == len(band) and 100 < len(band) < 400, band and (band[0], band[-1])
+    # Down the band's left edge (padding: no text), one stretch of colour per cell of that status.
+    statuses = [row["cells"][KERNEL]["status"] for row in rows(report).values()]
+    for status, color in STATUS_COLORS.items():
+        assert vertical_runs(pixels, band[0] + 2, color) == statuses.count(status), status
+    assert statuses.count("pass") > 40
+
+
+def test_nothing_is_left_on_the_hosts_or_the_machine(compat):
+    for name in compat.names:
+        before, after = compat.hosts_before[name], compat.hosts_after[name]
+        assert after["tmp"] == before["tmp"], (name, before["tmp"], after["tmp"])
+        assert after["with prefix"] == [], (name, after["with prefix"])
+        # The namespace module keeps /run/netns (as `ip netns` does), empty once its set is removed.
+        assert set(after["run"]) - set(before["run"]) <= {"netns"} and after["netns"] == [], (name, after)
+    assert compat.machine_after == []
