@@ -14,12 +14,12 @@ short_description: Pack the conformance kit and its Python requirements for host
 version_added: "0.1.0"
 description:
   - Writes C(conformance-kit.tar.gz) into O(dest) on the controller. It holds the collection's conformance kit
-    under C(kit/conformance/), the pure-Python distributions the kit runs with under C(site/) (pytest-testinfra,
-    pytest and everything they require), and C(bundle.json).
+    under C(kit/conformance/), the pure-Python distributions the kit runs with in C(site.zip) (pytest-testinfra,
+    pytest and everything they require; Python imports them from the zip), and C(bundle.json).
   - The distributions are copied from the Python that runs Ansible on the controller, or from the directories in
     O(search_path). A distribution with compiled code is refused.
   - A host runs the kit from the unpacked tarball with
-    C(PYTHONPATH=DIR/site:DIR/kit python3 -m pytest DIR/kit/conformance --hosts=local://); it needs no internet
+    C(PYTHONPATH=DIR/site.zip:DIR/kit python3 -m pytest DIR/kit/conformance --hosts=local://); it needs no internet
     and no ansible. The role M(linux.namespaces.conformance) does this.
   - Returns the host Python versions the bundle serves, computed from the distributions' metadata. A version is
     served when every distribution accepts it and every requirement that applies to it is shipped, for

@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The conformance kit packed for hosts: one tarball that runs there without the internet.
 
-Controller side only. The tarball holds the kit (`kit/conformance/`) and the pure-Python distributions it
-runs with (`site/`: pytest-testinfra, pytest and what they require), copied from the controller's Python
-(or from given directories), plus `bundle.json`. A host runs it with
-`PYTHONPATH=DIR/site:DIR/kit python3 -m pytest DIR/kit/conformance --hosts=local:// ...`.
+Controller side only. The tarball holds the kit (`kit/conformance/`), the pure-Python distributions it
+runs with (pytest-testinfra, pytest and what they require, copied from the controller's Python or from
+given directories) in `site.zip`, which Python imports from without unpacking it, and `bundle.json`. A
+host runs it with `PYTHONPATH=DIR/site.zip:DIR/kit python3 -m pytest DIR/kit/conformance --hosts=local://`.
 
 Which host Pythons the bundle serves is computed from the distributions' metadata: a Python version is
 served when every shipped distribution accepts it (Requires-Python) and every requirement that applies to
@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
@@ -34,6 +35,7 @@ ROOTS = ("pytest-testinfra", "pytest")
 CANDIDATE_PYTHONS = tuple("3.%d" % minor for minor in range(8, 15))
 KIT_DIR = Path(__file__).resolve().parents[2] / "conformance"
 SKIPPED_PARTS = {"__pycache__"}
+SITE_ZIP = "site.zip"
 
 
 class BundleError(Exception):
@@ -123,11 +125,14 @@ def build_bundle(path: str, search_path: Optional[Sequence[str]] = None, kit_dir
     distributions = dict((dist.metadata["Name"], dist.version) for dist in closure.values())
     kit_files = sorted(p for p in kit_dir.rglob("*") if p.is_file() and not SKIPPED_PARTS & set(p.parts)
                        and p.suffix != ".pyc")
-    with tarfile.open(path, "w:gz", compresslevel=1) as archive:  # built for one run: speed over size
+    site_zip = io.BytesIO()
+    with zipfile.ZipFile(site_zip, "w", zipfile.ZIP_STORED) as site:  # the tarball compresses it
         for dist in closure.values():
-            site = Path(str(dist.locate_file("")))
+            root = Path(str(dist.locate_file("")))
             for relative in _files(dist):
-                archive.add(str(site / relative), arcname=os.path.join("site", str(relative)), recursive=False)
+                site.write(str(root / relative), str(relative))
+    with tarfile.open(path, "w:gz", compresslevel=1) as archive:  # built for one run: speed over size
+        _add_bytes(archive, SITE_ZIP, site_zip.getvalue())
         for kit_file in kit_files:
             archive.add(str(kit_file), arcname=os.path.join("kit", "conformance", str(kit_file.relative_to(kit_dir))),
                         recursive=False)
