@@ -421,3 +421,76 @@ def statmount_basic(mnt_id: int) -> Dict[str, int]:
     raw = reply.raw
     return {"size": struct.unpack_from("I", raw, 0)[0], "mask": struct.unpack_from("Q", raw, 8)[0],
             "sb_magic": struct.unpack_from("Q", raw, 24)[0]}
+
+# rtnetlink (linux/netlink.h, linux/rtnetlink.h, linux/net_namespace.h): the id under which the caller's
+# network namespace knows another one, what `ip netns list-id` and lsns's NETNSID show.
+NETLINK_ROUTE = 0
+NLMSG_ERROR = 2
+NLM_F_REQUEST = 0x1
+RTM_NEWNSID = 88
+RTM_GETNSID = 90
+NETNSA_NSID = 1
+NETNSA_FD = 3
+_NLMSGHDR = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
+_RTGENMSG = struct.Struct("=B3x")  # family, padded to the netlink alignment of 4
+_NLATTR = struct.Struct("=HH")  # length, type
+
+
+def open_rtnetlink() -> socket.socket:
+    """A route netlink socket for netns_id; one serves many queries."""
+    try:
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+        sock.bind((0, 0))
+    except OSError as exc:
+        raise error_from("socket", exc.errno or errno.EIO, "net", "AF_NETLINK")
+    return sock
+
+
+def netns_id(sock: socket.socket, ns_fd: int, sequence: int = 1) -> Optional[int]:
+    """The id of the network namespace behind ns_fd as seen from the caller's; None when unassigned.
+
+    RTM_GETNSID only reads: it never assigns an id.
+    """
+    body = _RTGENMSG.pack(socket.AF_UNSPEC) + _NLATTR.pack(8, NETNSA_FD) + struct.pack("=I", ns_fd)
+    request = _NLMSGHDR.pack(_NLMSGHDR.size + len(body), RTM_GETNSID, NLM_F_REQUEST, sequence, 0) + body
+    try:
+        sock.send(request)
+        while True:
+            reply = sock.recv(65536)
+            header = _NLMSGHDR.unpack_from(reply)
+            length, kind, answered = header[0], header[1], header[3]
+            if answered == sequence:
+                break
+    except OSError as exc:
+        raise error_from("netlink", exc.errno or errno.EIO, "net", "RTM_GETNSID")
+    if kind == NLMSG_ERROR:
+        raise error_from("netlink", -struct.unpack_from("=i", reply, _NLMSGHDR.size)[0], "net", "RTM_GETNSID")
+    offset = _NLMSGHDR.size + _RTGENMSG.size
+    while offset + _NLATTR.size <= length:
+        attr_length, attr_type = _NLATTR.unpack_from(reply, offset)
+        if attr_type == NETNSA_NSID:
+            nsid = struct.unpack_from("=i", reply, offset + _NLATTR.size)[0]
+            return nsid if nsid >= 0 else None  # NETNSA_NSID_NOT_ASSIGNED is -1
+        if attr_length < _NLATTR.size:
+            break
+        offset += (attr_length + 3) & ~3
+    return None
+
+
+# System V message queues (sys/msg.h): the seed's IPC demonstration, by key.
+IPC_CREAT = 0o1000
+IPC_EXCL = 0o2000
+IPC_RMID = 0
+_libc.msgget.argtypes = [ctypes.c_int, ctypes.c_int]
+_libc.msgctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+
+
+def msgget(key: int, flags: int = 0) -> int:
+    """The id of the caller's IPC namespace's message queue with that key; IPC_CREAT makes it if missing."""
+    signed_key = ctypes.c_int32(key).value  # key_t is a signed int; keys are usually written in hex
+    return _checked("msgget", _libc.msgget(signed_key, flags), target="key 0x%08x" % (key & 0xFFFFFFFF))
+
+
+def msgctl_remove(queue_id: int) -> None:
+    """Remove a message queue by id (IPC_RMID)."""
+    _checked("msgctl", _libc.msgctl(queue_id, IPC_RMID, None), target="queue id %d" % queue_id)
