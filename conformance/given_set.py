@@ -10,8 +10,9 @@ The caller, on the host:
     LNS_TEST_PREFIX=KIT_PREFIX python3 -m pytest conformance --hosts=local:// \\
         --lns-collection-set NAME --lns-collection-store STORE --lns-report-dir DIR
     (the caller removes the set: the module with state: absent)
-    python3 -m conformance.given_set leak-check --prefix P --store STORE --hostname HOSTNAME
-        -> {"removed": [...], "leftovers": [...], "errors": [...]}; exit status 1 if anything is left
+    python3 -m conformance.given_set finish --prefix P --store STORE --hostname HOSTNAME --result DIR/local.json
+        -> {"cleanup": {"removed": [...], "leftovers": [...], "errors": [...]}, "result": {...}};
+           exit status 1 if anything is left
 
 The kit's own run uses KIT_PREFIX, which the set's names do not contain, so its leak check does not
 count the set the caller still holds; the last leak check, on P, covers the set and the kit's run.
@@ -19,6 +20,7 @@ count the set the caller still holds; the last leak check, on P, covers the set 
 
 import argparse
 import json
+import os
 import platform
 import sys
 from typing import Dict, List
@@ -42,9 +44,15 @@ def set_arguments(prefix: str) -> Dict:
             "python": platform.python_version(), "hostname": lnsprobe.uname_names()["hostname"]}
 
 
-def leak_check(prefix: str, store: str, hostname: str) -> Dict:
-    """After the caller removed the set: the kit's cleanup check for everything carrying prefix."""
-    return HostRun(testinfra.get_host("local://"), prefix, [], [], sys.executable, None).cleanup(store, hostname)
+def finish(prefix: str, store: str, hostname: str, result_path: str) -> Dict:
+    """After the caller removed the set: the kit's cleanup check for everything carrying prefix, and the
+    run's JSON result (None if the kit wrote none) with that check added as `caller_cleanup`."""
+    cleanup = HostRun(testinfra.get_host("local://"), prefix, [], [], sys.executable, None).cleanup(store, hostname)
+    result = None
+    if os.path.exists(result_path):
+        with open(result_path) as handle:
+            result = dict(json.load(handle), caller_cleanup=cleanup)
+    return {"cleanup": cleanup, "result": result}
 
 
 def main(argv: List[str]) -> int:
@@ -52,17 +60,18 @@ def main(argv: List[str]) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     args_parser = commands.add_parser("args", help="the collection set's module arguments on this host")
     args_parser.add_argument("--prefix", required=True)
-    check_parser = commands.add_parser("leak-check", help="nothing carrying the prefix is left on this host")
-    check_parser.add_argument("--prefix", required=True)
-    check_parser.add_argument("--store", required=True)
-    check_parser.add_argument("--hostname", required=True, help="the host's hostname before the run")
+    finish_parser = commands.add_parser("finish", help="the leak check once the set is removed, and the result")
+    finish_parser.add_argument("--prefix", required=True)
+    finish_parser.add_argument("--store", required=True)
+    finish_parser.add_argument("--hostname", required=True, help="the host's hostname before the run")
+    finish_parser.add_argument("--result", required=True, help="the JSON result the kit wrote (--lns-report-dir)")
     options = parser.parse_args(argv)
     if options.command == "args":
         print(json.dumps(set_arguments(options.prefix)))
         return 0
-    result = leak_check(options.prefix, options.store, options.hostname)
-    print(json.dumps(result))
-    return 1 if result.get("leftovers") or result.get("errors") else 0
+    finished = finish(options.prefix, options.store, options.hostname, options.result)
+    print(json.dumps(finished))
+    return 1 if finished["cleanup"].get("leftovers") or finished["cleanup"].get("errors") else 0
 
 
 if __name__ == "__main__":
