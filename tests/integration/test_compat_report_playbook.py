@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import typing
 from html.parser import HTMLParser
 from pathlib import Path
@@ -85,18 +87,28 @@ def compat(tmp_path_factory) -> CompatRun:
     return CompatRun(names, prefix, completed, report_dir, before, after, machine_trace(prefix))
 
 
-@pytest.fixture(scope="module")
-def failing_here(tmp_path_factory) -> set:
-    """The kernel properties the kit finds failing when run on this machine itself: the fleet's kernel."""
-    report_dir = tmp_path_factory.mktemp("local")
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", str(REPOSITORY / "conformance"), "--hosts=local://",
-         "--lns-subject=reference", "--lns-report-dir", str(report_dir), "-p", "no:cacheprovider", "-q"],
-        cwd=REPOSITORY, env=dict(os.environ, LNS_TEST_PREFIX=run_prefix() + "l"), capture_output=True, text=True,
-        timeout=600)
-    assert completed.returncode in (0, 1), completed.stdout[-3000:] + completed.stderr[-3000:]
-    results = json.loads((report_dir / "local.json").read_text())["results"]
-    return {e["id"] for e in results if e["subject"] == "kernel" and e["result"] == "FAIL"}
+def fails_here(prop_ids: set, attempts: int = 5) -> set:
+    """Which of these kernel properties the kit finds failing when run on this machine itself (the fleet
+    hosts' kernel), trying each up to `attempts` times: a kernel failure may depend on the CPUs' timing."""
+    found: set = set()
+    for attempt in range(attempts):
+        wanted = prop_ids - found
+        if not wanted:
+            break
+        report_dir = Path(tempfile.mkdtemp(prefix="lns-compat-local-"))
+        try:
+            completed = subprocess.run(
+                [sys.executable, "-m", "pytest", str(REPOSITORY / "conformance"), "--hosts=local://",
+                 "--lns-subject=reference", "--lns-report-dir", str(report_dir), "-p", "no:cacheprovider", "-q",
+                 "-k", " or ".join(sorted(wanted))],
+                cwd=REPOSITORY, env=dict(os.environ, LNS_TEST_PREFIX="%sl%d" % (run_prefix(), attempt)),
+                capture_output=True, text=True, timeout=600)
+            assert completed.returncode in (0, 1), completed.stdout[-3000:] + completed.stderr[-3000:]
+            results = json.loads((report_dir / "local.json").read_text())["results"]
+        finally:
+            shutil.rmtree(report_dir)
+        found |= {e["id"] for e in results if e["subject"] == "kernel" and e["result"] == "FAIL"}
+    return found
 
 
 def load_report(compat: CompatRun) -> dict:
@@ -124,8 +136,13 @@ def test_the_kit_ran_on_each_host_itself_and_came_back(compat):
         assert report["hosts"][name]["left_as_found"] is True
 
 
-def test_every_property_passes_or_skips_with_a_true_reason_on_each_host(compat, failing_here):
+def test_every_property_passes_or_skips_with_a_true_reason_on_each_host(compat):
     report = load_report(compat)
+    results = dict((name, report["hosts"][name]["result"]["results"]) for name in compat.names)
+    kernel_failures = {e["id"] for entries in results.values() for e in entries
+                       if e["subject"] == "kernel" and e["result"] == "FAIL"}
+    # A kernel property may FAIL on a host only if it fails on this machine too: they share the kernel.
+    failing_here = fails_here(kernel_failures) if kernel_failures else set()
     for name in compat.names:
         result = report["hosts"][name]["result"]
         assert {e["subject"] for e in result["results"]} == {"kernel", "reference", "collection"}
