@@ -5,34 +5,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
-
-from ansible.plugins.action import ActionBase
+from typing import Any, Dict
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils.audit_report import (
     build_report, render_html, render_json, render_markdown)
-from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import values_by_host, write_report_files
-
-ARGUMENT_SPEC = {
-    "hosts": {"type": "list", "elements": "str", "required": True},
-    "dest": {"type": "path", "required": True},
-    "basename": {"type": "str", "default": "namespace-audit"},
-}
+from ansible_collections.linux.namespaces.plugins.plugin_utils.controller_action import ControllerAction
+from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import (
+    REPORT_ARGUMENT_SPEC, values_by_host, write_report_files)
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = dict(REPORT_ARGUMENT_SPEC, basename={"type": "str", "default": "namespace-audit"})
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
-    def run(self, tmp: Any = None, task_vars: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-        result = super().run(tmp, task_vars)
-        del tmp  # not used: nothing runs on a target
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
-        facts = values_by_host(task_vars or {}, args["hosts"],
+    def act(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
+        facts = values_by_host(task_vars, args["hosts"],
                                lambda hostvars: hostvars.get("ansible_facts", {}).get("linux_namespaces"))
         report = build_report(facts)
         texts = {".json": render_json(report), ".md": render_markdown(report), ".html": render_html(report)}
-        result.update(write_report_files(args["dest"], args["basename"], texts, self._task.check_mode,
-                                         self._task.diff))
-        result.update({"isolate": report["isolate"], "hosts": len(report["hosts"])})
-        return result
+        written = write_report_files(args["dest"], args["basename"], texts, self._task.check_mode, self._task.diff)
+        return dict(written, isolate=report["isolate"], hosts=len(report["hosts"]))

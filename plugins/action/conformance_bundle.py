@@ -7,38 +7,31 @@ requirements into one tarball on the controller."""
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils.conformance_bundle import BundleError, build_bundle
+from ansible_collections.linux.namespaces.plugins.plugin_utils.controller_action import ControllerAction
 
-ARGUMENT_SPEC = {
-    "dest": {"type": "path", "required": True},
-    "search_path": {"type": "list", "elements": "path"},
-}
 BUNDLE_NAME = "conformance-kit.tar.gz"
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = {
+        "dest": {"type": "path", "required": True},
+        "search_path": {"type": "list", "elements": "path"},
+    }
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
-    def run(self, tmp: Any = None, task_vars: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-        result = super().run(tmp, task_vars)
-        del tmp  # not used: nothing runs on a target
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+    def act(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
         dest = os.path.abspath(args["dest"])
         if not os.path.isdir(dest):
             raise AnsibleActionFail("dest %s is not a directory on the controller" % dest)
         path = os.path.join(dest, BUNDLE_NAME)
         if self._task.check_mode:
-            result.update(changed=True, path=path)
-            return result
+            return {"changed": True, "path": path}
         try:
-            result.update(build_bundle(path, args["search_path"]))
+            return dict(build_bundle(path, args["search_path"]), changed=True)
         except BundleError as exc:
             raise AnsibleActionFail(str(exc)) from exc
-        result["changed"] = True
-        return result

@@ -14,7 +14,7 @@ short_description: Write the kernel-version compatibility report of the conforma
 version_added: "0.1.0"
 description:
   - Reads each host's conformance kit result (the JSON document of schema
-    C(linux.namespaces/conformance-host-result/1) that the role M(linux.namespaces.conformance) leaves in the host
+    C(linux.namespaces/conformance-host-result/1) that the role C(linux.namespaces.conformance) leaves in the host
     variable O(result_var)) for the hosts in O(hosts), and writes one report on the controller, in three files under
     O(dest), C(BASENAME.json), C(BASENAME.md) and C(BASENAME.html).
   - Rows are the properties the kit checked, grouped by type (S, G, UTS, IPC, PID, MNT, NET, USER, CG, TIME).
@@ -34,18 +34,6 @@ description:
 author:
   - linux.namespaces maintainers (@linux-namespaces)
 options:
-  hosts:
-    description:
-      - The hosts to report on, usually C(ansible_play_hosts_all).
-    type: list
-    elements: str
-    required: true
-  dest:
-    description:
-      - The directory on the controller to write the report to; created if missing.
-      - A relative path is relative to the controller's working directory.
-    type: path
-    required: true
   basename:
     description:
       - The file name of the report without its suffix.
@@ -56,20 +44,9 @@ options:
       - The host variable that holds each host's kit result.
     type: str
     default: conformance_result
-attributes:
-  action:
-    support: full
-    description: Runs on the controller as an action plugin.
-  check_mode:
-    support: full
-    description: Reports whether a file would change, and writes nothing.
-  diff_mode:
-    support: partial
-    description: Shows the changes of the Markdown and JSON files; the HTML page is not diffed.
-  platform:
-    support: full
-    platforms: all
-    description: Runs on the controller.
+extends_documentation_fragment:
+  - linux.namespaces.controller_action
+  - linux.namespaces.controller_action.report
 seealso:
   - module: linux.namespaces.conformance_bundle
   - module: linux.namespaces.audit_report

@@ -20,7 +20,7 @@ description:
     O(search_path). A distribution with compiled code is refused.
   - A host runs the kit from the unpacked tarball with
     C(PYTHONPATH=DIR/site.zip:DIR/kit python3 -m pytest DIR/kit/conformance --hosts=local://); it needs no internet
-    and no ansible. The role M(linux.namespaces.conformance) does this.
+    and no ansible. The role C(linux.namespaces.conformance) does this.
   - Returns the host Python versions the bundle serves, computed from the distributions' metadata. A version is
     served when every distribution accepts it and every requirement that applies to it is shipped, for
     example pytest 8.4 and later need C(exceptiongroup) and C(tomli) on Python 3.10 and older.
@@ -39,19 +39,14 @@ options:
       - For example one made with C(pip install --target DIR "pytest<8.4" pytest-testinfra) for hosts with an older Python.
     type: list
     elements: path
+extends_documentation_fragment:
+  - linux.namespaces.controller_action
 attributes:
-  action:
-    support: full
-    description: Runs on the controller as an action plugin.
   check_mode:
     support: full
     description: Builds nothing.
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: all
-    description: Runs on the controller.
 seealso:
   - module: linux.namespaces.compat_report
 """

@@ -146,7 +146,8 @@ def _row(prop_id: str, entries: List[Tuple[str, Mapping[str, Any]]], needs: Iter
 
 
 def _findings(rows: List[Dict[str, Any]], columns: List[str]) -> List[Dict[str, Any]]:
-    """Failing cells, each with who it points at: the collection when the reference passes, else the host."""
+    """Failing cells, each with what it points at: the kernel when the kit's own probes fail, the host when
+    util-linux's reference set fails, the collection when only its set fails."""
     found = []
     for row in rows:
         for kernel in columns:
@@ -162,6 +163,45 @@ def _findings(rows: List[Dict[str, Any]], columns: List[str]) -> List[Dict[str, 
                 blame = "the collection: its set fails where util-linux's does not"
             found.append({"id": row["id"], "kernel": kernel, "subjects": failing, "blame": blame})
     return found
+
+
+def _groups(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The rows by property group, in catalogue order (unknown groups after, by name)."""
+    groups = []
+    for _order, group in sorted({_property_key(row["id"])[:2] for row in rows}):
+        groups.append({"group": group, "title": dict(GROUPS).get(group, group),
+                       "rows": [row for row in rows if _property_key(row["id"])[1] == group]})
+    return groups
+
+
+def _kernel_columns(columns: List[str], hosts: Mapping[str, Mapping[str, Any]],
+                    rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Each kernel version with its hosts, their releases, and the results over all its cells."""
+    kernels = []
+    for kernel in columns:
+        names = [name for name, entry in hosts.items() if entry["kernel"] == kernel]
+        totals = _counts()
+        for row in rows:
+            for result in RESULTS:
+                totals[result] += row["cells"][kernel][result]
+        kernels.append({"kernel": kernel, "hosts": names, "releases": sorted({hosts[n]["release"] for n in names}),
+                        "totals": totals})
+    return kernels
+
+
+def _feature_rows(features: Mapping[str, Mapping[str, str]], documents: Mapping[str, Mapping[str, Any]],
+                  hosts: Mapping[str, Mapping[str, Any]], columns: List[str]) -> List[Dict[str, Any]]:
+    """Each kernel feature, oldest first, with on how many hosts of each kernel it is present."""
+    feature_rows = []
+    for key in sorted(features, key=lambda k: (_version_key(features[k]["first_kernel"]), k)):
+        cells = {}
+        for kernel in columns:
+            present = [document["features"][key]["present"] for name, document in documents.items()
+                       if hosts[name]["kernel"] == kernel and key in (document.get("features") or {})]
+            cells[kernel] = {"present": sum(1 for value in present if value),
+                             "absent": sum(1 for value in present if not value)}
+        feature_rows.append(dict(features[key], feature=key, cells=cells))
+    return feature_rows
 
 
 def build_report(results_by_host: Mapping[str, Optional[Mapping[str, Any]]]) -> Report:
@@ -186,28 +226,7 @@ def build_report(results_by_host: Mapping[str, Optional[Mapping[str, Any]]]) -> 
             needs.setdefault(prop_id, set()).update(keys)
     rows = [_row(prop_id, entries[prop_id], needs.get(prop_id, ()), features, columns)
             for prop_id in sorted(entries, key=_property_key)]
-    groups = []
-    for key in sorted({_property_key(row["id"])[:2] for row in rows}):
-        group = key[1]
-        title = dict(GROUPS).get(group, group)
-        groups.append({"group": group, "title": title, "rows": [row for row in rows if _property_key(row["id"])[1] == group]})
-    kernels = []
-    for kernel in columns:
-        names = [name for name, entry in hosts.items() if entry["kernel"] == kernel]
-        totals = _counts()
-        for row in rows:
-            for result in RESULTS:
-                totals[result] += row["cells"][kernel][result]
-        kernels.append({"kernel": kernel, "hosts": names, "releases": sorted({hosts[n]["release"] for n in names}),
-                        "totals": totals})
-    feature_rows = []
-    for key in sorted(features, key=lambda k: (_version_key(features[k]["first_kernel"]), k)):
-        cells = {}
-        for kernel in columns:
-            present = [document["features"][key]["present"] for name, document in documents.items()
-                       if hosts[name]["kernel"] == kernel and key in (document.get("features") or {})]
-            cells[kernel] = {"present": sum(1 for value in present if value), "absent": sum(1 for v in present if not v)}
-        feature_rows.append(dict(features[key], feature=key, cells=cells))
+    kernels = _kernel_columns(columns, hosts, rows)
     totals = _counts()
     for kernel in kernels:
         for result in RESULTS:
@@ -217,8 +236,8 @@ def build_report(results_by_host: Mapping[str, Optional[Mapping[str, Any]]]) -> 
         "title": TITLE,
         "subjects": [{"subject": subject, "description": description} for subject, description in SUBJECTS],
         "kernels": kernels,
-        "groups": groups,
-        "features": feature_rows,
+        "groups": _groups(rows),
+        "features": _feature_rows(features, documents, hosts, columns),
         "findings": _findings(rows, columns),
         "totals": totals,
         "hosts": hosts,

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: linux.namespaces contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the controller-side reports (audit_report, compat_report) share: escaping for Markdown and HTML,
-the self-contained HTML page, and writing the report files (only those whose text changed, atomically).
+"""What the controller-side reports (audit_report, compat_report) share: their options, escaping for Markdown
+and HTML, the self-contained HTML page, the hosts' variables, and writing the report files (only those whose
+text changed, atomically).
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from ansible.errors import AnsibleActionFail
 # Files whose text a diff shows; an HTML page repeats what they say.
 DIFFED_SUFFIXES = (".md", ".json")
 RESULT_KEYS = {".json": "json", ".md": "markdown", ".html": "html"}
+# The options of every report action, beside its own basename default.
+REPORT_ARGUMENT_SPEC = {
+    "hosts": {"type": "list", "elements": "str", "required": True},
+    "dest": {"type": "path", "required": True},
+}
 
 BASE_CSS = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1d1d1f; background: #fff; }
@@ -106,3 +112,4 @@ def values_by_host(task_vars: Mapping[str, Any], hosts: List[str],
         value = lookup(hostvars[host])
         values[host] = dict(value) if value else None
     return values
+
