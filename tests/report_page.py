@@ -1,5 +1,5 @@
-"""Headless Chromium for the report tests: screenshots and DOM dumps of self-contained pages, and the
-pixels of a screenshot (PNG decoded with the standard library)."""
+"""For the report tests: headless Chromium (screenshots and DOM dumps of self-contained pages), the pixels
+of a screenshot (PNG decoded with the standard library), and the cells of a table of a page."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import struct
 import subprocess
 import tempfile
 import zlib
+from html.parser import HTMLParser
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -73,3 +75,59 @@ def color_counts(rows) -> dict:
         for pixel in row:
             counts[pixel] = counts.get(pixel, 0) + 1
     return counts
+
+
+Cell = Tuple[Dict[str, str], str]
+
+
+class _TableRows(HTMLParser):
+    def __init__(self, table_id: str, row_attribute: str):
+        super().__init__()
+        self.table_id, self.row_attribute = table_id, row_attribute
+        self.header: List[Dict[str, str]] = []
+        self.rows: Dict[str, List[Cell]] = {}
+        self._depth = 0  # > 0 inside the table
+        self._in_head = False
+        self._row = None
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict((name, value or "") for name, value in attrs)
+        if tag == "table" and (self._depth or attrs.get("id") == self.table_id):
+            self._depth += 1
+        elif not self._depth:
+            return
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "th" and self._in_head:
+            self.header.append(attrs)
+        elif tag == "tr" and self.row_attribute in attrs:
+            self._row = self.rows.setdefault(attrs[self.row_attribute], [])
+        elif tag == "td" and self._row is not None:
+            self._cell = [attrs, ""]
+            self._row.append(self._cell)
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[1] += data
+
+    def handle_endtag(self, tag):
+        if not self._depth:
+            return
+        if tag == "td" and self._cell is not None:
+            self._row[-1] = tuple(self._cell)
+            self._cell = None
+        elif tag == "tr":
+            self._row = None
+        elif tag == "thead":
+            self._in_head = False
+        elif tag == "table":
+            self._depth -= 1
+
+
+def table_rows(page: str, table_id: str, row_attribute: str) -> Tuple[List[Dict[str, str]], Dict[str, List[Cell]]]:
+    """The header cells' attributes of table `table_id`, and its rows that carry `row_attribute`, keyed by
+    its value, each a list of its td cells as (attributes, text)."""
+    parser = _TableRows(table_id, row_attribute)
+    parser.feed(page)
+    return parser.header, parser.rows

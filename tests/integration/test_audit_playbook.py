@@ -12,11 +12,10 @@ import typing
 import pathlib
 import subprocess
 import sys
-from html.parser import HTMLParser
 
 import pytest
 
-from tests.chromium import chromium, color_counts, png_pixels
+from tests.report_page import chromium, color_counts, png_pixels, table_rows
 from tests.fleet import Fleet, next_fleet_prefix
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -84,40 +83,6 @@ def test_markdown_report_has_a_row_per_host(audit):
         "namespace-audit.html", "namespace-audit.json", "namespace-audit.md"]
 
 
-class MatrixDom(HTMLParser):
-    """From Chromium's DOM dump: the matrix's host rows and each row's cells (class, title, text)."""
-
-    def __init__(self):
-        super().__init__()
-        self.in_matrix = False
-        self.rows = {}
-        self._host = None
-        self._cell = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "table" and attrs.get("id") == "matrix":
-            self.in_matrix = True
-        elif self.in_matrix and tag == "tr" and "data-host" in attrs:
-            self._host = attrs["data-host"]
-            self.rows[self._host] = []
-        elif self._host and tag == "td":
-            self._cell = [attrs.get("class"), attrs.get("title", ""), ""]
-            self.rows[self._host].append(self._cell)
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell[2] += data
-
-    def handle_endtag(self, tag):
-        if tag == "td":
-            self._cell = None
-        elif tag == "tr":
-            self._host = None
-        elif tag == "table":
-            self.in_matrix = False
-
-
 def test_html_report_renders_the_matrix_in_headless_chromium(audit, tmp_path):
     names, report_dir = audit.names, audit.report_dir
     page = (report_dir / "namespace-audit.html").resolve().as_uri()
@@ -134,14 +99,13 @@ def test_html_report_renders_the_matrix_in_headless_chromium(audit, tmp_path):
     # 5 hosts x 26 cells, all pass: a good area of the pass colour.
     assert colors.get(PASS_GREEN, 0) > HOSTS * 26 * 200
 
-    dom = chromium("--dump-dom", page)
-    matrix = MatrixDom()
-    matrix.feed(dom.stdout)
-    assert sorted(matrix.rows) == sorted(names)
-    widths = {len(cells) for cells in matrix.rows.values()}
+    _header, matrix = table_rows(chromium("--dump-dom", page).stdout, "matrix", "data-host")
+    assert sorted(matrix) == sorted(names)
+    widths = {len(cells) for cells in matrix.values()}
     assert len(widths) == 1 and widths.pop() >= 1 + len(ALL_TYPES)
-    for cells in matrix.rows.values():
-        for css, title, text in cells:
+    for cells in matrix.values():
+        for attributes, text in cells:
+            css, title = attributes.get("class"), attributes.get("title", "")
             assert css in ("pass", "fail", "unknown")
             assert text.strip().endswith(css)
             assert ": " in title and len(title.split(": ", 1)[1]) > 5  # the reason

@@ -14,12 +14,11 @@ import subprocess
 import sys
 import tempfile
 import typing
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from tests.chromium import chromium, color_counts, png_pixels
+from tests.report_page import chromium, color_counts, png_pixels, table_rows
 from tests.fleet import Fleet, next_fleet_prefix, run_prefix
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -186,37 +185,6 @@ def test_markdown_report_has_a_row_per_property(compat):
                                                                   "compat-report.md"]
 
 
-class MatrixDom(HTMLParser):
-    """From Chromium's DOM dump: the kernel columns and, per property row, its cells (kernel, class, counts, text)."""
-
-    def __init__(self):
-        super().__init__()
-        self.columns, self.rows = [], {}
-        self._head = self._row = self._cell = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "th" and "data-kernel" in attrs and self._head is None:
-            self.columns.append(attrs["data-kernel"])
-        elif tag == "tr" and "data-property" in attrs:
-            self._row = self.rows.setdefault(attrs["data-property"], [])
-        elif tag == "td" and self._row is not None and "data-kernel" in attrs:
-            self._cell = [attrs["data-kernel"], attrs["class"], attrs["data-counts"], ""]
-            self._row.append(self._cell)
-        elif tag == "tfoot":
-            self._head = "done"
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell[3] += data
-
-    def handle_endtag(self, tag):
-        if tag == "td":
-            self._cell = None
-        elif tag == "tr":
-            self._row = None
-
-
 def vertical_runs(rows, x: int, color: tuple) -> int:
     """How many separate stretches of `color`, at least 10 pixels tall, column x of a screenshot has."""
     runs, length = 0, 0
@@ -232,15 +200,17 @@ def vertical_runs(rows, x: int, color: tuple) -> int:
 def test_html_report_shows_the_matrix_in_headless_chromium(compat, tmp_path):
     report = load_report(compat)
     page = (compat.report_dir / "compat-report.html").resolve().as_uri()
-    dom = MatrixDom()
-    dom.feed(chromium("--dump-dom", page).stdout)
-    assert dom.columns == [KERNEL]
-    assert sorted(dom.rows) == sorted(rows(report))
-    for prop_id, cells in dom.rows.items():
+    header, matrix = table_rows(chromium("--dump-dom", page).stdout, "matrix", "data-property")
+    assert [th["data-kernel"] for th in header if "data-kernel" in th] == [KERNEL]
+    assert sorted(matrix) == sorted(rows(report))
+    for prop_id, cells in matrix.items():
         cell = rows(report)[prop_id]["cells"][KERNEL]
-        assert cells == [[KERNEL, "cell " + cell["status"],
-                          "PASS %d FAIL %d SKIP %d" % (cell["PASS"], cell["FAIL"], cell["SKIP"]), cells[0][3]]]
-        assert cells[0][3].startswith(", ".join("%d %s" % (cell[r], r) for r in ("PASS", "FAIL", "SKIP") if cell[r]))
+        kernel_cells = [(attributes, text) for attributes, text in cells if "data-kernel" in attributes]
+        assert len(kernel_cells) == 1, (prop_id, cells)
+        attributes, text = kernel_cells[0]
+        assert (attributes["data-kernel"], attributes["class"], attributes["data-counts"]) == (
+            KERNEL, "cell " + cell["status"], "PASS %d FAIL %d SKIP %d" % (cell["PASS"], cell["FAIL"], cell["SKIP"]))
+        assert text.startswith(", ".join("%d %s" % (cell[r], r) for r in ("PASS", "FAIL", "SKIP") if cell[r]))
 
     screenshot = tmp_path / "compat.png"
     shot = chromium("--screenshot=%s" % screenshot, "--window-size=%d,%d" % WINDOW, page)

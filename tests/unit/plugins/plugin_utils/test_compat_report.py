@@ -5,8 +5,8 @@ made by the kit's own HostReport, so a change of the kit's schema shows here."""
 from __future__ import annotations
 
 import json
+import re
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from conformance.kernel_features import FEATURES  # noqa: E402
 from conformance.report import HostReport, property_group  # noqa: E402
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils import compat_report  # noqa: E402
+from tests.report_page import table_rows  # noqa: E402
 
 # host -> (kernel release, time_ns present, [(property, subject, result, reason, feature)])
 FLEET = {
@@ -146,40 +147,17 @@ def test_markdown_has_a_table_per_group_with_a_column_per_kernel(report):
     assert "| gone | - | - | - | %s | - | - |" % compat_report.NO_RESULT in text
 
 
-class Page(HTMLParser):
-    """The matrix cells (property, kernel) -> (class, data-counts, title, text) and any external reference."""
-
-    def __init__(self):
-        super().__init__()
-        self.cells, self.external = {}, []
-        self._row = self._cell = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag in ("link", "script", "img", "iframe") or "src" in attrs:
-            self.external.append(tag)
-        if tag == "tr" and "data-property" in attrs:
-            self._row = attrs["data-property"]
-        if tag == "td" and self._row and "data-kernel" in attrs:
-            self._cell = [attrs["class"], attrs["data-counts"], attrs["title"], ""]
-            self.cells[(self._row, attrs["data-kernel"])] = self._cell
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell[3] += data
-
-    def handle_endtag(self, tag):
-        if tag == "td":
-            self._cell = None
-
-
 def test_html_page_is_self_contained_and_colours_each_cell_by_its_status(report):
-    page = Page()
-    page.feed(compat_report.render_html(report))
-    assert page.external == []
-    assert len(page.cells) == 5 * 2
-    assert page.cells[("G6", "6.18")][:2] == ["cell fail", "PASS 1 FAIL 1 SKIP 0"]
-    assert page.cells[("TIME1", "5.10")][0] == "cell skip"
-    assert "the kernel has no time namespace" in page.cells[("TIME1", "5.10")][2]
-    assert page.cells[("TIME2", "6.18")][0] == "cell partial"
-    assert page.cells[("S2", "6.18")][3] == "4 PASSreference 2 PASS; collection 2 PASS"
+    page = compat_report.render_html(report)
+    assert not re.search(r"<(script|link|img|iframe)\b|\bsrc=|url\(", page)
+    header, matrix = table_rows(page, "matrix", "data-property")
+    assert [th["data-kernel"] for th in header if "data-kernel" in th] == ["5.10", "6.18"]
+    cells = dict(((prop_id, attributes["data-kernel"]), (attributes, text)) for prop_id, row in matrix.items()
+                 for attributes, text in row if "data-kernel" in attributes)
+    assert len(cells) == 5 * 2
+    g6 = cells[("G6", "6.18")][0]
+    assert (g6["class"], g6["data-counts"]) == ("cell fail", "PASS 1 FAIL 1 SKIP 0")
+    assert cells[("TIME1", "5.10")][0]["class"] == "cell skip"
+    assert "the kernel has no time namespace" in cells[("TIME1", "5.10")][0]["title"]
+    assert cells[("TIME2", "6.18")][0]["class"] == "cell partial"
+    assert cells[("S2", "6.18")][1] == "4 PASSreference 2 PASS; collection 2 PASS"
