@@ -1,0 +1,231 @@
+"""Shared fixtures and the end-of-session leak check (docs/DESIGN.md, "Tests: conventions").
+
+Everything a test makes carries the run's prefix ("lnst" + 4 hex digits, fixture `prefix`, also
+in the environment as LNS_TEST_PREFIX); SysV IPC keys come from `ipc_key(n)`. When the session
+ends, `_leak_check` fails the run if anything carrying the prefix is still on the host, if an IPC
+key of the run's range still exists, or if the host's hostname or domain name changed.
+
+This file is loaded by ansible-test units as well (it runs pytest with the collection root as
+rootdir), on every target Python: standard library and pytest only, Python 3.8 syntax.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+PREFIX_ENV = 'LNS_TEST_PREFIX'
+STORE_ROOT = pathlib.Path('/run/linux-namespaces')
+NETNS_DIR = pathlib.Path('/run/netns')
+SYSVIPC_DIR = pathlib.Path('/proc/sysvipc')
+HOLDER_COMM_PREFIX = 'nsh:'
+
+# A run's SysV IPC keys are 0x6CPPPPNN: PPPP the prefix's hex digits, NN the test's number n.
+IPC_KEY_TAG = 0x6C << 24
+IPC_KEYS_PER_RUN = 256
+
+# Ansible as the tests run it: quiet, machine-readable, with this collection visible.
+ANSIBLE_ENV = {
+    'ANSIBLE_STDOUT_CALLBACK': 'full_json',
+    'ANSIBLE_CALLBACK_PLUGINS': str(REPO_ROOT / 'tests' / 'callback_plugins'),
+    'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
+    'ANSIBLE_NOCOLOR': '1',
+    'ANSIBLE_LOCALHOST_WARNING': 'false',
+    'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
+    'ANSIBLE_RETRY_FILES_ENABLED': 'false',
+}
+DEFAULT_COLLECTIONS_PATH = REPO_ROOT / '.ansible' / 'collections'  # where `make collection` links it
+COLLECTION_PREFIX = 'linux.namespaces.'
+
+_PREFIX_KEY = pytest.StashKey[str]()
+
+
+def find_leaks(prefix: str) -> list[str]:
+    """Return a description of each thing on the host that carries PREFIX."""
+    leaks = ['mount %s (%s)' % (target, fstype) for target, fstype in _mounts() if prefix in target]
+    leaks += ['/run/netns entry %s' % name for name in _listdir(NETNS_DIR) if prefix in name]
+    leaks += ['store entry %s' % (STORE_ROOT / name) for name in _listdir(STORE_ROOT) if prefix in name]
+    leaks += ['interface %s' % name for name in _interfaces() if prefix in name]
+    leaks += ['process %d (%s)' % (pid, comm) for pid, comm, cmdline in _processes()
+              if comm.startswith(HOLDER_COMM_PREFIX + prefix) or prefix in cmdline]
+    keys = ipc_key_range(prefix)
+    leaks += ['SysV IPC %s key %#x' % (kind, key) for kind, key in _ipc_keys() if key in keys]
+    return leaks
+
+
+def ipc_key_range(prefix: str) -> range:
+    """Return the SysV IPC keys that belong to the run with PREFIX."""
+    first = IPC_KEY_TAG | int(prefix[-4:], 16) << 8
+    return range(first, first + IPC_KEYS_PER_RUN)
+
+
+def host_names() -> tuple[str, str]:
+    """Return the host's hostname and NIS domain name."""
+    return socket.gethostname(), pathlib.Path('/proc/sys/kernel/domainname').read_text(encoding='ascii').strip()
+
+
+def _mounts() -> list[tuple[str, str]]:
+    output = subprocess.run(['findmnt', '--raw', '--noheadings', '--output', 'TARGET,FSTYPE'],
+                            check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
+    return [tuple(line.split(' ', 1)) for line in output.splitlines()]
+
+
+def _listdir(directory: pathlib.Path) -> list[str]:
+    try:
+        return os.listdir(str(directory))
+    except FileNotFoundError:
+        return []
+
+
+def _interfaces() -> list[str]:
+    output = subprocess.run(['ip', '-o', 'link', 'show'], check=True, stdout=subprocess.PIPE,
+                            universal_newlines=True).stdout
+    # "7: lnst1a2bx@if6: <BROADCAST,..." -> "lnst1a2bx"
+    return [line.split(':', 2)[1].strip().split('@', 1)[0] for line in output.splitlines()]
+
+
+def _processes() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in _listdir(pathlib.Path('/proc')):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            comm = pathlib.Path('/proc', entry, 'comm').read_text(encoding='utf-8', errors='replace').strip()
+            cmdline = pathlib.Path('/proc', entry, 'cmdline').read_bytes().replace(b'\0', b' ').decode('utf-8', 'replace')
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended while we looked
+        found.append((int(entry), comm, cmdline))
+    return found
+
+
+def _ipc_keys() -> list[tuple[str, int]]:
+    found = []
+    for kind in ('msg', 'sem', 'shm'):
+        lines = (SYSVIPC_DIR / kind).read_text(encoding='ascii').splitlines()[1:]
+        # The key is printed as a signed 32-bit decimal.
+        found += [(kind, int(line.split()[0]) & 0xFFFFFFFF) for line in lines if line.strip()]
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pick the run's prefix: fresh, and carried by nothing on the host yet."""
+    prefix = 'lnst' + secrets.token_hex(2)
+    while find_leaks(prefix):
+        prefix = 'lnst' + secrets.token_hex(2)
+    config.stash[_PREFIX_KEY] = prefix
+    os.environ[PREFIX_ENV] = prefix
+
+
+@pytest.fixture(scope='session')
+def prefix(pytestconfig: pytest.Config) -> str:
+    """The run's prefix, "lnst" + 4 hex digits; every name a test makes starts with it."""
+    return pytestconfig.stash[_PREFIX_KEY]
+
+
+@pytest.fixture(scope='session')
+def ipc_key(prefix: str):
+    """ipc_key(n) is the run's SysV IPC key number n, 0 <= n < 256."""
+    keys = ipc_key_range(prefix)
+
+    def key(number: int) -> int:
+        return keys[number]
+
+    return key
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _leak_check(prefix: str):
+    """Fail the run when it leaves anything behind. Set up first, so it is torn down last."""
+    names_before = host_names()
+    yield
+    problems = ['left behind: ' + leak for leak in find_leaks(prefix)]
+    names_after = host_names()
+    if names_after != names_before:
+        problems.append('host hostname/domainname changed from %s to %s' % (names_before, names_after))
+    if problems:
+        pytest.fail('leak check for prefix %s failed:\n  %s' % (prefix, '\n  '.join(problems)), pytrace=False)
+
+
+def _ansible_environment() -> dict[str, str]:
+    environment = dict(os.environ, **ANSIBLE_ENV)
+    environment.setdefault('ANSIBLE_COLLECTIONS_PATH', str(DEFAULT_COLLECTIONS_PATH))
+    return environment
+
+
+def _ansible_command(name: str) -> str:
+    """Return the Ansible program NAME next to this Python (the venv's), else the one on PATH."""
+    sibling = pathlib.Path(sys.executable).parent / name
+    program = str(sibling) if sibling.exists() else shutil.which(name)
+    if program is None:
+        pytest.fail('%s not found: run the tests with `make integration` or from .venv' % name, pytrace=False)
+    return program
+
+
+def _run_json(command: list[str]) -> tuple[int, dict, str]:
+    completed = subprocess.run(command, env=_ansible_environment(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    try:
+        output = json.loads(completed.stdout)
+    except ValueError:
+        pytest.fail('%s printed no JSON (exit %d):\nstdout: %s\nstderr: %s'
+                    % (command[0], completed.returncode, completed.stdout, completed.stderr), pytrace=False)
+    return completed.returncode, output, completed.stderr
+
+
+@pytest.fixture(scope='session')
+def run_ansible_module():
+    """run_ansible_module(module, args, check=False, diff=False) -> the module's result dict.
+
+    Runs `ansible localhost -m MODULE -a JSON` (implicit localhost: the controller's Python).
+    A short MODULE name is taken from this collection: "namespace" is linux.namespaces.namespace.
+    """
+    def run(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
+        name = module if '.' in module else COLLECTION_PREFIX + module
+        command = [_ansible_command('ansible'), 'localhost', '-m', name, '-a', json.dumps(args)]
+        if check:
+            command.append('--check')
+        if diff:
+            command.append('--diff')
+        output, stderr = _run_json(command)[1:]
+        try:
+            return output['plays'][0]['tasks'][0]['hosts']['localhost']
+        except (KeyError, IndexError):
+            pytest.fail('no result for localhost from %s:\n%s\nstderr: %s' % (name, json.dumps(output, indent=2), stderr),
+                        pytrace=False)
+
+    return run
+
+
+@dataclasses.dataclass
+class PlaybookRun:
+    """What ansible-playbook did: its exit code, its JSON report (plays, stats) and its stderr."""
+
+    returncode: int
+    output: dict
+    stderr: str
+
+
+@pytest.fixture(scope='session')
+def run_playbook():
+    """run_playbook(path, extra_vars, inventory=None) -> PlaybookRun.
+
+    Without an inventory the play runs on the implicit localhost. An inventory should set
+    ansible_python_interpreter: an unset one may resolve to a broken pyenv shim on this machine.
+    """
+    def run(path, extra_vars: dict, inventory=None) -> PlaybookRun:
+        command = [_ansible_command('ansible-playbook'), str(path), '-e', json.dumps(extra_vars)]
+        if inventory is not None:
+            command += ['-i', str(inventory)]
+        return PlaybookRun(*_run_json(command))
+
+    return run
