@@ -101,5 +101,6 @@ requirements-lock:
 	  "$$scratch/bin/pip" freeze --all --exclude pip --exclude setuptools --exclude wheel; } > $(REQUIREMENTS)
 
 clean:
+	if [[ -x $(VENV)/bin/python ]]; then $(VENV)/bin/python tests/ci/run_ansible_test.py clean; fi
 	rm -rf $(VENV) .ansible tests/output
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

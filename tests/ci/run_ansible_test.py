@@ -1,12 +1,20 @@
 #!/usr/bin/env python
 """Run ansible-test (sanity or units) on this collection, offline.
 
-Usage: .venv/bin/python tests/ci/run_ansible_test.py {sanity,units} [ANSIBLE-TEST ARG...]
+Usage: .venv/bin/python tests/ci/run_ansible_test.py {sanity,units,clean} [ANSIBLE-TEST ARG...]
+
+sanity  all sanity tests on the controller's Python, then (without extra arguments) the compile
+        and import tests on every other supported Python installed here (pyenv);
+units   the unit tests on the controller's Python and every other supported Python installed
+        here; a tests/unit without test files is reported and not run;
+clean   removes this repository's work area (the copy and ansible-test's virtual environments).
 
 Two facts from shared/notes/field-notes.md shape this script:
 - ansible-test refuses a repository whose root is the collection, and a symlinked
-  ansible_collections/NS/NAME. The tracked and untracked-unignored files are copied into a
-  temporary ansible_collections/NS/NAME, and ansible-test runs there.
+  ansible_collections/NS/NAME. The tracked and untracked-unignored files are copied into
+  ansible_collections/NS/NAME in a work area outside any git tree (ansible-test would list the
+  files of an enclosing repository), and ansible-test runs there. The work area keeps
+  ansible-test's virtual environments from one run to the next; the files are copied afresh.
 - ansible-test bootstraps pip in its virtual environments with a get-pip.py it downloads from a
   host this machine cannot reach (ansible/ansible#77304), unless ~/.ansible/test/cache holds it.
   The stand-in written there runs ensurepip, then pip install with the arguments it was given.
@@ -15,20 +23,26 @@ Two facts from shared/notes/field-notes.md shape this script:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import hashlib
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
-import tempfile
 import types
 
 import yaml
+from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 ANSIBLE_TEST = pathlib.Path(sys.executable).parent / 'ansible-test'
 PIP_CACHE = pathlib.Path('~/.ansible/test/cache').expanduser()
+WORK_AREAS = pathlib.Path(os.environ.get('XDG_CACHE_HOME', '~/.cache')).expanduser() / 'linux-namespaces-ansible-test'
 CONTROLLER_PYTHON = f'{sys.version_info[0]}.{sys.version_info[1]}'
+# Where ansible-test --venv keeps its virtual environments, relative to the collection root.
+VENVS_IN_COPY = pathlib.Path('tests', 'output', '.tmp', 'delegation')
 
 PIP_STAND_IN = '''\
 """Stand-in for get-pip.py, written by tests/ci/run_ansible_test.py in linux.namespaces.
@@ -44,9 +58,10 @@ GET_PIP_ONLY = ("--no-setuptools", "--no-wheel")
 args = [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY]
 subprocess.check_call([sys.executable, "-m", "ensurepip"])
 subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
-if "--no-setuptools" in sys.argv:
-    # ensurepip of Python 3.11 and older also installs setuptools; get-pip.py would not have.
-    subprocess.call([sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", "setuptools"])
+# ensurepip of Python 3.11 and older also installs setuptools; get-pip.py would not have.
+setuptools_installed = subprocess.call([sys.executable, "-m", "pip", "show", "--quiet", "setuptools"]) == 0
+if "--no-setuptools" in sys.argv and setuptools_installed:
+    subprocess.check_call([sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", "setuptools"])
 '''
 
 
@@ -79,18 +94,43 @@ def collection_files() -> list[str]:
     return [name for name in names if os.path.lexists(REPO_ROOT / name)]
 
 
-def copy_collection(destination_root: pathlib.Path) -> pathlib.Path:
-    """Copy the collection to DESTINATION_ROOT/ansible_collections/NS/NAME and return that path."""
+def work_area() -> pathlib.Path:
+    """Return this repository's work area (one per checkout and ansible-core version)."""
+    key = hashlib.sha256(f'{REPO_ROOT}\0{ANSIBLE_CORE_VERSION}'.encode()).hexdigest()[:16]
+    return WORK_AREAS / key
+
+
+@contextlib.contextmanager
+def locked(area: pathlib.Path):
+    """Hold the work area's lock: two runs from one checkout must not share a copy."""
+    area.mkdir(parents=True, exist_ok=True)
+    with open(area / 'lock', 'w', encoding='utf-8') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def refresh_copy(area: pathlib.Path) -> pathlib.Path:
+    """Copy the collection afresh into AREA/ansible_collections/NS/NAME, keeping ansible-test's
+    virtual environments (their scripts name their own path, so they go back where they were)."""
     galaxy = yaml.safe_load((REPO_ROOT / 'galaxy.yml').read_text(encoding='utf-8'))
-    copy = destination_root / 'ansible_collections' / galaxy['namespace'] / galaxy['name']
+    copy = area / 'ansible_collections' / galaxy['namespace'] / galaxy['name']
+    venvs, kept_venvs = copy / VENVS_IN_COPY, area / 'delegation'
+    if venvs.is_dir():
+        shutil.rmtree(kept_venvs, ignore_errors=True)
+        venvs.rename(kept_venvs)
+    shutil.rmtree(area / 'ansible_collections', ignore_errors=True)
+
     for name in collection_files():
-        source = REPO_ROOT / name
-        target = copy / name
+        source, target = REPO_ROOT / name, copy / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_symlink():
             target.symlink_to(os.readlink(source))
         else:
             shutil.copy2(source, target)
+
+    if kept_venvs.is_dir():
+        venvs.parent.mkdir(parents=True, exist_ok=True)
+        kept_venvs.rename(venvs)
     return copy
 
 
@@ -105,12 +145,27 @@ def interpreter_dirs() -> dict[str, pathlib.Path]:
     return found
 
 
-def ansible_test_environment(extra_bin_dirs: list[pathlib.Path]) -> dict[str, str]:
+def other_pythons(command: str) -> list[str]:
+    """Return the supported Pythons besides the controller's that are installed here, and say
+    which are not."""
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_test._internal.constants import SUPPORTED_PYTHON_VERSIONS
+
+    available = interpreter_dirs()
+    others = [version for version in SUPPORTED_PYTHON_VERSIONS if version != CONTROLLER_PYTHON]
+    missing = [version for version in others if version not in available]
+    if missing:
+        print(f'{command}: Pythons {", ".join(missing)} are not installed here; they are not tested')
+    return [version for version in others if version in available]
+
+
+def ansible_test_environment(pythons: list[str]) -> dict[str, str]:
     """Return the environment for ansible-test: venv first, then real interpreters, no pyenv shims.
 
     The pyenv shims exit 127 under ansible-test because it drops PYENV_VERSION.
     """
-    path = [str(ANSIBLE_TEST.parent)] + [str(directory) for directory in extra_bin_dirs]
+    available = interpreter_dirs()
+    path = [str(ANSIBLE_TEST.parent)] + [str(available[version]) for version in pythons if version in available]
     path += [entry for entry in os.environ.get('PATH', '').split(os.pathsep) if entry and 'pyenv' not in entry]
     environment = dict(os.environ, PATH=os.pathsep.join(path))
     environment.pop('PYENV_VERSION', None)
@@ -123,14 +178,17 @@ def has_unit_tests() -> bool:
     return any(unit.rglob('test_*.py')) or any(unit.rglob('*_test.py'))
 
 
-def unit_test_pythons() -> tuple[list[str], list[str]]:
-    """Return the Pythons units run on (the controller's first) and the supported ones not installed."""
-    # pylint: disable-next=import-outside-toplevel
-    from ansible_test._internal.constants import SUPPORTED_PYTHON_VERSIONS
-
-    available = interpreter_dirs()
-    others = [version for version in SUPPORTED_PYTHON_VERSIONS if version != CONTROLLER_PYTHON]
-    return [CONTROLLER_PYTHON] + [v for v in others if v in available], [v for v in others if v not in available]
+def planned_runs(command: str, extra: list[str]) -> dict[str, list[str]]:
+    """Return the ansible-test arguments of each run COMMAND needs, by Python version."""
+    common = ['--venv', '--color', 'no']
+    runs = {CONTROLLER_PYTHON: [command, '--python', CONTROLLER_PYTHON] + common + extra}
+    if command == 'units':
+        runs.update((python, [command, '--python', python] + common + extra) for python in other_pythons(command))
+    elif not extra:
+        # Modules and module_utils run on target Pythons 3.8 to 3.13: they must compile and import there.
+        runs.update((python, [command, '--python', python, '--test', 'compile', '--test', 'import'] + common)
+                    for python in other_pythons(command))
+    return runs
 
 
 def run_ansible_test(copy: pathlib.Path, arguments: list[str], environment: dict[str, str]) -> int:
@@ -141,7 +199,7 @@ def run_ansible_test(copy: pathlib.Path, arguments: list[str], environment: dict
 
 
 def keep_output(copy: pathlib.Path, command: str) -> None:
-    """Keep ansible-test's results in tests/output/ansible-test/COMMAND after the copy is removed."""
+    """Keep ansible-test's results (not its temporary files) in tests/output/ansible-test/COMMAND."""
     output = copy / 'tests' / 'output'
     kept = REPO_ROOT / 'tests' / 'output' / 'ansible-test' / command
     shutil.rmtree(kept, ignore_errors=True)
@@ -150,31 +208,27 @@ def keep_output(copy: pathlib.Path, command: str) -> None:
 
 
 def main() -> int:
-    """Copy the collection, prepare the pip stand-in and run the requested ansible-test command."""
+    """Refresh the copy, prepare the pip stand-in and run the requested ansible-test command."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('command', choices=['sanity', 'units'])
+    parser.add_argument('command', choices=['sanity', 'units', 'clean'])
     parser.add_argument('ansible_test_args', nargs=argparse.REMAINDER)
     options = parser.parse_args()
 
-    if options.command == 'units':
-        if not has_unit_tests():
-            print('units: tests/unit holds no test file yet; ansible-test units not run')
-            return 0
-        pythons, missing = unit_test_pythons()
-        if missing:
-            print(f'units: Pythons {", ".join(missing)} are not installed here; units run on {", ".join(pythons)}')
-    else:
-        pythons = [CONTROLLER_PYTHON]
+    area = work_area()
+    if options.command == 'clean':
+        shutil.rmtree(area, ignore_errors=True)
+        return 0
+    if options.command == 'units' and not has_unit_tests():
+        print('units: tests/unit holds no test file yet; ansible-test units not run')
+        return 0
 
-    write_pip_stand_in(pythons)
-    available = interpreter_dirs()
-    environment = ansible_test_environment([available[v] for v in pythons if v in available])
-
-    with tempfile.TemporaryDirectory(prefix='lns-ansible-test-') as temporary:
-        copy = copy_collection(pathlib.Path(temporary))
-        status = 0
-        for python in pythons:
-            arguments = [options.command, '--venv', '--python', python, '--color', 'no'] + options.ansible_test_args
+    runs = planned_runs(options.command, options.ansible_test_args)
+    write_pip_stand_in(list(runs))
+    environment = ansible_test_environment(list(runs))
+    status = 0
+    with locked(area):
+        copy = refresh_copy(area)
+        for arguments in runs.values():
             status = run_ansible_test(copy, arguments, environment) or status
         keep_output(copy, options.command)
     return status
