@@ -15,6 +15,7 @@ Two facts from shared/notes/field-notes.md shape this script:
   ansible_collections/NS/NAME in a work area outside any git tree (ansible-test would list the
   files of an enclosing repository), and ansible-test runs there. The work area keeps
   ansible-test's virtual environments from one run to the next; the files are copied afresh.
+  Work areas whose checkout no longer exists are removed.
 - ansible-test bootstraps pip in its virtual environments with a get-pip.py it downloads from a
   host this machine cannot reach (ansible/ansible#77304), unless ~/.ansible/test/cache holds it.
   The stand-in written there runs ensurepip, then pip install with the arguments it was given.
@@ -41,6 +42,8 @@ ANSIBLE_TEST = pathlib.Path(sys.executable).parent / 'ansible-test'
 PIP_CACHE = pathlib.Path('~/.ansible/test/cache').expanduser()
 WORK_AREAS = pathlib.Path(os.environ.get('XDG_CACHE_HOME', '~/.cache')).expanduser() / 'linux-namespaces-ansible-test'
 CONTROLLER_PYTHON = f'{sys.version_info[0]}.{sys.version_info[1]}'
+# The file in a work area that names the checkout it serves.
+CHECKOUT_RECORD = 'checkout'
 # Where ansible-test --venv keeps its virtual environments, relative to the collection root.
 VENVS_IN_COPY = pathlib.Path('tests', 'output', '.tmp', 'delegation')
 
@@ -101,12 +104,26 @@ def work_area() -> pathlib.Path:
 
 
 @contextlib.contextmanager
-def locked(area: pathlib.Path):
-    """Hold the work area's lock: two runs from one checkout must not share a copy."""
+def locked(area: pathlib.Path, wait: bool = True):
+    """Hold the work area's lock (two runs must not share a copy); yield whether it was taken."""
     area.mkdir(parents=True, exist_ok=True)
     with open(area / 'lock', 'w', encoding='utf-8') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def prune_orphaned_areas() -> None:
+    """Remove the work areas of checkouts that no longer exist, such as CI's and scratch clones."""
+    for record in WORK_AREAS.glob(f'*/{CHECKOUT_RECORD}'):
+        if pathlib.Path(record.read_text(encoding='utf-8')).exists():
+            continue
+        with locked(record.parent, wait=False) as taken:
+            if taken:
+                shutil.rmtree(record.parent)
 
 
 def refresh_copy(area: pathlib.Path) -> pathlib.Path:
@@ -226,7 +243,9 @@ def main() -> int:
     write_pip_stand_in(list(runs))
     environment = ansible_test_environment(list(runs))
     status = 0
+    prune_orphaned_areas()
     with locked(area):
+        (area / CHECKOUT_RECORD).write_text(str(REPO_ROOT), encoding='utf-8')
         copy = refresh_copy(area)
         for arguments in runs.values():
             status = run_ansible_test(copy, arguments, environment) or status
