@@ -62,7 +62,8 @@ args = [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY]
 subprocess.check_call([sys.executable, "-m", "ensurepip"])
 subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
 # ensurepip of Python 3.11 and older also installs setuptools; get-pip.py would not have.
-setuptools_installed = subprocess.call([sys.executable, "-m", "pip", "show", "--quiet", "setuptools"]) == 0
+setuptools_installed = subprocess.call([sys.executable, "-m", "pip", "show", "--quiet", "setuptools"],
+                                       stderr=subprocess.DEVNULL) == 0
 if "--no-setuptools" in sys.argv and setuptools_installed:
     subprocess.check_call([sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", "setuptools"])
 '''
