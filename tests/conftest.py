@@ -12,6 +12,7 @@ rootdir), on every target Python: standard library and pytest only, Python 3.8 s
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import pathlib
@@ -25,10 +26,7 @@ import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 PREFIX_ENV = 'LNS_TEST_PREFIX'
-STORE_ROOT = pathlib.Path('/run/linux-namespaces')
-NETNS_DIR = pathlib.Path('/run/netns')
 SYSVIPC_DIR = pathlib.Path('/proc/sysvipc')
-HOLDER_COMM_PREFIX = 'nsh:'
 
 # A run's SysV IPC keys are 0x6CPPPPNN: PPPP the prefix's hex digits, NN the test's number n.
 IPC_KEY_TAG = 0x6C << 24
@@ -44,20 +42,33 @@ ANSIBLE_ENV = {
     'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
     'ANSIBLE_RETRY_FILES_ENABLED': 'false',
 }
-DEFAULT_COLLECTIONS_PATH = REPO_ROOT / '.ansible' / 'collections'  # where `make collection` links it
 COLLECTION_PREFIX = 'linux.namespaces.'
+
+# Where `make collection` links the collection (the Makefile exports the same path), for Ansible
+# and for importing the store's facts below; subprocesses such as nested pytest runs inherit it.
+os.environ.setdefault('ANSIBLE_COLLECTIONS_PATH', str(REPO_ROOT / '.ansible' / 'collections'))
 
 _PREFIX_KEY = pytest.StashKey[str]()
 
 
+def store_facts():
+    """Return plugins/module_utils/store.py, the one place for the store's paths and names."""
+    for path in os.environ['ANSIBLE_COLLECTIONS_PATH'].split(os.pathsep):
+        if path not in sys.path:
+            sys.path.append(path)
+    return importlib.import_module('ansible_collections.linux.namespaces.plugins.module_utils.store')
+
+
 def find_leaks(prefix: str) -> list[str]:
     """Return a description of each thing on the host that carries PREFIX."""
+    store = store_facts()
     leaks = ['mount %s (%s)' % (target, fstype) for target, fstype in _mounts() if prefix in target]
-    leaks += ['/run/netns entry %s' % name for name in _listdir(NETNS_DIR) if prefix in name]
-    leaks += ['store entry %s' % (STORE_ROOT / name) for name in _listdir(STORE_ROOT) if prefix in name]
+    leaks += ['/run/netns entry %s' % name for name in _listdir(store.NETNS_DIR) if prefix in name]
+    leaks += ['store entry %s' % os.path.join(store.DEFAULT_STORE, name)
+              for name in _listdir(store.DEFAULT_STORE) if prefix in name]
     leaks += ['interface %s' % name for name in _interfaces() if prefix in name]
     leaks += ['process %d (%s)' % (pid, comm) for pid, comm, cmdline in _processes()
-              if comm.startswith(HOLDER_COMM_PREFIX + prefix) or prefix in cmdline]
+              if comm.startswith(store.HOLDER_COMM_PREFIX + prefix) or prefix in cmdline]
     keys = ipc_key_range(prefix)
     leaks += ['SysV IPC %s key %#x' % (kind, key) for kind, key in _ipc_keys() if key in keys]
     return leaks
@@ -80,9 +91,9 @@ def _mounts() -> list[tuple[str, str]]:
     return [tuple(line.split(' ', 1)) for line in output.splitlines()]
 
 
-def _listdir(directory: pathlib.Path) -> list[str]:
+def _listdir(directory: str) -> list[str]:
     try:
-        return os.listdir(str(directory))
+        return os.listdir(directory)
     except FileNotFoundError:
         return []
 
@@ -96,7 +107,7 @@ def _interfaces() -> list[str]:
 
 def _processes() -> list[tuple[int, str, str]]:
     found = []
-    for entry in _listdir(pathlib.Path('/proc')):
+    for entry in _listdir('/proc'):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
@@ -157,9 +168,7 @@ def _leak_check(prefix: str):
 
 
 def _ansible_environment() -> dict[str, str]:
-    environment = dict(os.environ, **ANSIBLE_ENV)
-    environment.setdefault('ANSIBLE_COLLECTIONS_PATH', str(DEFAULT_COLLECTIONS_PATH))
-    return environment
+    return dict(os.environ, **ANSIBLE_ENV)
 
 
 def _ansible_command(name: str) -> str:

@@ -17,6 +17,7 @@ import textwrap
 import time
 
 import pytest
+from ansible_collections.linux.namespaces.plugins.module_utils.store import HOLDER_COMM_PREFIX
 
 CONFTEST = pathlib.Path(__file__).resolve().parents[1] / 'conftest.py'
 INNER_TIMEOUT = 120
@@ -30,11 +31,12 @@ import subprocess
 import sys
 import time
 
-# Names itself like a set holder, then waits a bounded time: it ends even if nobody stops it.
-HOLDER = "import pathlib, time; pathlib.Path('/proc/self/comm').write_text('nsh:%s'); time.sleep(300)"
+# Names itself like a set's holder, then waits a bounded time: it ends even if nobody stops it.
+HOLDER = "import pathlib, time; pathlib.Path('/proc/self/comm').write_text('%s'); time.sleep(300)"
 
 
 def test_inner(prefix, ipc_key):
+    holder_comm = "{holder_comm_prefix}" + prefix
     record = pathlib.Path(os.environ["LEAK_RECORD"])
     record.write_text(prefix)
 {body}
@@ -51,11 +53,11 @@ LEAKS = {
         'left behind: /run/netns entry {prefix}n',
     ),
     'holder process': (
-        ['holder = subprocess.Popen([sys.executable, "-c", HOLDER % prefix], start_new_session=True)',
+        ['holder = subprocess.Popen([sys.executable, "-c", HOLDER % holder_comm], start_new_session=True)',
          'record.write_text("%s %d" % (prefix, holder.pid))',
-         'while pathlib.Path("/proc/%d/comm" % holder.pid).read_text().strip() != "nsh:" + prefix:',
+         'while pathlib.Path("/proc/%d/comm" % holder.pid).read_text().strip() != holder_comm:',
          '    time.sleep(0.01)'],
-        'left behind: process {detail} (nsh:{prefix})',
+        'left behind: process {detail} ({holder_comm_prefix}{prefix})',
     ),
     'ipc key': (
         ['record.write_text("%s %d" % (prefix, ipc_key(3)))',
@@ -69,7 +71,8 @@ def run_inner_session(directory: pathlib.Path, body: list[str], wrapper: tuple[s
     """Run pytest on one test (BODY) with tests/conftest.py in DIRECTORY; return the finished process."""
     shutil.copy(CONFTEST, directory / 'conftest.py')
     (directory / 'pytest.ini').write_text('[pytest]\n')
-    (directory / 'test_inner.py').write_text(INNER_TEST.format(body=textwrap.indent('\n'.join(body), '    ')))
+    (directory / 'test_inner.py').write_text(INNER_TEST.format(
+        body=textwrap.indent('\n'.join(body), '    '), holder_comm_prefix=HOLDER_COMM_PREFIX))
     environment = dict(os.environ, LEAK_RECORD=str(directory / 'record'))
     environment.pop('LNS_TEST_PREFIX', None)
     environment.pop('PYTEST_ADDOPTS', None)
@@ -94,7 +97,7 @@ def remove_leak(kind: str, record: pathlib.Path) -> None:
     elif kind == 'netns':
         subprocess.run(['ip', 'netns', 'del', inner_prefix + 'n'], stderr=subprocess.DEVNULL, check=False)
     elif kind == 'holder process' and detail is not None:
-        stop_holder(detail, 'nsh:' + inner_prefix)
+        stop_holder(detail, HOLDER_COMM_PREFIX + inner_prefix)
     elif kind == 'ipc key' and detail is not None:
         subprocess.run(['ipcrm', '--queue-key', str(detail)], stderr=subprocess.DEVNULL, check=False)
 
@@ -123,7 +126,8 @@ def test_leak_fails_the_run(kind: str, tmp_path: pathlib.Path) -> None:
         inner_prefix, detail = read_record(record)
         assert inner.returncode != 0, inner.stdout
         assert 'leak check for prefix %s failed' % inner_prefix in inner.stdout, inner.stdout
-        assert report.format(prefix=inner_prefix, detail=detail) in inner.stdout, inner.stdout
+        report = report.format(prefix=inner_prefix, detail=detail, holder_comm_prefix=HOLDER_COMM_PREFIX)
+        assert report in inner.stdout, inner.stdout
     finally:
         remove_leak(kind, record)
 
