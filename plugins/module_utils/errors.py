@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Optional
+from typing import NamedTuple, Optional, Tuple
 
 
 class NamespaceError(Exception):
@@ -35,7 +35,8 @@ _CAUSES = {
     ("unshare", errno.EINVAL): "the kernel does not support this namespace type, or the process is multithreaded",
     ("unshare", errno.ENOMEM): "the PID namespace's init has exited, or the kernel is out of memory",
     ("unshare", errno.EUSERS): "user namespaces are nested 32 levels deep already",
-    ("setns", errno.EINVAL): "the file is not a namespace of that type, or the process is multithreaded",
+    ("setns", errno.EINVAL): "the file is not a namespace of that type (before 5.8, a pidfd is not accepted), "
+                             "or the process is multithreaded",
     ("setns", errno.EBADF): "the file descriptor is not open",
     ("setns", errno.ESRCH): "the process behind the pidfd has exited",
     ("setns", errno.ENOMEM): "the PID namespace's init has exited, or the kernel is out of memory",
@@ -48,6 +49,13 @@ _CAUSES = {
     ("pidfd_send_signal", errno.ESRCH): "the process has exited",
     ("fork", errno.ENOMEM): "the PID namespace's init has exited: the namespace is dead",
     ("ioctl", errno.ENOTTY): "the file is not a namespace file (nsfs), or the kernel lacks this ioctl",
+    ("mount_setattr", errno.EINVAL): "the filesystem does not support the attribute (for MOUNT_ATTR_IDMAP: no "
+                                     "idmapped mounts on it)",
+    ("setresuid", errno.EPERM): "only root can switch to another user",
+    ("setresuid", errno.EINVAL): "the user is not mapped in the caller's user namespace",
+    ("setresgid", errno.EINVAL): "the group is not mapped in the caller's user namespace",
+    ("setgroups", errno.EPERM): "setgroups is denied in this user namespace (/proc/PID/setgroups is deny), or the "
+                                "caller lacks CAP_SETGID",
     ("ioctl", errno.EPERM): "the namespace has no parent visible from here (the caller is at the root)",
 }
 
@@ -61,14 +69,29 @@ _GENERIC = {
 }
 
 
+class UsernsGate(NamedTuple):
+    sysctl: str
+    closed_value: str  # the value that closes the gate
+    applies_to_root: bool
+    meaning: str
+
+
+# The sysctls that gate user namespaces, in the order a refusal is explained.
+USERNS_GATES: Tuple[UsernsGate, ...] = (
+    UsernsGate("user.max_user_namespaces", "0", True, "no user may create user namespaces"),
+    UsernsGate("kernel.unprivileged_userns_clone", "0", False,
+               "unprivileged user namespaces are off (Debian's switch)"),
+    UsernsGate("kernel.apparmor_restrict_unprivileged_userns", "1", False,
+               "AppArmor restricts them: they are created without usable capabilities"),
+)
+
+
 def _user_namespace_gate() -> Optional[str]:
     """Why this host refuses user namespaces, from the sysctls that gate them, or None."""
-    if read_sysctl("user.max_user_namespaces") == "0":
-        return "user.max_user_namespaces is 0 on this host"
-    if os.geteuid() != 0 and read_sysctl("kernel.unprivileged_userns_clone") == "0":
-        return "kernel.unprivileged_userns_clone is 0 on this host (unprivileged user namespaces are off)"
-    if os.geteuid() != 0 and read_sysctl("kernel.apparmor_restrict_unprivileged_userns") == "1":
-        return "kernel.apparmor_restrict_unprivileged_userns is 1 on this host (AppArmor restricts them)"
+    privileged = os.geteuid() == 0
+    for gate in USERNS_GATES:
+        if (gate.applies_to_root or not privileged) and read_sysctl(gate.sysctl) == gate.closed_value:
+            return "%s is %s on this host (%s)" % (gate.sysctl, gate.closed_value, gate.meaning)
     return None
 
 

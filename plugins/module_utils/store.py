@@ -25,6 +25,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.enter import (
     call_inside, decode_outcome, encode_outcome)
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount, mount_points
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
     TYPES_BY_NAME, flags_for, sorted_types)
 
@@ -167,19 +168,6 @@ def validate_store_path(path: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Small facts about the running system.
 
-def _mount_points(fstype: Optional[str] = None) -> Dict[str, str]:
-    """Mount point -> filesystem type, from the caller's mountinfo (octal escapes decoded)."""
-    points = {}
-    with open("/proc/self/mountinfo") as handle:
-        for line in handle:
-            left, _, right = line.partition(" - ")
-            point = left.split()[4].encode().decode("unicode_escape")
-            kind = right.split()[0]
-            if fstype is None or kind == fstype:
-                points[point] = kind
-    return points
-
-
 def _nsfs_dev() -> int:
     return os.stat("/proc/self/ns/uts").st_dev
 
@@ -301,7 +289,23 @@ class _Channel:
                 os.close(fd)
 
 
-def _creator_child(options: SetOptions, name: str, up: _Channel, down: _Channel) -> None:
+def _unshare_on(cpu: Optional[int], flags: int) -> None:
+    """unshare, on one CPU when cpu is given (see _MountNamespaceIdOrder)."""
+    if cpu is None:
+        syscalls.unshare(flags)
+        return
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError:  # offline, or outside our cpuset: an unpinned unshare is the best we can do
+        pass
+    try:
+        syscalls.unshare(flags)
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: _Channel, down: _Channel) -> None:
     """Runs in the forked child that unshares; never returns.
 
     Each step answers on `up`; a failed step ends the child, so the module sees its error.
@@ -310,7 +314,7 @@ def _creator_child(options: SetOptions, name: str, up: _Channel, down: _Channel)
     os.close(down.write_fd)
     try:
         os.setsid()  # the holder must not get signals sent to Ansible's process group
-        if not up.report(lambda: syscalls.unshare(flags_for(options.types))):
+        if not up.report(lambda: _unshare_on(cpu, flags_for(options.types))):
             return
         # Before taking other ids: a credential change makes /proc/self/timens_offsets root's.
         if not up.report(lambda: _write_time_offsets(options)):
@@ -414,15 +418,26 @@ def _wait_reaped(pid: int) -> None:
 # ---------------------------------------------------------------------------------------------
 # The store.
 
+class _MountNamespaceIdOrder(Exception):
+    """The kernel refused to bind a mount namespace whose id is below the binder's (EINVAL).
+
+    It does so to rule out reference loops. Since Linux 6.18 namespace ids come from per-CPU batches, so
+    a namespace made later on another CPU can get a lower id than the binder's. The CPU whose batch gave
+    the binder's id hands out higher ones afterwards, so unsharing pinned to each CPU in turn succeeds.
+    """
+
+
 class Store:
-    def __init__(self, root: str = DEFAULT_STORE) -> None:
+    def __init__(self, root: str = DEFAULT_STORE, mounts: Optional[Sequence[Mount]] = None) -> None:
+        """mounts: a mountinfo snapshot for read-only inspection; without one, every check reads it afresh."""
         self.root = os.path.normpath(root)
+        self._mounts = mounts
 
     def set_path(self, name: str) -> str:
         return os.path.join(self.root, name)
 
     def is_mounted(self) -> bool:
-        return _mount_points("tmpfs").get(self.root) == "tmpfs"
+        return mount_points("tmpfs", self._mounts).get(self.root) == "tmpfs"
 
     def check_usable(self) -> None:
         """Refuse a store path whose mount would hide files that are not ours."""
@@ -511,22 +526,33 @@ class Store:
     def create(self, name: str, options: SetOptions) -> SetState:
         """Make a set; on any failure, remove what was made and raise."""
         options = effective_options(options)
-        state = SetState(name=name, path=self.set_path(name), status="creating", options=options, inodes={},
-                         holder_pid=None, created=_now())
-        os.mkdir(state.path, 0o755)
-        self._save(state)
-        try:
-            return self._populate(state)
-        except BaseException:
-            self.remove(name)
-            raise
+        cpus: List[Optional[int]] = [None]
+        if "mnt" in options.types:
+            cpus += list(range(os.cpu_count() or 1))
+        for attempt, cpu in enumerate(cpus, 1):
+            state = SetState(name=name, path=self.set_path(name), status="creating", options=options, inodes={},
+                             holder_pid=None, created=_now())
+            os.mkdir(state.path, 0o755)
+            self._save(state)
+            try:
+                return self._populate(state, cpu)
+            except _MountNamespaceIdOrder as exc:
+                self.remove(name)
+                if attempt == len(cpus):
+                    raise NamespaceError("cannot persist the new mount namespace: the kernel refused every "
+                                         "attempt to bind it (%s)" % exc, call="mount", nstype="mnt",
+                                         err=errno.EINVAL)
+            except BaseException:
+                self.remove(name)
+                raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _populate(self, state: SetState) -> SetState:
+    def _populate(self, state: SetState, cpu: Optional[int]) -> SetState:
         options = state.options
         up, down = _Channel(), _Channel()
         creator = os.fork()
         if creator == 0:
-            _creator_child(options, state.name, up, down)
+            _creator_child(options, state.name, cpu, up, down)
         os.close(up.write_fd)
         os.close(down.read_fd)
         try:
@@ -551,7 +577,12 @@ class Store:
             inodes = {}
             for nstype, source in sources.items():
                 target = os.path.join(state.path, nstype)
-                _bind(source, target)
+                try:
+                    _bind(source, target)
+                except NamespaceError as exc:
+                    if nstype == "mnt" and exc.errno == errno.EINVAL:
+                        raise _MountNamespaceIdOrder(str(exc))
+                    raise
                 inodes[nstype] = os.stat(target).st_ino
             state = state._replace(inodes=inodes)
             if "net" in options.types and options.netns_link:
@@ -573,7 +604,7 @@ class Store:
             raise NamespaceError("%s exists and is not this set's network namespace; remove it or set "
                                  "netns_link: false" % link)
         os.makedirs(NETNS_DIR, mode=0o755, exist_ok=True)
-        if NETNS_DIR not in _mount_points():
+        if NETNS_DIR not in mount_points():
             # iproute2 makes /run/netns a shared mount of its own, so namespaces bound there later
             # appear in mount namespaces made earlier by `ip netns exec`.
             syscalls.mount(NETNS_DIR, NETNS_DIR, None, syscalls.MS_BIND | syscalls.MS_REC)
@@ -607,10 +638,13 @@ class Store:
         return True
 
     def unmount_if_empty(self) -> bool:
-        """Unmount the store once its last set is gone, so nothing of ours stays mounted."""
+        """Unmount and remove the store once its last set is gone, so nothing of ours stays behind."""
         if not self.is_mounted() or self.names():
             return False
         syscalls.umount2(self.root, syscalls.MNT_DETACH)
+        # Everything else here goes by path and recreates the directory, so removing it is safe.
+        with contextlib.suppress(OSError):
+            os.rmdir(self.root)
         return True
 
     def observe(self, state: SetState) -> Dict[str, Any]:

@@ -12,7 +12,7 @@ import os
 import signal
 import socket
 import struct
-from typing import Callable, Iterable, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPES_BY_FLAG
@@ -53,6 +53,8 @@ _UNIFIED_SYSCALLS = {
     "open_tree": 428,
     "move_mount": 429,
     "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
     "pidfd_open": 434,
     "clone3": 435,
     "close_range": 436,
@@ -233,10 +235,16 @@ def _io(nr: int) -> int:
     return none | (0xB7 << 8) | nr
 
 
+def _ior(nr: int, size: int) -> int:
+    read_direction = (2 << 29) if _MACHINE in _IOC_NONE_HIGH else (2 << 30)
+    return read_direction | (size << 16) | (0xB7 << 8) | nr
+
+
 NS_GET_USERNS = _io(0x1)
 NS_GET_PARENT = _io(0x2)
 NS_GET_NSTYPE = _io(0x3)
 NS_GET_OWNER_UID = _io(0x4)
+NS_GET_ID = _ior(0xD, 8)
 
 
 def _ns_ioctl(fd: int, request: int, name: str) -> int:
@@ -261,14 +269,24 @@ def ns_get_parent(fd: int) -> int:
     return _ns_ioctl(fd, NS_GET_PARENT, "NS_GET_PARENT")
 
 
+def _ns_ioctl_read(fd: int, request: int, name: str, layout: str) -> int:
+    """An nsfs ioctl that writes one value of struct layout into the caller's buffer."""
+    buf = bytearray(struct.calcsize(layout))
+    try:
+        fcntl.ioctl(fd, request, buf, True)
+    except OSError as exc:
+        raise error_from("ioctl", exc.errno or errno.EIO, target=name)
+    return struct.unpack(layout, bytes(buf))[0]
+
+
 def ns_get_owner_uid(fd: int) -> int:
     """The uid (in the caller's user namespace) that owns a user namespace (4.11+)."""
-    buf = bytearray(4)
-    try:
-        fcntl.ioctl(fd, NS_GET_OWNER_UID, buf, True)
-    except OSError as exc:
-        raise error_from("ioctl", exc.errno or errno.EIO, target="NS_GET_OWNER_UID")
-    return struct.unpack("I", bytes(buf))[0]
+    return _ns_ioctl_read(fd, NS_GET_OWNER_UID, "NS_GET_OWNER_UID", "I")
+
+
+def ns_get_id(fd: int) -> int:
+    """The 64-bit id of the namespace behind fd, never reused while the system runs (6.18+)."""
+    return _ns_ioctl_read(fd, NS_GET_ID, "NS_GET_ID", "Q")
 
 
 def open_namespace(path: str) -> int:
@@ -309,3 +327,151 @@ def set_link_up(ifname: str, up: bool = True) -> None:
             fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS, struct.pack(_IFREQ, ifname.encode(), flags))
         except OSError as exc:
             raise error_from("ioctl", exc.errno or errno.EIO, "net", "SIOCSIFFLAGS " + ifname)
+
+
+# clone3 (5.3+). It goes through a PyDLL handle, which keeps the GIL across the call: the child
+# then returns into Python exactly as after os.fork(), holding the only thread's GIL.
+_pylibc = ctypes.PyDLL(None, use_errno=True)
+_pylibc.syscall.restype = ctypes.c_long
+
+
+class _CloneArgs(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in
+                ("flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack", "stack_size", "tls")]
+
+
+def clone3_fork(flags: int = 0) -> int:
+    """fork() through clone3 with CLONE_* flags: the child's pid in the parent, 0 in the child.
+
+    The child must leave with os._exit: Python's after-fork hooks do not run for it.
+    """
+    args = _CloneArgs(flags=flags, exit_signal=signal.SIGCHLD)
+    result = _pylibc.syscall(ctypes.c_long(syscall_number("clone3")), ctypes.c_void_p(ctypes.addressof(args)),
+                             ctypes.c_size_t(ctypes.sizeof(args)))
+    return _checked("clone3", result)
+
+
+# The new mount API (5.2+), mount_setattr (5.12+), listmount and statmount (6.8+).
+AT_FDCWD = -100
+AT_EMPTY_PATH = 0x1000
+OPEN_TREE_CLONE = 0x1
+FSCONFIG_CMD_CREATE = 6
+FSMOUNT_CLOEXEC = 0x1
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_IDMAP = 0x100000
+LSMT_ROOT = 0xFFFFFFFFFFFFFFFF  # listmount: the mounts below the caller's root
+STATMOUNT_SB_BASIC = 0x1
+
+
+def _address(buffer: ctypes.Array) -> int:  # type: ignore[type-arg]
+    return ctypes.addressof(buffer)
+
+
+def _c_string(value: str) -> ctypes.Array:  # type: ignore[type-arg]
+    return ctypes.create_string_buffer(os.fsencode(value))
+
+
+def open_tree_clone(path: str) -> int:
+    """An fd on a detached copy of the mount at path: attached nowhere, gone when the fd closes."""
+    raw = _c_string(path)
+    return syscall("open_tree", AT_FDCWD, _address(raw), OPEN_TREE_CLONE | os.O_CLOEXEC)
+
+
+def fsmount_new(fstype: str) -> int:
+    """An fd on a new, detached mount of a fresh fstype superblock (e.g. tmpfs)."""
+    name = _c_string(fstype)
+    context = syscall("fsopen", _address(name), 0x1)  # FSOPEN_CLOEXEC
+    try:
+        syscall("fsconfig", context, FSCONFIG_CMD_CREATE, 0, 0, 0)
+        return syscall("fsmount", context, FSMOUNT_CLOEXEC, 0)
+    finally:
+        os.close(context)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in ("attr_set", "attr_clr", "propagation", "userns_fd")]
+
+
+def mount_setattr(mount_fd: int, attr_set: int, userns_fd: int = 0) -> None:
+    """Set MOUNT_ATTR_* flags on the mount behind mount_fd (with MOUNT_ATTR_IDMAP: idmap it by userns_fd)."""
+    attr = _MountAttr(attr_set=attr_set, userns_fd=userns_fd)
+    empty = _c_string("")
+    syscall("mount_setattr", mount_fd, _address(empty), AT_EMPTY_PATH, ctypes.addressof(attr), ctypes.sizeof(attr))
+
+
+class _MntIdReq(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_uint32), ("spare", ctypes.c_uint32), ("mnt_id", ctypes.c_uint64),
+                ("param", ctypes.c_uint64)]
+
+
+def listmount(mnt_id: int = LSMT_ROOT, limit: int = 256) -> List[int]:
+    """Unique 64-bit ids of up to limit mounts below mnt_id."""
+    request = _MntIdReq(size=ctypes.sizeof(_MntIdReq), mnt_id=mnt_id)
+    ids = (ctypes.c_uint64 * limit)()
+    count = syscall("listmount", ctypes.addressof(request), ctypes.addressof(ids), limit, 0)
+    return list(ids[:count])
+
+
+def statmount_basic(mnt_id: int) -> Dict[str, int]:
+    """The superblock basics of mount mnt_id: the mask of answered fields and the filesystem magic."""
+    request = _MntIdReq(size=ctypes.sizeof(_MntIdReq), mnt_id=mnt_id, param=STATMOUNT_SB_BASIC)
+    reply = ctypes.create_string_buffer(4096)
+    syscall("statmount", ctypes.addressof(request), _address(reply), len(reply), 0)
+    # struct statmount: u32 size, u32 mnt_opts, u64 mask, u32 sb_dev_major, u32 sb_dev_minor, u64 sb_magic
+    raw = reply.raw
+    return {"size": struct.unpack_from("I", raw, 0)[0], "mask": struct.unpack_from("Q", raw, 8)[0],
+            "sb_magic": struct.unpack_from("Q", raw, 24)[0]}
+
+# rtnetlink (linux/netlink.h, linux/rtnetlink.h, linux/net_namespace.h): the id under which the caller's
+# network namespace knows another one, what `ip netns list-id` and lsns's NETNSID show.
+NETLINK_ROUTE = 0
+NLMSG_ERROR = 2
+NLM_F_REQUEST = 0x1
+RTM_NEWNSID = 88
+RTM_GETNSID = 90
+NETNSA_NSID = 1
+NETNSA_FD = 3
+_NLMSGHDR = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
+_RTGENMSG = struct.Struct("=B3x")  # family, padded to the netlink alignment of 4
+_NLATTR = struct.Struct("=HH")  # length, type
+
+
+def open_rtnetlink() -> socket.socket:
+    """A route netlink socket for netns_id; one serves many queries."""
+    try:
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+        sock.bind((0, 0))
+    except OSError as exc:
+        raise error_from("socket", exc.errno or errno.EIO, "net", "AF_NETLINK")
+    return sock
+
+
+def netns_id(sock: socket.socket, ns_fd: int, sequence: int = 1) -> Optional[int]:
+    """The id of the network namespace behind ns_fd as seen from the caller's; None when unassigned.
+
+    RTM_GETNSID only reads: it never assigns an id.
+    """
+    body = _RTGENMSG.pack(socket.AF_UNSPEC) + _NLATTR.pack(8, NETNSA_FD) + struct.pack("=I", ns_fd)
+    request = _NLMSGHDR.pack(_NLMSGHDR.size + len(body), RTM_GETNSID, NLM_F_REQUEST, sequence, 0) + body
+    try:
+        sock.send(request)
+        while True:
+            reply = sock.recv(65536)
+            header = _NLMSGHDR.unpack_from(reply)
+            length, kind, answered = header[0], header[1], header[3]
+            if answered == sequence:
+                break
+    except OSError as exc:
+        raise error_from("netlink", exc.errno or errno.EIO, "net", "RTM_GETNSID")
+    if kind == NLMSG_ERROR:
+        raise error_from("netlink", -struct.unpack_from("=i", reply, _NLMSGHDR.size)[0], "net", "RTM_GETNSID")
+    offset = _NLMSGHDR.size + _RTGENMSG.size
+    while offset + _NLATTR.size <= length:
+        attr_length, attr_type = _NLATTR.unpack_from(reply, offset)
+        if attr_type == NETNSA_NSID:
+            nsid = struct.unpack_from("=i", reply, offset + _NLATTR.size)[0]
+            return nsid if nsid >= 0 else None  # NETNSA_NSID_NOT_ASSIGNED is -1
+        if attr_length < _NLATTR.size:
+            break
+        offset += (attr_length + 3) & ~3
+    return None

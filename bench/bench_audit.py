@@ -1,0 +1,96 @@
+"""audit.yml against `ansible -m setup` on the same SSH test hosts, as a ratio (goal: at most 1.3).
+
+Run as root from the repository root: `.venv/bin/python -m bench.bench_audit [--repeats N] [--sizes 5,20]`.
+
+One fleet of the largest size is built (tests/fleet); smaller sizes use its first hosts through
+--limit. For each size the two commands alternate, REPEATS times each, so both see the same
+machine load; the ratio is of the medians. Prints a table and writes bench/results/audit-*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from tests.fleet import Fleet, next_fleet_prefix
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+GOAL = 1.3
+
+
+def ansible_env() -> dict:
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".ansible" / "collections"))
+    return env
+
+
+def timed(command: list) -> float:
+    start = time.perf_counter()
+    completed = subprocess.run(command, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True, check=False)
+    elapsed = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise SystemExit("failed: %s\n%s" % (" ".join(command), completed.stdout[-3000:]))
+    return elapsed
+
+
+def measure(fleet: Fleet, size: int, repeats: int, report_dir: str) -> dict:
+    bin_dir = pathlib.Path(sys.executable).parent
+    limit = ",".join(host.name for host in fleet.hosts[:size])
+    inventory = str(fleet.inventory_path)
+    audit = [str(bin_dir / "ansible-playbook"), "linux.namespaces.audit", "-i", inventory, "--limit", limit,
+             "-e", json.dumps({"audit_report_dir": report_dir})]
+    setup = [str(bin_dir / "ansible"), "all", "-i", inventory, "--limit", limit, "-m", "ansible.builtin.setup"]
+    timed(audit)  # warm both: ssh control masters, Python bytecode caches
+    timed(setup)
+    audit_times, setup_times = [], []
+    for attempt in range(repeats):
+        audit_times.append(timed(audit))
+        setup_times.append(timed(setup))
+    return {
+        "hosts": size,
+        "repeats": repeats,
+        "audit_s": audit_times,
+        "setup_s": setup_times,
+        "audit_median_s": statistics.median(audit_times),
+        "setup_median_s": statistics.median(setup_times),
+        "ratio": statistics.median(audit_times) / statistics.median(setup_times),
+        "goal": GOAL,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", default="5,20")
+    args = parser.parse_args()
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    results = []
+    with tempfile.TemporaryDirectory(prefix="lns-bench-audit-") as workdir:
+        with Fleet(next_fleet_prefix(), max(sizes), pathlib.Path(workdir)) as fleet:
+            for size in sizes:
+                results.append(measure(fleet, size, args.repeats, os.path.join(workdir, "reports")))
+    print("%6s %14s %14s %8s %6s" % ("hosts", "audit.yml (s)", "-m setup (s)", "ratio", "goal"))
+    for row in results:
+        print("%6d %14.2f %14.2f %8.2f %6s" % (row["hosts"], row["audit_median_s"], row["setup_median_s"],
+                                               row["ratio"], "ok" if row["ratio"] <= GOAL else "MISS"))
+    out_dir = REPO_ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = out_dir / ("audit-%s.json" % stamp)
+    out.write_text(json.dumps({"benchmark": "audit.yml vs ansible -m setup", "kernel": os.uname().release,
+                               "cpus": os.cpu_count(), "results": results}, indent=2) + "\n")
+    print("written:", out.relative_to(REPO_ROOT))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+# -*- coding: utf-8 -*-
+"""namespace_info against `lsns -J`, side by side in one run, in three scenarios:
+
+  host        the host's own processes;
+  processes   plus N processes, each alone in a new UTS namespace (`unshare --uts sleep`);
+  persisted   plus N UTS namespaces with no process, each bind-mounted on a private tmpfs.
+
+For each, the core (inspect_host() in this process), the module end to end (a fresh Python running the
+module file with an argument file, as Ansible's target side does, interpreter start included) and
+`lsns -J` run interleaved in random order; the medians and their ratios are printed and written to
+bench/results/. Everything made carries the prefix and is removed on exit, also on Ctrl-C or failure.
+
+Run as root from the repository root:  .venv/bin/python bench/bench_info.py [--count 1000] [--rounds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Dict, Iterator, List, Set
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(REPO, ".ansible", "collections")
+sys.path.insert(0, COLLECTIONS)
+
+from ansible_collections.linux.namespaces.plugins.module_utils import syscalls  # noqa: E402
+from ansible_collections.linux.namespaces.plugins.module_utils.inspect import inspect_host  # noqa: E402
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import read_mountinfo  # noqa: E402
+from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import CLONE_NEWUTS  # noqa: E402
+
+MODULE = os.path.join(REPO, "plugins", "modules", "namespace_info.py")
+RESULTS = os.path.join(REPO, "bench", "results")
+
+
+def uts_inode(pid: Any) -> int:
+    return os.stat("/proc/%s/ns/uts" % pid).st_ino
+
+
+@contextlib.contextmanager
+def sleepers(count: int) -> Iterator[Set[int]]:
+    """count processes, each alone in a new UTS namespace; yields their namespaces' inodes."""
+    host = uts_inode("self")
+    started: List[subprocess.Popen] = []
+    try:
+        for _number in range(count):
+            # PDEATHSIG: should this bench be killed outright, the kernel still ends its sleepers.
+            started.append(subprocess.Popen(["unshare", "--uts", "sleep", "3600"], stdin=subprocess.DEVNULL,
+                                            preexec_fn=syscalls.set_pdeathsig))
+        inodes: Set[int] = set()
+        deadline = time.monotonic() + 30
+        for process in started:  # until each has unshared (it execs sleep right after)
+            while uts_inode(process.pid) == host and time.monotonic() < deadline:
+                time.sleep(0.001)
+            inodes.add(uts_inode(process.pid))
+        inodes.discard(host)
+        yield inodes
+    finally:
+        for process in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+        for process in started:
+            process.wait()
+
+
+def _persist_in_child(paths: List[str]) -> None:
+    """In a forked child: a new UTS namespace per path, bind-mounted there. Never returns."""
+    code = 1
+    try:
+        for path in paths:
+            syscalls.unshare(CLONE_NEWUTS)
+            syscalls.mount("/proc/self/ns/uts", path, None, syscalls.MS_BIND)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+@contextlib.contextmanager
+def persisted(count: int, prefix: str) -> Iterator[Set[int]]:
+    """count UTS namespaces with no process, pinned by bind mounts on a private tmpfs; yields their inodes."""
+    root = "/run/%s-bench" % prefix
+    os.mkdir(root, 0o700)
+    mounted = False
+    try:
+        syscalls.mount(prefix, root, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC,
+                       "mode=0700,size=4m")
+        mounted = True
+        syscalls.mount(None, root, None, syscalls.MS_PRIVATE)
+        paths = [os.path.join(root, "uts%04d" % i) for i in range(count)]
+        for path in paths:
+            open(path, "w").close()
+        child = os.fork()
+        if child == 0:
+            _persist_in_child(paths)
+        status = os.waitpid(child, 0)[1]
+        if status != 0:
+            raise RuntimeError("making the persisted namespaces failed (status %d)" % status)
+        yield {os.stat(p).st_ino for p in paths}
+    finally:
+        if mounted:
+            syscalls.umount2(root, syscalls.MNT_DETACH)  # takes the nsfs mounts beneath with it
+        os.rmdir(root)
+
+
+def timed(func: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def run_lsns() -> Dict[str, Any]:
+    return json.loads(subprocess.run(["lsns", "-J"], check=True, capture_output=True, text=True).stdout)
+
+
+def run_module(args_file: str) -> Dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+    done = subprocess.run([sys.executable, MODULE, args_file], check=True, capture_output=True, text=True, env=env)
+    return json.loads(done.stdout)
+
+
+def measure(rounds: int, args_file: str) -> Dict[str, List[float]]:
+    contenders = {"core": inspect_host, "module": lambda: run_module(args_file), "lsns": run_lsns}
+    times: Dict[str, List[float]] = {name: [] for name in contenders}
+    for _round in range(rounds):
+        order = list(contenders)
+        random.shuffle(order)
+        for name in order:
+            times[name].append(timed(contenders[name]))
+    return times
+
+
+def found_counts(made: Set[int], args_file: str) -> Dict[str, int]:
+    """How many of the namespaces the bench made each tool lists."""
+    return {"core": len(made & {ns["inode"] for ns in inspect_host()["namespaces"]}),
+            "module": len(made & {ns["inode"] for ns in run_module(args_file)["namespaces"]}),
+            "lsns": len(made & {ns["ns"] for ns in run_lsns()["namespaces"]})}
+
+
+def scenario(name: str, made: Set[int], rounds: int, args_file: str) -> Dict[str, Any]:
+    counts = found_counts(made, args_file)
+    times = measure(rounds, args_file)
+    medians = {k: statistics.median(v) * 1000 for k, v in times.items()}
+    processes = sum(1 for e in os.listdir("/proc") if e.isdigit())
+    result = {
+        "scenario": name, "processes": processes, "namespaces_made": len(made), "found": counts,
+        "median_ms": medians, "samples_ms": {k: [t * 1000 for t in v] for k, v in times.items()},
+        "ratio_core_to_lsns": medians["core"] / medians["lsns"],
+        "ratio_module_to_lsns": medians["module"] / medians["lsns"],
+    }
+    print("%-10s %5d procs %5d made | core %7.1f ms  module %7.1f ms  lsns %7.1f ms | core/lsns %.2f  "
+          "module/lsns %.2f | made found: core %d module %d lsns %d"
+          % (name, processes, len(made), medians["core"], medians["module"], medians["lsns"],
+             result["ratio_core_to_lsns"], result["ratio_module_to_lsns"], counts["core"], counts["module"],
+             counts["lsns"]), flush=True)
+    return result
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through every cleanup below
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=1000, help="extra processes / persisted namespaces")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved timings per contender")
+    options = parser.parse_args()
+    if os.geteuid() != 0:
+        parser.error("run as root: namespaces and mounts are made")
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    prefix = os.environ.get("LNS_TEST_PREFIX") or "lnst" + secrets.token_hex(2)
+    lsns_version = subprocess.run(["lsns", "--version"], check=True, capture_output=True, text=True).stdout.strip()
+    print("prefix %s, %s, kernel %s, Python %s" % (prefix, lsns_version, os.uname().release,
+                                                   sys.version.split()[0]), flush=True)
+    results = []
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix=prefix) as args_file:
+        json.dump({"ANSIBLE_MODULE_ARGS": {}}, args_file)
+        args_file.flush()
+        results.append(scenario("host", set(), options.rounds, args_file.name))
+        with sleepers(options.count) as made:
+            results.append(scenario("processes", made, options.rounds, args_file.name))
+        with persisted(options.count, prefix) as made:
+            results.append(scenario("persisted", made, options.rounds, args_file.name))
+    leftovers = [m.mount_point for m in read_mountinfo() if prefix in m.mount_point]
+    if leftovers:
+        print("LEFT BEHIND: %s" % leftovers, file=sys.stderr)
+        return 1
+    os.makedirs(RESULTS, exist_ok=True)
+    out = os.path.join(RESULTS, "bench_info-%s.json" % time.strftime("%Y%m%dT%H%M%S"))
+    with open(out, "w") as handle:
+        json.dump({"lsns": lsns_version, "kernel": os.uname().release, "count": options.count,
+                   "rounds": options.rounds, "cpus": os.cpu_count(), "load": os.getloadavg(),
+                   "scenarios": results}, handle, indent=1)
+    print("results: %s" % out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

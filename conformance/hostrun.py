@@ -1,0 +1,126 @@
+"""Everything the kit does on one host, in a constant number of round trips.
+
+1. one command: which namespace types the kernel has (to ask the collection for a set it can make);
+2. one `ansible` call: the collection's module makes its set (only if the collection subject is wanted);
+3. one command: the probe script, shipped compressed in the command line, makes the reference subject,
+   runs every wanted probe on every subject and the kernel, undoes what it made, prints JSON;
+4. one `ansible` call: the module removes its set;
+5. one command: the probe again, in cleanup mode: it unmounts the kit's store and checks that nothing
+   carrying the run's prefix is left on the host.
+"""
+
+import base64
+import json
+import shlex
+import time
+import zlib
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from conformance.collection import AnsibleUnavailable, CollectionSet
+from conformance.probes import lnsprobe
+
+PROBE_SOURCE = Path(lnsprobe.__file__).read_text()
+SUBJECT_TYPES = list(lnsprobe.SUBJECT_TYPES)
+# The host as found: its namespace types, and how many procfs are mounted on its /proc.
+FIRST_LOOK = "ls /proc/self/ns; echo --; awk '$5 == \"/proc\" && / - proc /' /proc/self/mountinfo | wc -l"
+
+
+def probe_command(python: str, request: Dict) -> str:
+    """One shell command that runs the probe script with this request (no file lands on the host)."""
+    script = base64.b64encode(zlib.compress(PROBE_SOURCE.encode(), 9)).decode()
+    loader = "import base64,zlib;exec(compile(zlib.decompress(base64.b64decode('%s')),'lnsprobe.py','exec'))" % script
+    payload = base64.b64encode(json.dumps(request).encode()).decode()
+    return "%s -c %s %s" % (python, shlex.quote(loader), payload)
+
+
+def parse_probe_output(stdout: str) -> Optional[Dict]:
+    lines = stdout.splitlines()
+    if lnsprobe.BEGIN_MARK in lines and lnsprobe.END_MARK in lines:
+        begin = lines.index(lnsprobe.BEGIN_MARK)
+        return json.loads("\n".join(lines[begin + 1:lines.index(lnsprobe.END_MARK)]))
+    return None
+
+
+class HostRun:
+    """Runs the kit on one testinfra host and keeps the outcome (results, facts, round trips)."""
+
+    def __init__(self, host, prefix: str, subjects: List[str], ids: List[str], python: str,
+                 collections_path: Optional[str]):
+        self.host = host
+        self.prefix = prefix
+        self.subjects = subjects
+        self.ids = ids
+        self.python = python
+        self.collections_path = collections_path
+        self.commands = 0
+        self.outcome: Dict = {}
+
+    def command(self, command: str):
+        self.commands += 1
+        return self.host.run(command)
+
+    def execute(self) -> Dict:
+        started = time.time()
+        first_look = self.command(FIRST_LOOK).stdout.split("--")
+        kernel_types = first_look[0].split()
+        types = [t for t in SUBJECT_TYPES if t in kernel_types]
+        specs = [{"kind": kind, "hostname": "%s-%s" % (self.prefix, kind[:3])}
+                 for kind in self.subjects if kind != "collection"]
+        collection = None
+        if self.setup_ids() and "collection" in self.subjects:
+            collection = CollectionSet(self.host, self.python, self.collections_path, self.prefix, types,
+                                       lnsprobe.TIME_OFFSET)
+        collection_error = None
+        report: Dict = {}
+        cleanup_errors: List[str] = []
+        try:
+            if collection is not None:
+                try:
+                    collection.create()
+                    specs.append(collection.spec())
+                except AnsibleUnavailable as exc:
+                    collection_error = "the collection subject could not be made: %s" % exc
+            report = self.probe({"prefix": self.prefix, "ids": self.ids, "subjects": specs,
+                                 "proc_mounts_before_subjects": int(first_look[1])})
+        finally:
+            if collection is not None:
+                try:
+                    collection.remove()
+                except AnsibleUnavailable as exc:
+                    cleanup_errors.append(str(exc))
+            hostname = report.get("facts", {}).get("hostname")
+            cleanup = self.cleanup(collection.store if collection else None, hostname)
+        if collection_error:
+            report["subjects"]["collection"] = {"error": collection_error}
+            report["results"]["collection"] = dict((i, {"error": collection_error}) for i in self.setup_ids())
+        report["cleanup"] = {"probe_swept": report.pop("swept", []),
+                             "removed": cleanup.get("removed", []), "leftovers": cleanup.get("leftovers", []),
+                             "errors": cleanup_errors + cleanup.get("errors", [])}
+        report["round_trips"] = {"commands": self.commands, "ansible_calls": collection.calls if collection else 0}
+        report["started"], report["finished"] = started, time.time()
+        self.outcome = report
+        return report
+
+    def setup_ids(self) -> List[str]:
+        return [i for i in self.ids if lnsprobe.PROBES[i].setup]
+
+    def probe(self, request: Dict) -> Dict:
+        result = self.command(probe_command(self.python, request))
+        parsed = parse_probe_output(result.stdout)
+        if parsed is None:
+            error = "the probe failed on the host (exit %s): %s" % (result.rc, result.stderr.strip()[-2000:])
+            results = {"kernel": dict((i, {"error": error}) for i in self.ids if i not in self.setup_ids())}
+            for kind in self.subjects:
+                results[kind] = dict((i, {"error": error}) for i in self.setup_ids())
+            return {"facts": {}, "features": {}, "subjects": {}, "results": results}
+        return parsed
+
+    def cleanup(self, store: Optional[str], hostname: Optional[str]) -> Dict:
+        request = {"prefix": self.prefix, "mode": "cleanup", "store": store, "hostname": hostname}
+        result = self.command(probe_command(self.python, request))
+        parsed = parse_probe_output(result.stdout)
+        if parsed is None:
+            return {"errors": ["the cleanup check failed on the host (exit %s): %s"
+                               % (result.rc, result.stderr.strip()[-2000:])]}
+        return parsed

@@ -1,0 +1,409 @@
+# -*- coding: utf-8 -*-
+# Copyright: linux.namespaces contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Listing the namespaces of a host: one walk of /proc and one read of /proc/self/mountinfo.
+
+It finds what lsns shows (namespaces with processes) and what lsns misses: namespaces pinned only by a
+bind mount, or only as the owner or parent of another namespace. It also checks this collection's store:
+the health of every set, and the leaks (records without mounts, mounts without records, /run/netns files
+that are not mounts). It only reads: no namespace is created, entered or changed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pwd
+import socket
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, explain
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import (
+    MOUNTINFO, NsfsMount, nsfs_mounts, read_mountinfo)
+from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPE_NAMES
+from ansible_collections.linux.namespaces.plugins.module_utils.store import (
+    DEFAULT_STORE, NETNS_DIR, STATE_FILE, SetState, Store, describe, holder_alive)
+
+PROC = "/proc"
+TREE_KEYS = ("owner", "parent")
+
+# Leak kinds.
+STATE_WITHOUT_MOUNTS = "state_without_mounts"
+MOUNT_WITHOUT_STATE = "mount_without_state"
+NETNS_NOT_MOUNTED = "netns_not_mounted"
+
+
+class NamespaceRecord:
+    """What is known of one namespace; filled by the walk, the mount table and the nsfs ioctls."""
+
+    __slots__ = ("nstype", "inode", "nprocs", "pid", "command", "uid", "proc_path", "mounts", "owner",
+                 "parent", "owner_uid", "netnsid", "set_name", "netns_name")
+
+    def __init__(self, nstype: str, inode: int) -> None:
+        self.nstype = nstype
+        self.inode = inode
+        self.nprocs = 0
+        self.pid: Optional[int] = None  # the lowest pid inside
+        self.command: Optional[str] = None
+        self.uid: Optional[int] = None  # of the lowest pid, as lsns shows
+        self.proc_path: Optional[str] = None
+        self.mounts: List[str] = []
+        self.owner: Optional[int] = None  # inode of the owning user namespace
+        self.parent: Optional[int] = None  # inode of the parent (pid and user namespaces only)
+        self.owner_uid: Optional[int] = None
+        self.netnsid: Optional[int] = None
+        self.set_name: Optional[str] = None
+        self.netns_name: Optional[str] = None
+
+    def paths(self) -> List[str]:
+        """Where the namespace can be opened, the most stable first."""
+        return self.mounts + ([self.proc_path] if self.proc_path else [])
+
+    def to_dict(self, user_names: Callable[[Optional[int]], Optional[str]]) -> Dict[str, Any]:
+        paths = self.paths()
+        return {
+            "type": self.nstype,
+            "inode": self.inode,
+            "path": paths[0] if paths else None,
+            "nprocs": self.nprocs,
+            "pid": self.pid,
+            "command": self.command,
+            "uid": self.uid,
+            "user": user_names(self.uid),
+            "owner_uid": self.owner_uid,
+            "owner_user": user_names(self.owner_uid),
+            "owner": self.owner,
+            "parent": self.parent,
+            "netnsid": self.netnsid,
+            "mounts": list(self.mounts),
+            "set": self.set_name,
+            "netns_name": self.netns_name,
+        }
+
+
+Records = Dict[int, NamespaceRecord]  # by inode: nsfs inodes are unique across types
+
+
+def present_types(proc_root: str = PROC) -> Tuple[str, ...]:
+    """The types this kernel has, in table order."""
+    available = set(os.listdir(os.path.join(proc_root, "self", "ns")))
+    return tuple(t for t in TYPE_NAMES if t in available)
+
+
+def _link_inode(link: str, nstype: str) -> int:
+    """The inode in a namespace link such as 'net:[4026531840]'."""
+    return int(link[len(nstype) + 2:-1])
+
+
+def _read_text(path: str) -> Optional[str]:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _process_identity(proc_root: str, pid: int) -> Tuple[Optional[str], Optional[int]]:
+    """The command line (the name for kernel threads, as lsns shows) and the uid of a process."""
+    base = "%s/%d" % (proc_root, pid)
+    cmdline = _read_text(base + "/cmdline")
+    command = " ".join(cmdline.rstrip("\0").split("\0")) if cmdline else None
+    if not command:
+        command = (_read_text(base + "/comm") or "").strip() or None
+    try:
+        uid: Optional[int] = os.stat(base).st_uid
+    except OSError:
+        uid = None
+    return command, uid
+
+
+def walk_processes(types: Sequence[str], proc_root: str = PROC) -> Tuple[Records, int]:
+    """The one walk of /proc: namespaces with processes, and the count of processes that could not be read.
+
+    A process whose namespace links cannot all be read (permission denied, exited during the walk, a
+    zombie) is skipped whole, so no namespace counts a process it cannot prove.
+    """
+    records: Records = {}
+    unreadable = 0
+    readlink = os.readlink
+    pids = sorted(int(entry) for entry in os.listdir(proc_root) if entry.isdigit())
+    for pid in pids:  # ascending: the first process seen in a namespace is its lowest pid
+        base = "%s/%d/ns/" % (proc_root, pid)
+        try:
+            links = [readlink(base + nstype) for nstype in types]
+        except OSError:
+            unreadable += 1
+            continue
+        first_seen = []
+        for nstype, link in zip(types, links):
+            inode = _link_inode(link, nstype)
+            record = records.get(inode)
+            if record is None:
+                record = records[inode] = NamespaceRecord(nstype, inode)
+                record.pid = pid
+                record.proc_path = base + nstype
+                first_seen.append(record)
+            record.nprocs += 1
+        if first_seen:
+            command, uid = _process_identity(proc_root, pid)
+            for record in first_seen:
+                record.command, record.uid = command, uid
+    return records, unreadable
+
+
+def add_mounts(records: Records, mounts: Iterable[NsfsMount]) -> None:
+    """Attach every nsfs bind mount to its namespace; a namespace with no process is added here."""
+    for mount in mounts:
+        record = records.get(mount.inode)
+        if record is None:
+            record = records[mount.inode] = NamespaceRecord(mount.nstype, mount.inode)
+        record.mounts.append(mount.mount_point)
+
+
+class _Describer:
+    """Fills owner, parent, owner uid and netnsid through the nsfs ioctls and rtnetlink.
+
+    Owners and parents no process or mount shows (pinned by a child namespace or an open fd) are added
+    as namespaces of their own, so the trees are complete.
+    """
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.netlink: Optional[socket.socket] = None
+        self.sequence = 0
+
+    def __enter__(self) -> "_Describer":
+        try:
+            self.netlink = syscalls.open_rtnetlink()
+        except NamespaceError:
+            self.netlink = None  # netnsid stays null
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.netlink is not None:
+            self.netlink.close()
+
+    def describe_all(self) -> None:
+        for record in list(self.records.values()):
+            fd = self._open(record)
+            if fd is None:
+                continue
+            try:
+                self._describe(record, fd)
+            finally:
+                os.close(fd)
+        for record in self.records.values():
+            if record.nstype != "user" and record.owner in self.records:
+                record.owner_uid = self.records[record.owner].owner_uid
+
+    @staticmethod
+    def _open(record: NamespaceRecord) -> Optional[int]:
+        for path in record.paths():
+            try:
+                return syscalls.open_namespace(path)
+            except NamespaceError:
+                continue  # the process exited or the mount went away: try the next path
+        return None
+
+    def _describe(self, record: NamespaceRecord, fd: int) -> None:
+        if record.nstype == "user":
+            record.owner_uid = self._ask(syscalls.ns_get_owner_uid, fd)
+        if record.nstype == "net" and self.netlink is not None:
+            self.sequence += 1
+            record.netnsid = self._ask(lambda f: syscalls.netns_id(self.netlink, f, self.sequence), fd)
+        record.owner = self._related(fd, syscalls.ns_get_userns, "user")
+        if record.nstype in ("pid", "user"):
+            record.parent = self._related(fd, syscalls.ns_get_parent, record.nstype)
+
+    @staticmethod
+    def _ask(query: Callable[[int], Any], fd: int) -> Any:
+        try:
+            return query(fd)
+        except NamespaceError:
+            return None  # ENOTTY on an old kernel, or EPERM: not visible from here
+
+    def _related(self, fd: int, get: Callable[[int], int], nstype: str) -> Optional[int]:
+        """The inode of the owner or parent behind fd; None at the root or beyond our view (EPERM)."""
+        related = self._ask(get, fd)
+        if related is None:
+            return None
+        try:
+            inode = os.fstat(related).st_ino
+            if inode not in self.records:
+                record = self.records[inode] = NamespaceRecord(nstype, inode)
+                self._describe(record, related)
+            return inode
+        finally:
+            os.close(related)
+
+
+# ---------------------------------------------------------------------------------------------
+# The store: health of each set, and leaks.
+
+def _leak(kind: str, path: str, name: Optional[str], mount: Optional[NsfsMount] = None) -> Dict[str, Any]:
+    return {"kind": kind, "path": path, "name": name,
+            "type": mount.nstype if mount else None, "inode": mount.inode if mount else None}
+
+
+def _holder_is_init(state: SetState, proc_root: str) -> bool:
+    """Whether the holder is PID 1 of its PID namespace (the last NSpid field, 4.1+)."""
+    status = _read_text("%s/%d/status" % (proc_root, state.holder_pid)) or ""
+    for line in status.splitlines():
+        if line.startswith("NSpid:"):
+            return line.split()[-1] == "1"
+    return False
+
+
+def _set_report(store: Store, state: SetState, proc_root: str) -> Dict[str, Any]:
+    problems = store.problems(state)
+    alive = holder_alive(state)
+    if alive and not _holder_is_init(state, proc_root):
+        problems.append("its holder (pid %d) is not PID 1 of the set's PID namespace" % state.holder_pid)
+    report = describe(state, {"netns_link": store.netns_linked(state)})
+    report.update({"status": state.status, "holder_alive": alive if "pid" in state.types else None,
+                   "healthy": not problems, "problems": problems})
+    return report
+
+
+def inspect_store(store: Store, mounts: Sequence[NsfsMount], proc_root: str = PROC
+                  ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]], Dict[int, str]]:
+    """(set reports, leaks in the store, set name by namespace inode)."""
+    by_set_dir: Dict[str, List[NsfsMount]] = {}
+    leaks = []
+    inside = store.root + "/"
+    for mount in mounts:
+        if not mount.mount_point.startswith(inside):
+            continue
+        set_dir = mount.mount_point.rpartition("/")[0]
+        store_dir, set_name = set_dir.rpartition("/")[::2]
+        if store_dir == store.root:
+            by_set_dir.setdefault(set_name, []).append(mount)
+        else:
+            leaks.append(_leak(MOUNT_WITHOUT_STATE, mount.mount_point, None, mount))
+    sets = []
+    set_of: Dict[int, str] = {}
+    for name in store.names():
+        state = store.load(name)
+        if state is None:
+            continue
+        sets.append(_set_report(store, state, proc_root))
+        pinned = by_set_dir.pop(name, [])
+        state_file = os.path.join(state.path, STATE_FILE)
+        has_state = os.path.exists(state_file)
+        recorded = set(state.inodes.items()) if has_state else set()
+        if has_state and not pinned:
+            leaks.append(_leak(STATE_WITHOUT_MOUNTS, state_file, name))
+        for mount in pinned:
+            # Membership comes from what is mounted, never from a recorded inode alone: the kernel
+            # reuses the inode of a freed namespace.
+            set_of[mount.inode] = name
+            if (os.path.basename(mount.mount_point), mount.inode) not in recorded:
+                leaks.append(_leak(MOUNT_WITHOUT_STATE, mount.mount_point, name, mount))
+    for name, pinned in by_set_dir.items():  # under the store, but not in a mounted store's set
+        for mount in pinned:
+            set_of[mount.inode] = name
+            leaks.append(_leak(MOUNT_WITHOUT_STATE, mount.mount_point, name, mount))
+    return sets, leaks, set_of
+
+
+def netns_leaks(mounts: Sequence[NsfsMount], netns_dir: str = NETNS_DIR) -> List[Dict[str, Any]]:
+    """/run/netns entries that are not nsfs mounts: `ip netns` lists them, but they pin nothing."""
+    try:
+        entries = sorted(os.listdir(netns_dir))
+    except FileNotFoundError:
+        return []
+    mounted = {m.mount_point for m in mounts}
+    return [_leak(NETNS_NOT_MOUNTED, os.path.join(netns_dir, e), e) for e in entries
+            if os.path.join(netns_dir, e) not in mounted]
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters, trees and the whole listing.
+
+def namespaces_of_pid(pid: int, types: Sequence[str], proc_root: str = PROC) -> Dict[str, int]:
+    """{type: inode} for one process (or thread); NamespaceError if it cannot be read."""
+    found = {}
+    for nstype in types:
+        path = "%s/%d/ns/%s" % (proc_root, pid, nstype)
+        try:
+            found[nstype] = _link_inode(os.readlink(path), nstype)
+        except OSError as exc:
+            raise NamespaceError("cannot read the %s namespace of pid %d (%s): %s"
+                                 % (nstype, pid, path, explain("readlink", exc.errno or errno.EIO)),
+                                 call="readlink", nstype=nstype, err=exc.errno)
+    return found
+
+
+def build_tree(namespaces: Sequence[Dict[str, Any]], key: str) -> List[Dict[str, Any]]:
+    """Namespaces nested under their owning user namespace (key 'owner') or parent (key 'parent'), like
+    lsns --tree. A namespace whose owner or parent is not in the list is a root."""
+    nodes = {ns["inode"]: {"inode": ns["inode"], "type": ns["type"], "children": []} for ns in namespaces}
+    roots = []
+    for ns in namespaces:
+        above = nodes.get(ns[key]) if ns[key] != ns["inode"] else None
+        (above["children"] if above else roots).append(nodes[ns["inode"]])
+    return roots
+
+
+class _UserNames:
+    def __init__(self) -> None:
+        self.cache: Dict[int, Optional[str]] = {}
+
+    def __call__(self, uid: Optional[int]) -> Optional[str]:
+        if uid is None:
+            return None
+        if uid not in self.cache:
+            try:
+                self.cache[uid] = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                self.cache[uid] = None
+        return self.cache[uid]
+
+
+def inspect_host(store_root: str = DEFAULT_STORE, types: Optional[Sequence[str]] = None,
+                 pid: Optional[int] = None, name: Optional[str] = None, tree: Optional[str] = None,
+                 proc_root: str = PROC, mountinfo_path: str = MOUNTINFO,
+                 netns_dir: str = NETNS_DIR) -> Dict[str, Any]:
+    """Everything namespace_info returns. Filters: types, pid (its namespaces), name (a set or a
+    /run/netns name). tree: 'owner' or 'parent'."""
+    if tree is not None and tree not in TREE_KEYS:
+        raise ValueError("tree must be one of %s" % ", ".join(TREE_KEYS))
+    available = present_types(proc_root)
+    walked = tuple(t for t in available if types is None or t in types)
+    of_pid = namespaces_of_pid(pid, walked, proc_root) if pid is not None else None
+
+    mounts = read_mountinfo(mountinfo_path)
+    pins = nsfs_mounts(mounts)
+    records, unreadable = walk_processes(walked, proc_root)
+    add_mounts(records, (m for m in pins if m.nstype in walked))
+    with _Describer(records) as describer:
+        describer.describe_all()
+
+    store = Store(store_root, mounts)
+    sets, leaks, set_of = inspect_store(store, pins, proc_root)
+    leaks.extend(netns_leaks(pins, netns_dir))
+    netns_of = {}
+    for mount in pins:
+        directory, entry = mount.mount_point.rpartition("/")[::2]
+        if directory == netns_dir:
+            netns_of[mount.inode] = entry
+    for record in records.values():
+        record.set_name = set_of.get(record.inode)
+        record.netns_name = netns_of.get(record.inode)
+
+    selected = [r for r in records.values() if r.nstype in walked]  # ancestors of other types drop out
+    if of_pid is not None:
+        wanted = set(of_pid.values())
+        selected = [r for r in selected if r.inode in wanted]
+    if name is not None:
+        selected = [r for r in selected if name in (r.set_name, r.netns_name)]
+        sets = [s for s in sets if s["name"] == name]
+        leaks = [leak for leak in leaks if leak["name"] == name]
+    user_names = _UserNames()
+    namespaces = [r.to_dict(user_names) for r in sorted(selected, key=lambda r: r.inode)]
+    result: Dict[str, Any] = {"namespaces": namespaces, "sets": sets, "leaks": leaks,
+                              "unreadable_processes": unreadable}
+    if tree is not None:
+        result["tree"] = build_tree(namespaces, tree)
+    return result

@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+"""The one mountinfo parser: escapes, fields, nsfs roots."""
+
+from __future__ import annotations
+
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import (
+    Mount, NsfsMount, mount_points, nsfs_mounts, read_mountinfo)
+
+SAMPLE = (
+    b"27 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    b"42 27 0:39 / /run/my\\040store rw,nosuid shared:7 master:2 - tmpfs linux-namespaces rw,size=4096k\n"
+    b"68 42 0:4 uts:[4026532178] /run/my\\040store/web/uts rw - nsfs nsfs rw\n"
+    b"69 42 0:4 net:[4026532181] /run/netns/caf\xc3\xa9\\134x rw - nsfs nsfs rw\n"
+    b"70 27 0:40 / /run/my\\040store rw - tmpfs other rw\n"
+)
+
+
+def test_fields_and_escapes(tmp_path) -> None:
+    path = tmp_path / "mountinfo"
+    path.write_bytes(SAMPLE)
+    mounts = read_mountinfo(str(path))
+    assert mounts[1] == Mount(42, 27, "/", "/run/my store", "tmpfs", "linux-namespaces")
+    assert mounts[3].mount_point == "/run/netns/caf\u00e9\\x"
+    assert nsfs_mounts(mounts) == [NsfsMount("/run/my store/web/uts", "uts", 4026532178),
+                                   NsfsMount("/run/netns/caf\u00e9\\x", "net", 4026532181)]
+
+
+def test_mount_points_keeps_the_topmost_and_filters_by_type(tmp_path) -> None:
+    path = tmp_path / "mountinfo"
+    path.write_bytes(SAMPLE)
+    mounts = read_mountinfo(str(path))
+    assert mount_points("tmpfs", mounts) == {"/run/my store": "tmpfs"}
+    assert mount_points(None, mounts)["/run/netns/caf\u00e9\\x"] == "nsfs"
+
+
+def test_reads_the_callers_mount_table() -> None:
+    assert mount_points()["/proc"] == "proc"
