@@ -5,13 +5,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import errno
+import glob
+import grp
 import json
 import os
-from typing import Any, Callable, Dict, Mapping, Tuple
+import pwd
+import select
+import selectors
+import signal
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, NoReturn, Optional,
+                    Sequence, Tuple)
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
-from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
-from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPES_BY_NAME, in_enter_order
+from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
+from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
+    CHILDREN_ONLY_TYPES, TYPE_NAMES, TYPES_BY_FLAG, TYPES_BY_NAME, flags_for, in_enter_order, sorted_types)
+
+if TYPE_CHECKING:  # store imports this module; the type is only needed for hints
+    from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -96,3 +110,454 @@ def call_inside(files: Mapping[str, str], func: Callable[[], Any], what: str = "
         return func()
 
     return run_in_child(entered, what)
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets: the namespaces of a set, of a process, or behind nsfs files, resolved and pinned.
+
+class EnterTarget:
+    """What to enter. Holds the fds that pin it (a pidfd, a /proc/PID directory) until closed."""
+
+    def __init__(self, what: str, types: Tuple[str, ...], inodes: Mapping[str, int], files: Mapping[str, str],
+                 pidfd: Optional[int] = None, held: Sequence[int] = ()) -> None:
+        self.what = what  # for messages: "set 'web'", "pid 1234", "the given paths"
+        self.types = types  # the types to enter, in table order
+        self.inodes = dict(inodes)  # the target's namespace inodes, for every type in types
+        self.files = dict(files)  # type -> nsfs file, joined type by type where a pidfd cannot be used
+        self.pidfd = pidfd  # a process in every namespace of the target: one setns for all (5.8+)
+        self._held = tuple(held) + ((pidfd,) if pidfd is not None else ())
+
+    @property
+    def held_fds(self) -> Tuple[int, ...]:
+        return self._held
+
+    def close(self) -> None:
+        for fd in self._held:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._held = ()
+
+    def __enter__(self) -> "EnterTarget":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+def _caller_inode(nstype: str) -> Optional[int]:
+    try:
+        return os.stat("/proc/self/ns/" + nstype).st_ino
+    except OSError:
+        return None
+
+
+def _check_known(names: Iterable[str]) -> None:
+    unknown = [t for t in names if t not in TYPES_BY_NAME]
+    if unknown:
+        raise NamespaceError("unknown namespace type(s): %s; known types: %s"
+                             % (", ".join(unknown), ", ".join(TYPES_BY_NAME)))
+
+
+def _choose_types(wanted: Optional[Iterable[str]], available: Iterable[str], what: str) -> Tuple[str, ...]:
+    """The requested types (default: all available), checked against what the target has."""
+    available = sorted_types(available)
+    if wanted is None:
+        return available
+    wanted = list(wanted)
+    if not wanted:
+        raise NamespaceError("types is empty: name at least one namespace type to enter")
+    _check_known(wanted)
+    missing = [t for t in wanted if t not in available]
+    if missing:
+        raise NamespaceError("%s has no %s namespace (it has: %s)"
+                             % (what, " or ".join(missing), ", ".join(available) or "none"))
+    return sorted_types(wanted)
+
+
+def _without_own_user(types: Tuple[str, ...], inodes: Mapping[str, int]) -> Tuple[str, ...]:
+    # The kernel refuses to join the user namespace the caller is already in (EINVAL), as nsenter(1) knows.
+    if "user" in types and inodes.get("user") == _caller_inode("user"):
+        return tuple(t for t in types if t != "user")
+    return types
+
+
+def _try_pidfd(pid: int) -> Optional[int]:
+    """A pidfd for pid, or None where the kernel has none (before 5.3). ESRCH raises: no such process."""
+    try:
+        return syscalls.pidfd_open(pid)
+    except NamespaceError as exc:
+        if exc.errno == errno.ENOSYS:
+            return None
+        raise
+
+
+def _has_exited(pidfd: int) -> bool:
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _resolve_set(name: str, types: Optional[Iterable[str]], store: "Store") -> EnterTarget:
+    state = store.load(name)
+    if state is None:
+        known = store.names()
+        raise NamespaceError("no set named %r in store %s (%s)"
+                             % (name, store.root, "sets: " + ", ".join(known) if known else "it has no sets"))
+    what = "set %r" % name
+    # Pin the holder before checking it: once the check passes, the pidfd names the holder itself.
+    pidfd = None
+    if state.holder_pid:
+        try:
+            pidfd = _try_pidfd(state.holder_pid)
+        except NamespaceError as exc:
+            if exc.errno != errno.ESRCH:  # a dead holder: problems() says so below
+                raise
+    target = EnterTarget(what, (), {}, state.files, pidfd)
+    try:
+        problems = store.problems(state)
+        if problems:
+            raise NamespaceError("%s cannot be entered: %s" % (what, "; ".join(problems)))
+        target.types = _without_own_user(_choose_types(types, state.types, what), state.inodes)
+        target.inodes = {t: state.inodes[t] for t in target.types}
+    except BaseException:
+        target.close()
+        raise
+    return target
+
+
+def _resolve_pid(pid: int, types: Optional[Iterable[str]]) -> EnterTarget:
+    what = "pid %d" % pid
+    gone = NamespaceError("no process with pid %d" % pid, call="pidfd_open", err=errno.ESRCH)
+    try:
+        pidfd = _try_pidfd(pid)
+    except NamespaceError as exc:
+        raise gone if exc.errno == errno.ESRCH else exc
+    try:
+        # A /proc/PID directory fd stays bound to this process: lookups through it fail once it exits,
+        # even if its number is reused (the pinning available before pidfds).
+        proc_dir = os.open("/proc/%d" % pid, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if pidfd is not None:
+            os.close(pidfd)
+        raise gone
+    target = EnterTarget(what, (), {}, {}, pidfd, (proc_dir,))
+    try:
+        inodes = {}
+        for nstype in TYPE_NAMES:
+            try:
+                inodes[nstype] = os.stat("ns/" + nstype, dir_fd=proc_dir).st_ino
+            except FileNotFoundError:
+                continue  # the kernel lacks the type, or the process is a zombie
+            except ProcessLookupError:
+                break
+        if not inodes or (pidfd is not None and _has_exited(pidfd)):
+            raise NamespaceError("process %d has exited" % pid, call="setns", err=errno.ESRCH)
+        if types is None:  # may be none at all: the command then runs where the caller is
+            chosen = sorted_types(t for t, inode in inodes.items() if inode != _caller_inode(t))
+        else:
+            chosen = _choose_types(types, inodes, what)
+        target.types = _without_own_user(chosen, inodes)
+        target.inodes = {t: inodes[t] for t in target.types}
+        # /proc/self/fd/N/ns/TYPE resolves through the pinned directory, never through a reused pid.
+        target.files = {t: "/proc/self/fd/%d/ns/%s" % (proc_dir, t) for t in target.types}
+    except BaseException:
+        target.close()
+        raise
+    return target
+
+
+def _resolve_paths(paths: Mapping[str, str], types: Optional[Iterable[str]]) -> EnterTarget:
+    _check_known(paths)
+    inodes = {}
+    for nstype, path in paths.items():
+        fd = syscalls.open_namespace(path)
+        try:
+            found = TYPES_BY_FLAG.get(syscalls.ns_get_nstype(fd))
+            if found is None or found.name != nstype:
+                raise NamespaceError("%s is a %s namespace file, not %s"
+                                     % (path, found.name if found else "unknown", nstype), call="setns",
+                                     nstype=nstype, err=errno.EINVAL)
+            inodes[nstype] = os.fstat(fd).st_ino
+        finally:
+            os.close(fd)
+    chosen = _without_own_user(_choose_types(types, paths, "the given paths"), inodes)
+    return EnterTarget("the given paths", chosen, {t: inodes[t] for t in chosen}, paths)
+
+
+def resolve_target(name: Optional[str] = None, pid: Optional[int] = None, paths: Optional[Mapping[str, str]] = None,
+                   types: Optional[Iterable[str]] = None, store: Optional["Store"] = None) -> EnterTarget:
+    """Check a target and pin it; raise NamespaceError naming what is wrong (nothing is entered yet).
+
+    Exactly one of name (a set of store), pid or paths ({type: nsfs file}). types defaults to all the
+    set's, all given paths, or for a pid every type in which the process differs from the caller.
+    """
+    given = [label for label, value in (("name", name), ("pid", pid), ("paths", paths)) if value is not None]
+    if len(given) != 1:
+        raise NamespaceError("give exactly one of name, pid or paths (got: %s)" % (", ".join(given) or "none"))
+    if name is not None:
+        if store is None:
+            raise NamespaceError("entering set %r needs its store" % name)
+        return _resolve_set(name, types, store)
+    if pid is not None:
+        return _resolve_pid(pid, types)
+    return _resolve_paths(paths or {}, types)
+
+
+def enter_target(target: EnterTarget) -> None:
+    """Join the target's namespaces in the calling process, which must be single-threaded (pitfall 4).
+
+    For pid and time the caller's children are the ones inside: fork afterwards.
+    """
+    if not target.types:
+        return
+    if target.pidfd is not None:
+        try:
+            syscalls.setns(target.pidfd, flags_for(target.types), target=target.what)
+            return
+        except NamespaceError as exc:
+            # Before 5.8 setns takes only nsfs files and refuses a pidfd with EINVAL: go type by type.
+            if exc.errno != errno.EINVAL or not target.files:
+                raise
+    enter_files({t: target.files[t] for t in target.types})
+
+
+def glob_inside(target: EnterTarget, pattern: str, chdir: Optional[str] = None) -> List[str]:
+    """The paths matching pattern as a command run inside target would see them (its mount namespace)."""
+    def look() -> List[str]:
+        enter_target(target)
+        if chdir:
+            os.chdir(chdir)
+        return glob.glob(pattern)
+
+    return run_in_child(look, "looking for %s in %s" % (pattern, target.what))
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a command inside a target.
+
+class Launch(NamedTuple):
+    """How to run the command once inside."""
+    argv: Sequence[str]
+    env: Optional[Mapping[str, str]] = None  # None: the caller's environment
+    chdir: Optional[str] = None  # applied after entering, so it names a directory inside
+    user: Optional[str] = None  # name or number, looked up inside
+    group: Optional[str] = None
+    no_new_privs: bool = False
+
+
+class CommandResult(NamedTuple):
+    rc: int  # negative: killed by that signal
+    stdout: bytes
+    stderr: bytes
+    namespaces: Dict[str, int]  # inode of each namespace the command ran in, read by the command's process
+    start: datetime.datetime
+    end: datetime.datetime
+
+
+def _lookup_user(user: str) -> Tuple[int, Optional[str], Optional[int]]:
+    """uid, account name and primary gid of user (a name or a number), from the databases inside."""
+    try:
+        entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+    except KeyError:
+        if user.isdigit():
+            return int(user), None, None
+        raise NamespaceError("no user %r inside %s" % (user, "the mount namespace entered"))
+    return entry.pw_uid, entry.pw_name, entry.pw_gid
+
+
+def _lookup_group(group: str) -> int:
+    if group.isdigit():
+        return int(group)
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise NamespaceError("no group %r inside the mount namespace entered" % group)
+
+
+def _switch_ids(user: Optional[str], group: Optional[str]) -> None:
+    uid, account, gid = _lookup_user(user) if user is not None else (None, None, None)
+    if group is not None:
+        gid = _lookup_group(group)
+    try:
+        if gid is not None:
+            if account is not None:
+                os.initgroups(account, gid)
+            else:
+                os.setgroups([gid])
+            os.setresgid(gid, gid, gid)
+        if uid is not None:
+            os.setresuid(uid, uid, uid)
+    except OSError as exc:
+        raise error_from("setresuid", exc.errno or errno.EPERM, target="user %s group %s" % (user, group))
+
+
+def _namespace_inodes(proc_fd: int) -> Dict[str, int]:
+    """The caller's namespace inodes, through a procfs opened before entering (the one inside may not show us)."""
+    inodes = {}
+    for nstype in TYPE_NAMES:
+        with contextlib.suppress(FileNotFoundError):
+            inodes[nstype] = os.stat("self/ns/" + nstype, dir_fd=proc_fd).st_ino
+    return inodes
+
+
+def _relay(status: int) -> NoReturn:
+    """End the calling process the way the waited-for child ended: same exit code or same signal."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _enter_and_prepare(target: EnterTarget, launch: Launch, keep_fds: Sequence[int]) -> Dict[str, int]:
+    """Enter, fork once more where needed, set the process up for exec; return its namespace inodes.
+
+    Runs in a forked (or fresh) single-threaded process. In a fork for pid/time the parent side never
+    returns: it waits for the command and ends the same way.
+    """
+    # Not dumpable while it holds fds from outside: processes in the target cannot ptrace it or open
+    # its /proc/PID/fd (runc CVE-2016-9962). exec makes the command dumpable again.
+    syscalls.set_dumpable(False)
+    proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    enter_target(target)
+    if any(t in CHILDREN_ONLY_TYPES for t in target.types):
+        outside = os.getpid()
+        child = os.fork()
+        if child:
+            _relay(os.waitpid(child, 0)[1])
+        syscalls.set_pdeathsig()
+        # Our parent outside the PID namespace has no pid here (0); a reparented orphan would see 1.
+        if os.getppid() != (0 if "pid" in target.types else outside):
+            os._exit(1)
+    if launch.chdir:
+        try:
+            os.chdir(launch.chdir)
+        except OSError as exc:
+            raise error_from("chdir", exc.errno or errno.EIO, target=launch.chdir)
+    if launch.user is not None or launch.group is not None:
+        _switch_ids(launch.user, launch.group)
+    if launch.no_new_privs:
+        syscalls.set_no_new_privs()
+    # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive exec, so restore them as subprocess does.
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    # Nothing from outside reaches the command but 0, 1, 2 (runc CVE-2024-21626); the fds kept are CLOEXEC.
+    syscalls.close_fds_except(tuple(keep_fds) + (proc_fd,))
+    inodes = _namespace_inodes(proc_fd)
+    os.close(proc_fd)
+    return inodes
+
+
+def _exec(launch: Launch) -> None:
+    try:
+        if launch.env is None:
+            os.execvp(launch.argv[0], list(launch.argv))
+        os.execvpe(launch.argv[0], list(launch.argv), dict(launch.env))
+    except OSError as exc:
+        raise error_from("execve", exc.errno or errno.EIO, target=launch.argv[0])
+
+
+def _exec_failure_code(err: Optional[int]) -> int:
+    return 127 if err == errno.ENOENT else 126  # the shell's codes for "not found" and "cannot run"
+
+
+def exec_inside(target: EnterTarget, launch: Launch) -> NoReturn:
+    """Replace the calling process by launch.argv inside target; on failure say why on stderr and exit.
+
+    What the become plugin runs on a managed host: the caller must be a fresh single-threaded process.
+    """
+    message, ok = encode_outcome(lambda: _enter_and_prepare(target, launch, ()))
+    if ok:
+        message, ok = encode_outcome(lambda: _exec(launch))
+    error = json.loads(message.decode())
+    os.write(2, ("cannot run %s in %s: %s\n" % (launch.argv[0], target.what, error["error"])).encode())
+    os._exit(_exec_failure_code(error.get("errno")))
+
+
+def _launch_child(target: EnterTarget, launch: Launch, stdio: Sequence[int], report_fd: int) -> NoReturn:
+    """The forked child of run_command: report the setup, then exec (or report why exec failed)."""
+    try:
+        syscalls.set_pdeathsig()  # the command dies with the module rather than run on unattended
+        for number, fd in enumerate(stdio):
+            os.dup2(fd, number)
+        # Drop the module's ends of the pipes at once: a child that waits (pid, time) must not keep the
+        # command's stdin open.
+        syscalls.close_fds_except((report_fd,) + target.held_fds)
+        message, ok = encode_outcome(lambda: _enter_and_prepare(target, launch, (report_fd,)))
+        _write_all(report_fd, message + b"\n")
+        if ok:
+            message = encode_outcome(lambda: _exec(launch))[0]
+            _write_all(report_fd, message + b"\n")
+            os._exit(_exec_failure_code(json.loads(message.decode()).get("errno")))
+    finally:
+        os._exit(127)
+
+
+def _communicate(stdin_fd: Optional[int], data: bytes, out_fd: int, err_fd: int) -> Tuple[bytes, bytes]:
+    """Feed data to the command (closing its stdin after) and collect its output until both outputs close."""
+    output: Dict[int, List[bytes]] = {out_fd: [], err_fd: []}
+    with selectors.DefaultSelector() as selector:
+        selector.register(out_fd, selectors.EVENT_READ)
+        selector.register(err_fd, selectors.EVENT_READ)
+        if stdin_fd is not None:
+            selector.register(stdin_fd, selectors.EVENT_WRITE)
+        try:
+            while selector.get_map():
+                for key, _events in selector.select():
+                    if key.fd == stdin_fd:
+                        try:
+                            data = data[os.write(stdin_fd, data[:65536]):]
+                        except BrokenPipeError:
+                            data = b""  # the command stopped reading: as with a shell pipe, the rest is dropped
+                        if not data:
+                            selector.unregister(stdin_fd)
+                            os.close(stdin_fd)
+                            stdin_fd = None
+                        continue
+                    chunk = os.read(key.fd, 65536)
+                    if chunk:
+                        output[key.fd].append(chunk)
+                    else:
+                        selector.unregister(key.fd)
+        finally:
+            if stdin_fd is not None:
+                os.close(stdin_fd)
+    return b"".join(output[out_fd]), b"".join(output[err_fd])
+
+
+def run_command(target: EnterTarget, launch: Launch, stdin: Optional[bytes] = None) -> CommandResult:
+    """Run launch.argv inside target and collect what it did. Without stdin the command reads /dev/null.
+
+    Raises NamespaceError, with nothing run, when entering or preparing fails or the program cannot be
+    executed. A command that runs and fails is a result with its rc, not an error.
+    """
+    start = datetime.datetime.now()
+    report_read, report_write = os.pipe()
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    if stdin is None:
+        stdin_read, stdin_write = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), None
+    else:
+        stdin_read, stdin_write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        _launch_child(target, launch, (stdin_read, out_write, err_write), report_write)
+    for fd in (report_write, stdin_read, out_write, err_write):
+        os.close(fd)
+    try:
+        with os.fdopen(report_read, "rb") as reports:
+            # The first report comes before exec, so before any output: reading it first cannot block the command.
+            namespaces = decode_outcome(reports.readline(), "entering %s" % target.what)
+            stdin_fd, stdin_write = stdin_write, None  # _communicate closes it
+            stdout, stderr = _communicate(stdin_fd, stdin or b"", out_read, err_read)
+            exec_failure = reports.readline()
+        if exec_failure:
+            decode_outcome(exec_failure, "running %s" % launch.argv[0])
+    finally:
+        for fd in (stdin_write, out_read, err_read):
+            if fd is not None:
+                os.close(fd)
+        status = os.waitpid(child, 0)[1]
+    rc = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    return CommandResult(rc, stdout, stderr, namespaces, start, datetime.datetime.now())

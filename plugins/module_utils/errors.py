@@ -57,6 +57,11 @@ _CAUSES = {
     ("setgroups", errno.EPERM): "setgroups is denied in this user namespace (/proc/PID/setgroups is deny), or the "
                                 "caller lacks CAP_SETGID",
     ("ioctl", errno.EPERM): "the namespace has no parent visible from here (the caller is at the root)",
+    ("execve", errno.ENOENT): "the program was not found inside (PATH is searched in the mount namespace entered)",
+    ("execve", errno.EACCES): "the program is not executable there (a directory, a missing execute bit, or a "
+                              "noexec mount)",
+    ("chdir", errno.ENOENT): "the directory does not exist in the mount namespace entered",
+    ("setresuid", errno.EINVAL): "the id is not mapped in the user namespace entered",
 }
 
 _GENERIC = {

@@ -475,3 +475,22 @@ def netns_id(sock: socket.socket, ns_fd: int, sequence: int = 1) -> Optional[int
             break
         offset += (attr_length + 3) & ~3
     return None
+
+
+# System V message queues (sys/msg.h): the seed's IPC demonstration, by key.
+IPC_CREAT = 0o1000
+IPC_EXCL = 0o2000
+IPC_RMID = 0
+_libc.msgget.argtypes = [ctypes.c_int, ctypes.c_int]
+_libc.msgctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+
+
+def msgget(key: int, flags: int = 0) -> int:
+    """The id of the caller's IPC namespace's message queue with that key; IPC_CREAT makes it if missing."""
+    signed_key = ctypes.c_int32(key).value  # key_t is a signed int; keys are usually written in hex
+    return _checked("msgget", _libc.msgget(signed_key, flags), target="key 0x%08x" % (key & 0xFFFFFFFF))
+
+
+def msgctl_remove(queue_id: int) -> None:
+    """Remove a message queue by id (IPC_RMID)."""
+    _checked("msgctl", _libc.msgctl(queue_id, IPC_RMID, None), target="queue id %d" % queue_id)

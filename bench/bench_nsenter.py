@@ -1,0 +1,153 @@
+"""Cost of running `true` in all namespaces of a set: ours against util-linux and iproute2, side by side.
+
+Run as root from the repository root: `python3 -m bench.bench_nsenter [--rounds 200] [--module-rounds 8]`.
+Every round runs each way once, in turn, so load on the machine weighs on all of them alike:
+
+  module_utils        resolve_target + run_command from Python, in this process (fork, setns, exec)
+  python start        python3 -I -S -c pass: what the become program pays before it enters
+  become program      the become plugin's entering program: python3 -I -S -c PROGRAM SET STORE true
+  nsenter -a          util-linux: nsenter -t HOLDER -a true
+  ip netns exec       iproute2: ip netns exec NAME true (the network namespace only, plus a /sys)
+  nsenter module      ansible localhost -m linux.namespaces.nsenter, end to end
+  command module      ansible localhost -m ansible.builtin.command -a true, for scale
+
+Prints medians and ratios and writes them to bench/results/nsenter-TIMESTAMP.json. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+RESULTS = REPOSITORY / "bench" / "results"
+SET_TYPES = ("mnt", "uts", "ipc", "pid", "net", "cgroup", "time")
+
+
+def collections_path(workdir: str) -> str:
+    """A collections directory holding this checkout as linux.namespaces."""
+    link = Path(workdir, "ansible_collections", "linux", "namespaces")
+    link.parent.mkdir(parents=True)
+    link.symlink_to(REPOSITORY)
+    return str(Path(workdir))
+
+
+def seconds(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=200, help="rounds of the ways that take milliseconds")
+    parser.add_argument("--module-rounds", type=int, default=8, help="rounds of the two Ansible ways (~1 s each)")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root: entering namespaces needs CAP_SYS_ADMIN")
+    ansible = Path(sys.executable).with_name("ansible")
+    if not ansible.exists():
+        sys.exit("ansible not found next to %s: run with the venv's python" % sys.executable)
+
+    # Any of these unwinds through the cleanup below, also when the run is in the background.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.default_int_handler)
+    prefix = os.environ.get("LNS_TEST_PREFIX") or "lnst" + secrets.token_hex(2)
+    with tempfile.TemporaryDirectory(prefix=prefix + "-bench-") as workdir:
+        collections = collections_path(workdir)
+        sys.path.insert(0, collections)
+        from ansible_collections.linux.namespaces.plugins.module_utils.enter import Launch, resolve_target, run_command
+        from ansible_collections.linux.namespaces.plugins.module_utils.store import SetOptions, Store
+
+        store = Store("/run/%s-bench" % prefix)
+        name = prefix + "-bench"
+        with store.locked():
+            state = store.create(name, SetOptions(types=SET_TYPES, mount_proc=True, netns_link=True))
+        try:
+            env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_LOCALHOST_WARNING="false",
+                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+            quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            interpreter = sys.executable
+            # From another process: importing the become plugin here would load Ansible and make this
+            # process, and so every fork the module_utils way does, larger than a module's.
+            program = subprocess.run(
+                [interpreter, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from ansible_collections.linux."
+                 "namespaces.plugins.become.nsenter import entering_program; print(entering_program())", collections],
+                capture_output=True, text=True, check=True).stdout
+
+            def ours_in_process() -> None:
+                with resolve_target(name=name, store=store) as target:
+                    assert run_command(target, Launch(argv=["true"])).rc == 0
+
+            def adhoc(module: str, module_args: str) -> Callable[[], object]:
+                argv = [str(ansible), "localhost", "-c", "local", "-e", "ansible_python_interpreter=" + interpreter,
+                        "-m", module, "-a", module_args]
+                return lambda: subprocess.run(argv, env=env, **quiet)
+
+            fast = {
+                "module_utils": ours_in_process,
+                "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet),
+                "become program": lambda: subprocess.run([interpreter, "-I", "-S", "-c", program, name, store.root,
+                                                          "true"], **quiet),
+                "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet),
+                "ip netns exec": lambda: subprocess.run(["ip", "netns", "exec", name, "true"], **quiet),
+            }
+            slow = {
+                "nsenter module": adhoc("linux.namespaces.nsenter",
+                                        json.dumps({"name": name, "store": store.root, "argv": ["true"]})),
+                "command module": adhoc("ansible.builtin.command", "true"),
+            }
+            samples: Dict[str, List[float]] = {way: [] for way in list(fast) + list(slow)}
+            for ways, rounds in ((fast, args.rounds), (slow, args.module_rounds)):
+                for way, run in ways.items():  # warm up: caches, first imports
+                    run()
+                for _ in range(rounds):
+                    for way, run in ways.items():
+                        samples[way].append(seconds(run))
+        finally:
+            with store.locked():
+                store.remove(name)
+            store.unmount_if_empty()
+
+    medians = {way: statistics.median(values) for way, values in samples.items()}
+    ratios = {
+        "module_utils / nsenter -a": medians["module_utils"] / medians["nsenter -a"],
+        "module_utils / ip netns exec": medians["module_utils"] / medians["ip netns exec"],
+        "become program / nsenter -a": medians["become program"] / medians["nsenter -a"],
+        "become program / python start": medians["become program"] / medians["python start"],
+        "nsenter module / command module": medians["nsenter module"] / medians["command module"],
+    }
+    print("running `true` in the %d namespaces of a set (%s); kernel %s"
+          % (len(SET_TYPES), ", ".join(SET_TYPES), os.uname().release))
+    print("%-16s %8s %10s %10s" % ("way", "rounds", "median ms", "p90 ms"))
+    for way, values in samples.items():
+        p90 = sorted(values)[int(0.9 * (len(values) - 1))]
+        print("%-16s %8d %10.2f %10.2f" % (way, len(values), medians[way] * 1000, p90 * 1000))
+    for label, ratio in ratios.items():
+        print("%-34s %6.2f" % (label, ratio))
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    report = RESULTS / ("nsenter-%s.json" % stamp)
+    report.write_text(json.dumps({
+        "kernel": os.uname().release, "types": list(SET_TYPES), "python": sys.version.split()[0],
+        "load_average": os.getloadavg(), "median_seconds": medians, "ratios": ratios,
+        "samples_seconds": samples,
+    }, indent=1) + "\n")
+    print("written to %s" % report.relative_to(REPOSITORY))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
