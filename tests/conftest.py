@@ -26,7 +26,6 @@ import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 PREFIX_ENV = 'LNS_TEST_PREFIX'
-SYSVIPC_DIR = pathlib.Path('/proc/sysvipc')
 
 # A run's SysV IPC keys are 0x6CPPPPNN: PPPP the prefix's hex digits, NN the test's number n.
 IPC_KEY_TAG = 0x6C << 24
@@ -44,34 +43,30 @@ ANSIBLE_ENV = {
 }
 COLLECTION_PREFIX = 'linux.namespaces.'
 
-# Where `make collection` links the collection (the Makefile exports the same path), for Ansible
-# and for importing the store's facts below; subprocesses such as nested pytest runs inherit it.
+# Where `make collection` links the collection (the Makefile exports the same path): Ansible finds
+# it there, nested runs inherit it, and tests import `ansible_collections.linux.namespaces` from it.
 os.environ.setdefault('ANSIBLE_COLLECTIONS_PATH', str(REPO_ROOT / '.ansible' / 'collections'))
+sys.path.extend(path for path in os.environ['ANSIBLE_COLLECTIONS_PATH'].split(os.pathsep) if path not in sys.path)
 
 _PREFIX_KEY = pytest.StashKey[str]()
 
 
-def store_facts():
-    """Return plugins/module_utils/store.py, the one place for the store's paths and names."""
-    for path in os.environ['ANSIBLE_COLLECTIONS_PATH'].split(os.pathsep):
-        if path not in sys.path:
-            sys.path.append(path)
-    return importlib.import_module('ansible_collections.linux.namespaces.plugins.module_utils.store')
-
-
 def find_leaks(prefix: str) -> list[str]:
-    """Return a description of each thing on the host that carries PREFIX."""
-    store = store_facts()
+    """Return a description of each thing on the host that carries PREFIX, as util-linux, procps
+    and iproute2 see it. Store paths and the holder's name come from module_utils/store.py."""
+    store = importlib.import_module('ansible_collections.linux.namespaces.plugins.module_utils.store')
     leaks = ['mount %s (%s)' % (target, fstype) for target, fstype in _mounts() if prefix in target]
+    leaks += ['/run entry %s' % name for name in _listdir('/run') if prefix in name]
     leaks += ['/run/netns entry %s' % name for name in _listdir(store.NETNS_DIR) if prefix in name]
     leaks += ['store entry %s' % os.path.join(store.DEFAULT_STORE, name)
               for name in _listdir(store.DEFAULT_STORE) if prefix in name]
     leaks += ['interface %s' % name for name in _interfaces() if prefix in name]
-    leaks += ['process %d (%s)' % (pid, comm) for pid, comm, cmdline in _processes()
-              if comm.startswith(store.HOLDER_COMM_PREFIX + prefix) or prefix in cmdline]
+    # A holder's comm is nsh: + the set's name; any other process may carry the prefix in its arguments.
+    leaks += ['process %s' % line for line in set(_lines(['pgrep', '-a', '^' + store.HOLDER_COMM_PREFIX + prefix])
+                                                  + _lines(['pgrep', '-af', prefix]))]
     keys = ipc_key_range(prefix)
     leaks += ['SysV IPC %s key %#x' % (kind, key) for kind, key in _ipc_keys() if key in keys]
-    return leaks
+    return sorted(leaks)
 
 
 def ipc_key_range(prefix: str) -> range:
@@ -85,10 +80,16 @@ def host_names() -> tuple[str, str]:
     return socket.gethostname(), pathlib.Path('/proc/sys/kernel/domainname').read_text(encoding='ascii').strip()
 
 
+def _lines(command: list[str]) -> list[str]:
+    """Return COMMAND's output lines; an exit code of 1 (pgrep: nothing matched) is no error."""
+    completed = subprocess.run(command, stdout=subprocess.PIPE, universal_newlines=True, check=False)
+    if completed.returncode not in (0, 1):
+        raise subprocess.CalledProcessError(completed.returncode, command)
+    return completed.stdout.splitlines()
+
+
 def _mounts() -> list[tuple[str, str]]:
-    output = subprocess.run(['findmnt', '--raw', '--noheadings', '--output', 'TARGET,FSTYPE'],
-                            check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
-    return [tuple(line.split(' ', 1)) for line in output.splitlines()]
+    return [tuple(line.split(' ', 1)) for line in _lines(['findmnt', '--raw', '--noheadings', '--output', 'TARGET,FSTYPE'])]
 
 
 def _listdir(directory: str) -> list[str]:
@@ -99,32 +100,14 @@ def _listdir(directory: str) -> list[str]:
 
 
 def _interfaces() -> list[str]:
-    output = subprocess.run(['ip', '-o', 'link', 'show'], check=True, stdout=subprocess.PIPE,
-                            universal_newlines=True).stdout
     # "7: lnst1a2bx@if6: <BROADCAST,..." -> "lnst1a2bx"
-    return [line.split(':', 2)[1].strip().split('@', 1)[0] for line in output.splitlines()]
-
-
-def _processes() -> list[tuple[int, str, str]]:
-    found = []
-    for entry in _listdir('/proc'):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            comm = pathlib.Path('/proc', entry, 'comm').read_text(encoding='utf-8', errors='replace').strip()
-            cmdline = pathlib.Path('/proc', entry, 'cmdline').read_bytes().replace(b'\0', b' ').decode('utf-8', 'replace')
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # ended while we looked
-        found.append((int(entry), comm, cmdline))
-    return found
+    return [line.split(':', 2)[1].strip().split('@', 1)[0] for line in _lines(['ip', '-o', 'link', 'show'])]
 
 
 def _ipc_keys() -> list[tuple[str, int]]:
     found = []
-    for kind in ('msg', 'sem', 'shm'):
-        lines = (SYSVIPC_DIR / kind).read_text(encoding='ascii').splitlines()[1:]
-        # The key is printed as a signed 32-bit decimal.
-        found += [(kind, int(line.split()[0]) & 0xFFFFFFFF) for line in lines if line.strip()]
+    for kind, option in (('msg', '--queues'), ('shm', '--shmems'), ('sem', '--semaphores')):
+        found += [(kind, int(key, 16)) for key in _lines(['lsipc', option, '--noheadings', '--output', 'KEY'])]
     return found
 
 
