@@ -126,10 +126,12 @@ def prefix(pytestconfig: pytest.Config) -> str:
     return pytestconfig.stash[_PREFIX_KEY]
 
 
+# ipc_key and the leak check read the run's prefix from the stash, not from the `prefix` fixture,
+# which a test module may override (with a narrower scope, or to derive names from it).
 @pytest.fixture(scope='session')
-def ipc_key(prefix: str):
+def ipc_key(pytestconfig: pytest.Config):
     """ipc_key(n) is the run's SysV IPC key number n, 0 <= n < 256."""
-    keys = ipc_key_range(prefix)
+    keys = ipc_key_range(pytestconfig.stash[_PREFIX_KEY])
 
     def key(number: int) -> int:
         return keys[number]
@@ -138,8 +140,9 @@ def ipc_key(prefix: str):
 
 
 @pytest.fixture(scope='session', autouse=True)
-def _leak_check(prefix: str):
+def _leak_check(pytestconfig: pytest.Config):
     """Fail the run when it leaves anything behind. Set up first, so it is torn down last."""
+    prefix = pytestconfig.stash[_PREFIX_KEY]
     names_before = host_names()
     yield
     problems = ['left behind: ' + leak for leak in find_leaks(prefix)]
