@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: pytest-suite.sh NAME DIR [PYTEST ARG...]
-# Runs pytest on DIR, verbose, with a JUnit report in tests/output/junit/NAME.xml.
+# Runs pytest on DIR, verbose, with the 10 slowest tests listed and a JUnit report in
+# tests/output/junit/NAME.xml.
 # A folder that holds no test file yet is reported as such and skipped; once test files exist,
 # every pytest exit code counts, including 5 (files present but no test collected).
 set -euo pipefail
@@ -15,4 +16,4 @@ if [[ -z $(find "$dir" -name 'test_*.py' -o -name '*_test.py' 2>/dev/null | head
 fi
 
 mkdir -p tests/output/junit
-exec python -m pytest -v -p no:cacheprovider --junitxml="tests/output/junit/$name.xml" "$dir" "$@"
+exec python -m pytest -v -p no:cacheprovider --durations=10 --junitxml="tests/output/junit/$name.xml" "$dir" "$@"
