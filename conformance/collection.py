@@ -88,7 +88,7 @@ def run_module(host, python: str, collections_path: str, args: Dict) -> Dict:
     pattern, target_args = ansible_target(host, python)
     argv = [ansible_command(), pattern] + target_args + ["--one-line", "-m", MODULE, "-a", json.dumps(args)]
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_RETRY_FILES_ENABLED="0")
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300, check=False)
     results = [ONE_LINE_RESULT.match(line) for line in proc.stdout.decode().splitlines()]
     results = [found for found in results if found]
     if len(results) != 1:

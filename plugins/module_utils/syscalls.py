@@ -422,6 +422,7 @@ def statmount_basic(mnt_id: int) -> Dict[str, int]:
     return {"size": struct.unpack_from("I", raw, 0)[0], "mask": struct.unpack_from("Q", raw, 8)[0],
             "sb_magic": struct.unpack_from("Q", raw, 24)[0]}
 
+
 # rtnetlink (linux/netlink.h, linux/rtnetlink.h, linux/net_namespace.h): the id under which the caller's
 # network namespace knows another one, what `ip netns list-id` and lsns's NETNSID show.
 NETLINK_ROUTE = 0

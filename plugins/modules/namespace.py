@@ -25,7 +25,9 @@ description:
     made again (state=present) or removed (state=absent).
   - Uses only the Python standard library and ctypes on the target; needs root.
 author:
-  - linux.namespaces maintainers
+  - linux.namespaces maintainers (@linux-namespaces)
+extends_documentation_fragment:
+  - action_common_attributes
 options:
   name:
     description:
@@ -116,6 +118,7 @@ attributes:
   diff_mode:
     support: full
   platform:
+    support: full
     platforms: [linux]
 notes:
   - The time namespace needs Linux 5.6; the cgroup namespace 4.6. See M(linux.namespaces.namespace_facts).
