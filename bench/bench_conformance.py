@@ -246,8 +246,8 @@ def main() -> None:
         playbook = median["playbook %d, %s" % (sizes[0], network.name)]
         ratios["playbook/direct (%s)" % network.name] = playbook / median["direct %d, %s" % (sizes[0], network.name)]
         ratios["playbook/floor (%s)" % network.name] = playbook / median["floor %d, %s" % (sizes[0], network.name)]
-    ratios["playbook %d/local" % sizes[0]] = (median["playbook %d, bridge" % sizes[0]]
-                                               / median["kit, local:// on this machine"])
+    local = median["kit, local:// on this machine"]
+    ratios["playbook %d/local" % sizes[0]] = median["playbook %d, bridge" % sizes[0]] / local
     if len(sizes) > 1:
         ratios["playbook %d/playbook %d" % (sizes[-1], sizes[0])] = (
             median["playbook %d, bridge" % sizes[-1]] / median["playbook %d, bridge" % sizes[0]])

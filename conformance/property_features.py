@@ -72,4 +72,3 @@ PROPERTY_FEATURES: Dict[str, Tuple[str, ...]] = {
     "TIME3": ("time_ns",),
     "TIME4": ("time_ns", "setns_time"),
 }
-

@@ -47,6 +47,7 @@ attributes:
     description: Builds nothing.
   diff_mode:
     support: none
+    description: Writes a new tarball each time; there is nothing to compare.
 seealso:
   - module: linux.namespaces.compat_report
 """

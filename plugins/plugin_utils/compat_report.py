@@ -441,9 +441,9 @@ def _reasons_html(report: Report) -> List[str]:
 def render_html(report: Report) -> str:
     body = ['<p id="overview">%s</p>' % _e(_overview(report)), "<h2>Findings</h2>", '<ul class="findings" id="findings">']
     body += ["<li>%s</li>" % _e(_finding_text(finding)) for finding in report["findings"]] or ["<li>none: no FAIL</li>"]
+    legend = "".join('<span class="%s">%s</span>' % (status, STATUS_WORDS[status]) for status in STATUSES)
     body += ["</ul>", "<h2>Properties by kernel version</h2>",
-             '<p class="legend">' + "".join('<span class="%s">%s</span>' % (status, STATUS_WORDS[status])
-                                           for status in STATUSES)
+             '<p class="legend">' + legend
              + " A cell counts the results over the hosts of that kernel, then per subject ("
              + _e("; ".join("%s: %s" % (s["subject"], s["description"]) for s in report["subjects"]))
              + "). Hover a cell for the reasons of its FAIL and SKIP results; they are also listed below.</p>"]

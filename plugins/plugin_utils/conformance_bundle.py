@@ -25,10 +25,15 @@ import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from packaging.markers import default_environment
-from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
+try:  # packaging comes with pytest, which a bundle needs anyway
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+    from packaging.utils import canonicalize_name
+except ImportError as error:
+    PACKAGING_ERROR: Optional[ImportError] = error
+else:
+    PACKAGING_ERROR = None
 
 ROOTS = ("pytest-testinfra", "pytest")
 # Host Pythons considered: the kit's probe needs 3.8 at least.
@@ -116,6 +121,8 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def build_bundle(path: str, search_path: Optional[Sequence[str]] = None, kit_dir: Path = KIT_DIR) -> Dict[str, Any]:
     """Write the tarball at path; returns what it holds and which host Pythons it serves."""
+    if PACKAGING_ERROR is not None:
+        raise BundleError("packaging is not installed for %s (pytest needs it too): %s" % (sys.executable, PACKAGING_ERROR))
     if not (kit_dir / "conftest.py").is_file():
         raise BundleError("the conformance kit is not at %s (a collection built without conformance/?)" % kit_dir)
     closure = required_closure(_distributions(search_path))

@@ -112,4 +112,3 @@ def values_by_host(task_vars: Mapping[str, Any], hosts: List[str],
         value = lookup(hostvars[host])
         values[host] = dict(value) if value else None
     return values
-

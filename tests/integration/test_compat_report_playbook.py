@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.report_page import chromium, color_counts, png_pixels, table_rows
-from tests.fleet import Fleet, next_fleet_prefix, run_prefix
+from tests.fleet import Fleet, next_fleet_prefix
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 HOSTS = 3
@@ -53,7 +53,7 @@ def host_trace(fleet: Fleet, name: str, prefix: str) -> dict:
 
 def machine_trace(prefix: str) -> list:
     """What on this machine carries the prefix: mounts, processes, interfaces, /tmp and /run/netns entries."""
-    listings = [subprocess.run(argv, capture_output=True, text=True).stdout
+    listings = [subprocess.run(argv, capture_output=True, text=True, check=True).stdout
                 for argv in (["findmnt", "-rn", "-o", "TARGET,SOURCE"], ["ps", "-eo", "pid=,args="], ["ip", "-o", "link"])]
     found = [line for listing in listings for line in listing.splitlines() if prefix in line]
     found += ["%s/%s" % (directory, entry) for directory in ("/tmp", "/run/netns") if os.path.isdir(directory)
@@ -68,25 +68,25 @@ def ansible_env() -> dict:
 
 
 @pytest.fixture(scope="module")
-def compat(tmp_path_factory) -> CompatRun:
+def compat(tmp_path_factory, prefix) -> CompatRun:
     workdir = tmp_path_factory.mktemp("compat")
     report_dir = workdir / "reports"
-    prefix = run_prefix() + "c"
+    role_prefix = prefix + "c"  # the role's run; the kit on the hosts adds a letter of its own
     with Fleet(next_fleet_prefix(), HOSTS, workdir) as fleet:
         names = [host.name for host in fleet.hosts]
-        before = dict((name, host_trace(fleet, name, prefix)) for name in names)
+        before = dict((name, host_trace(fleet, name, role_prefix)) for name in names)
         completed = subprocess.run(
             [str(Path(sys.executable).parent / "ansible-playbook"), "linux.namespaces.compat_report",
              "-i", str(fleet.inventory_path),
-             "-e", json.dumps({"conformance_report_dir": str(report_dir), "conformance_prefix": prefix})],
+             "-e", json.dumps({"conformance_report_dir": str(report_dir), "conformance_prefix": role_prefix})],
             env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
             check=False, timeout=600)
-        after = dict((name, host_trace(fleet, name, prefix)) for name in names)
+        after = dict((name, host_trace(fleet, name, role_prefix)) for name in names)
     assert completed.returncode == 0, completed.stdout[-6000:]
-    return CompatRun(names, prefix, completed, report_dir, before, after, machine_trace(prefix))
+    return CompatRun(names, role_prefix, completed, report_dir, before, after, machine_trace(role_prefix))
 
 
-def fails_here(prop_ids: set, attempts: int = 5) -> set:
+def fails_here(prop_ids: set, prefix: str, attempts: int = 5) -> set:
     """Which of these kernel properties the kit finds failing when run on this machine itself (the fleet
     hosts' kernel), trying each up to `attempts` times: a kernel failure may depend on the CPUs' timing."""
     found: set = set()
@@ -100,8 +100,8 @@ def fails_here(prop_ids: set, attempts: int = 5) -> set:
                 [sys.executable, "-m", "pytest", str(REPOSITORY / "conformance"), "--hosts=local://",
                  "--lns-subject=reference", "--lns-report-dir", str(report_dir), "-p", "no:cacheprovider", "-q",
                  "-k", " or ".join(sorted(wanted))],
-                cwd=REPOSITORY, env=dict(os.environ, LNS_TEST_PREFIX="%sl%d" % (run_prefix(), attempt)),
-                capture_output=True, text=True, timeout=600)
+                cwd=REPOSITORY, env=dict(os.environ, LNS_TEST_PREFIX="%sl%d" % (prefix, attempt)),
+                capture_output=True, text=True, timeout=600, check=False)
             assert completed.returncode in (0, 1), completed.stdout[-3000:] + completed.stderr[-3000:]
             results = json.loads((report_dir / "local.json").read_text())["results"]
         finally:
@@ -129,19 +129,20 @@ def test_the_kit_ran_on_each_host_itself_and_came_back(compat):
         # Run with testinfra's local backend on the host: 3 local commands, no ansible there.
         assert (result["backend"], result["round_trips"]) == ("local", {"commands": 3, "ansible_calls": 0})
         assert result["kernel"]["release"] == os.uname().release
-        # The host answered as itself: the fleet host's own hostname and its own set.
-        assert result["subjects"]["collection"]["hostname"] == compat.prefix + "-col"
+        # Each host ran the kit itself: the role's first command on it read its own hostname.
+        assert result["caller"]["hostname"] == name and result["caller"]["prefix"] == compat.prefix
+        assert result["subjects"]["collection"]["ns"]["uts"] == "/run/%s-store/%s-col/uts" % (compat.prefix, compat.prefix)
         assert result["caller_cleanup"]["leftovers"] == [] and result["caller_cleanup"].get("errors", []) == []
         assert report["hosts"][name]["left_as_found"] is True
 
 
-def test_every_property_passes_or_skips_with_a_true_reason_on_each_host(compat):
+def test_every_property_passes_or_skips_with_a_true_reason_on_each_host(compat, prefix):
     report = load_report(compat)
     results = dict((name, report["hosts"][name]["result"]["results"]) for name in compat.names)
     kernel_failures = {e["id"] for entries in results.values() for e in entries
                        if e["subject"] == "kernel" and e["result"] == "FAIL"}
     # A kernel property may FAIL on a host only if it fails on this machine too: they share the kernel.
-    failing_here = fails_here(kernel_failures) if kernel_failures else set()
+    failing_here = fails_here(kernel_failures, prefix) if kernel_failures else set()
     for name in compat.names:
         result = report["hosts"][name]["result"]
         assert {e["subject"] for e in result["results"]} == {"kernel", "reference", "collection"}
@@ -181,8 +182,8 @@ def test_markdown_report_has_a_row_per_property(compat):
     assert "| property | needs (feature first kernel) | first kernel | %s (3 hosts) |" % KERNEL in text
     for prop_id in rows(report):
         assert sum(1 for line in text.splitlines() if line.startswith("| %s | " % prop_id)) == 1, prop_id
-    assert sorted(p.name for p in compat.report_dir.iterdir()) == ["compat-report.html", "compat-report.json",
-                                                                  "compat-report.md"]
+    files = sorted(path.name for path in compat.report_dir.iterdir())
+    assert files == ["compat-report.html", "compat-report.json", "compat-report.md"]
 
 
 def vertical_runs(rows, x: int, color: tuple) -> int:
