@@ -25,8 +25,6 @@ import platform
 import sys
 from typing import Dict, List
 
-import testinfra
-
 from conformance.collection import CollectionSet
 from conformance.hostrun import HostRun
 from conformance.probes import lnsprobe
@@ -47,6 +45,8 @@ def set_arguments(prefix: str) -> Dict:
 def finish(prefix: str, store: str, hostname: str, result_path: str) -> Dict:
     """After the caller removed the set: the kit's cleanup check for everything carrying prefix, and the
     run's JSON result (None if the kit wrote none) with that check added as `caller_cleanup`."""
+    import testinfra  # here, not at the top: `args` and the kit's unit tests work without it
+
     cleanup = HostRun(testinfra.get_host("local://"), prefix, [], [], sys.executable, None).cleanup(store, hostname)
     result = None
     if os.path.exists(result_path):

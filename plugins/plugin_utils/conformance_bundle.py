@@ -51,7 +51,7 @@ def _distributions(search_path: Optional[Sequence[str]]) -> Dict[str, importlib.
     """Installed distributions by canonical name; the first found on the path wins, as for imports."""
     found: Dict[str, importlib.metadata.Distribution] = {}
     for dist in importlib.metadata.distributions(path=list(search_path) if search_path else sys.path):
-        name = dist.metadata["Name"]
+        name = dist.metadata.get("Name")
         if name:
             found.setdefault(canonicalize_name(name), dist)
     return found
@@ -89,7 +89,7 @@ def served_pythons(closure: Dict[str, importlib.metadata.Distribution],
     served = []
     for version in candidates:
         environment = dict(default_environment(), python_version=version, python_full_version=version + ".0")
-        accepted = all(version + ".0" in SpecifierSet(dist.metadata["Requires-Python"] or "")
+        accepted = all(version + ".0" in SpecifierSet(dist.metadata.get("Requires-Python") or "")
                        for dist in closure.values())
         complete = all(canonicalize_name(r.name) in closure
                        and closure[canonicalize_name(r.name)].version in r.specifier
