@@ -17,11 +17,15 @@ from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output imp
 
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = dict(REPORT_ARGUMENT_SPEC, basename={"type": "str", "default": "compat-report"},
-                         result_var={"type": "str", "default": "conformance_result"})
+                         result_var={"type": "str", "default": "conformance_result"},
+                         failure_var={"type": "str"})
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
     def act(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
-        report = build_report(values_by_host(task_vars, args["hosts"], lambda hostvars: hostvars.get(args["result_var"])))
+        def result_or_failure(hostvars):
+            return hostvars.get(args["result_var"]) or (hostvars.get(args["failure_var"]) if args["failure_var"] else None)
+
+        report = build_report(values_by_host(task_vars, args["hosts"], result_or_failure))
         texts = {".json": render_json(report), ".md": render_markdown(report), ".html": render_html(report)}
         written = write_report_files(args["dest"], args["basename"], texts, self._task.check_mode, self._task.diff)
         return dict(written, kernels=[kernel["kernel"] for kernel in report["kernels"]], totals=report["totals"],

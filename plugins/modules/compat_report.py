@@ -28,7 +28,7 @@ description:
     for the collection but not for the reference points at the collection. One that fails for the reference
     points at the host. One that the kernel subject fails points at the kernel.
   - Each host's kit result is kept whole in the JSON report. A host without a result (unreachable, or the kit
-    could not run there) is listed with the reason.
+    could not run there) is listed with the reason, from O(failure_var) when the host has it.
   - The HTML page has inline CSS and no scripts or external resources; the reasons of FAIL and SKIP results
     show as cell tooltips and in a visible table.
 author:
@@ -44,6 +44,11 @@ options:
       - The host variable that holds each host's kit result.
     type: str
     default: conformance_result
+  failure_var:
+    description:
+      - The host variable that says, on a host without a result, why the kit could not run there.
+      - The role C(linux.namespaces.conformance) sets C(conformance_failure).
+    type: str
 extends_documentation_fragment:
   - linux.namespaces.controller_action
   - linux.namespaces.controller_action.report

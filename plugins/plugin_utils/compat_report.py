@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ansible_collections.linux.namespaces.plugins.module_utils.features import version_tuple
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import escape_html as _e
@@ -75,10 +75,12 @@ def cell_status(counts: Mapping[str, int]) -> str:
     return "pass" if counts["PASS"] else "none"
 
 
-def _usable(document: Optional[Mapping[str, Any]]) -> Optional[str]:
+def _usable(document: Union[None, str, Mapping[str, Any]]) -> Optional[str]:
     """Why a host's document cannot be used, or None."""
     if document is None:
         return NO_RESULT
+    if isinstance(document, str):
+        return "no result: %s" % document
     if document.get("schema") != HOST_SCHEMA:
         return "not a conformance kit result (schema %r, expected %r)" % (document.get("schema"), HOST_SCHEMA)
     return None
@@ -204,8 +206,9 @@ def _feature_rows(features: Mapping[str, Mapping[str, str]], documents: Mapping[
     return feature_rows
 
 
-def build_report(results_by_host: Mapping[str, Optional[Mapping[str, Any]]]) -> Report:
-    """The JSON report for hosts -> their conformance kit result (None where a host gave none)."""
+def build_report(results_by_host: Mapping[str, Union[None, str, Mapping[str, Any]]]) -> Report:
+    """The JSON report for hosts -> their conformance kit result (None where a host gave none, or the
+    reason why as a string)."""
     missing = {}
     documents = {}
     for name in sorted(results_by_host):

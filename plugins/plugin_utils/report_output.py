@@ -100,15 +100,14 @@ def write_report_files(dest: str, basename: str, texts: Mapping[str, str], check
     return result
 
 
-def values_by_host(task_vars: Mapping[str, Any], hosts: List[str],
-                   lookup: Callable[[Mapping[str, Any]], Any]) -> Dict[str, Optional[Dict[str, Any]]]:
-    """For each host, lookup(its hostvars) as a dict, or None where it has none (the host failed or was
-    unreachable); a host the inventory does not know fails the action."""
+def values_by_host(task_vars: Mapping[str, Any], hosts: List[str], lookup: Callable[[Mapping[str, Any]], Any]) -> Dict[str, Any]:
+    """For each host, lookup(its hostvars) (a mapping as a plain dict), or None where it has none (the host
+    failed or was unreachable); a host the inventory does not know fails the action."""
     hostvars = task_vars["hostvars"]
-    values: Dict[str, Optional[Dict[str, Any]]] = {}
+    values: Dict[str, Any] = {}
     for host in hosts:
         if host not in hostvars:
             raise AnsibleActionFail("host %s is not in the inventory" % host)
         value = lookup(hostvars[host])
-        values[host] = dict(value) if value else None
+        values[host] = (dict(value) if isinstance(value, Mapping) else value) if value else None
     return values

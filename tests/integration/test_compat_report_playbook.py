@@ -67,6 +67,15 @@ def ansible_env() -> dict:
     return env
 
 
+def compat_report_playbook(inventories: list, extra_vars: dict) -> subprocess.CompletedProcess:
+    inventory_args = [word for inventory in inventories for word in ("-i", str(inventory))]
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "linux.namespaces.compat_report", *inventory_args,
+         "-e", json.dumps(extra_vars)],
+        env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+        check=False, timeout=600)
+
+
 @pytest.fixture(scope="module")
 def compat(tmp_path_factory, prefix) -> CompatRun:
     workdir = tmp_path_factory.mktemp("compat")
@@ -75,12 +84,8 @@ def compat(tmp_path_factory, prefix) -> CompatRun:
     with Fleet(next_fleet_prefix(), HOSTS, workdir) as fleet:
         names = [host.name for host in fleet.hosts]
         before = dict((name, host_trace(fleet, name, role_prefix)) for name in names)
-        completed = subprocess.run(
-            [str(Path(sys.executable).parent / "ansible-playbook"), "linux.namespaces.compat_report",
-             "-i", str(fleet.inventory_path),
-             "-e", json.dumps({"conformance_report_dir": str(report_dir), "conformance_prefix": role_prefix})],
-            env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-            check=False, timeout=600)
+        completed = compat_report_playbook([fleet.inventory_path], {"conformance_report_dir": str(report_dir),
+                                                                     "conformance_prefix": role_prefix})
         after = dict((name, host_trace(fleet, name, role_prefix)) for name in names)
     assert completed.returncode == 0, completed.stdout[-6000:]
     return CompatRun(names, role_prefix, completed, report_dir, before, after, machine_trace(role_prefix))
@@ -240,3 +245,25 @@ def test_nothing_is_left_on_the_hosts_or_the_machine(compat):
         # The namespace module keeps /run/netns (as `ip netns` does), empty once its set is removed.
         assert set(after["run"]) - set(before["run"]) <= {"netns"} and after["netns"] == [], (name, after)
     assert compat.machine_after == []
+
+
+def test_a_host_where_the_kit_cannot_run_is_reported_with_the_reason_and_left_clean(tmp_path, prefix):
+    role_prefix = prefix + "e"
+    with Fleet(next_fleet_prefix(), 2, tmp_path) as fleet:
+        good, broken = [host.name for host in fleet.hosts]
+        before = host_trace(fleet, broken, role_prefix)
+        broken_python = tmp_path / "broken.ini"
+        broken_python.write_text("[fleet]\n%s conformance_python=/nonexistent/python3\n" % broken)
+        completed = compat_report_playbook(
+            [fleet.inventory_path, broken_python],
+            {"conformance_report_dir": str(tmp_path / "reports"), "conformance_prefix": role_prefix,
+             "conformance_select": "test_S2_"})
+        after = host_trace(fleet, broken, role_prefix)
+    assert completed.returncode != 0, completed.stdout[-3000:]
+    report = json.loads((tmp_path / "reports" / "compat-report.json").read_text())
+    assert sorted(report["hosts"]) == [good] and sorted(report["missing"]) == [broken]
+    reason = report["missing"][broken]
+    # The failed task, by name: the host's Python could not be run.
+    assert reason.startswith("no result: Ask the kit for this host's facts and the collection set's module arguments:")
+    assert [row["id"] for group in report["groups"] for row in group["rows"]] == ["S2"]
+    assert after["tmp"] == before["tmp"] and after["with prefix"] == [], (before, after)

@@ -66,6 +66,7 @@ def report():
     results = dict((name, kit_result(name)) for name in FLEET)
     results["gone"] = None
     results["foreign"] = {"schema": "something/else/1"}
+    results["broken"] = "Run the kit on the host: non-zero return code"
     return compat_report.build_report(results)
 
 
@@ -76,8 +77,9 @@ def rows(report):
 def test_columns_are_kernel_versions_oldest_first_with_their_hosts(report):
     assert [(k["kernel"], k["hosts"]) for k in report["kernels"]] == [("5.10", ["old1"]), ("6.18", ["new1", "new2"])]
     assert report["kernels"][1]["releases"] == ["6.18.2", "6.18.44-fc"]
-    assert sorted(report["missing"]) == ["foreign", "gone"]
+    assert sorted(report["missing"]) == ["broken", "foreign", "gone"]
     assert report["missing"]["gone"] == compat_report.NO_RESULT
+    assert report["missing"]["broken"] == "no result: Run the kit on the host: non-zero return code"
     assert "schema" in report["missing"]["foreign"]
 
 
