@@ -84,8 +84,8 @@ def compat(tmp_path_factory, prefix) -> CompatRun:
     with Fleet(next_fleet_prefix(), HOSTS, workdir) as fleet:
         names = [host.name for host in fleet.hosts]
         before = dict((name, host_trace(fleet, name, role_prefix)) for name in names)
-        completed = compat_report_playbook([fleet.inventory_path], {"conformance_report_dir": str(report_dir),
-                                                                     "conformance_prefix": role_prefix})
+        extra_vars = {"conformance_report_dir": str(report_dir), "conformance_prefix": role_prefix}
+        completed = compat_report_playbook([fleet.inventory_path], extra_vars)
         after = dict((name, host_trace(fleet, name, role_prefix)) for name in names)
     assert completed.returncode == 0, completed.stdout[-6000:]
     return CompatRun(names, role_prefix, completed, report_dir, before, after, machine_trace(role_prefix))
