@@ -68,6 +68,18 @@ def png_pixels(data: bytes):
     return width, height, rows
 
 
+def screenshot(page: str, window: Tuple[int, int], path) -> Tuple[list, dict]:
+    """Chromium's screenshot of page (a URI) at that window size, written to path: its rows of pixels and
+    how many pixels of each colour it has. The page fills the window on a white background."""
+    shot = chromium("--screenshot=%s" % path, "--window-size=%d,%d" % window, page)
+    assert path.exists(), shot.stderr
+    width, height, rows = png_pixels(path.read_bytes())
+    assert (width, height) == window
+    colors = color_counts(rows)
+    assert max(colors, key=colors.get) == (255, 255, 255)
+    return rows, colors
+
+
 def color_counts(rows) -> dict:
     """How many pixels of each colour a screenshot has."""
     counts: dict = {}

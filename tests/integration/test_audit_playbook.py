@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from tests.report_page import chromium, color_counts, png_pixels, table_rows
+from tests.report_page import chromium, screenshot, table_rows
 from tests.fleet import Fleet, next_fleet_prefix
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -86,15 +86,9 @@ def test_markdown_report_has_a_row_per_host(audit):
 def test_html_report_renders_the_matrix_in_headless_chromium(audit, tmp_path):
     names, report_dir = audit.names, audit.report_dir
     page = (report_dir / "namespace-audit.html").resolve().as_uri()
-    screenshot = tmp_path / "report.png"
-    shot = chromium("--screenshot=%s" % screenshot, "--window-size=%d,%d" % WINDOW, page)
-    assert screenshot.exists(), shot.stderr
-    width, height, rows = png_pixels(screenshot.read_bytes())
-    assert (width, height) == WINDOW
-    colors = color_counts(rows)
-    background = max(colors, key=colors.get)
-    assert background == (255, 255, 255)
-    painted = width * height - colors[background]
+    _rows, colors = screenshot(page, WINDOW, tmp_path / "report.png")
+    width, height = WINDOW
+    painted = width * height - colors[(255, 255, 255)]
     assert painted > width * height // 20, "the page is (nearly) blank"
     # 5 hosts x 26 cells, all pass: a good area of the pass colour.
     assert colors.get(PASS_GREEN, 0) > HOSTS * 26 * 200
