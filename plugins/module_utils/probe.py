@@ -29,7 +29,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.features import (
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
     CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWUTS, DEFAULT_SET_TYPES, NAMESPACE_TYPES, TYPES_BY_NAME,
     NamespaceType, names_in)
-from ansible_collections.linux.namespaces.plugins.module_utils.store import _mount_points
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import mount_points
 
 PASS = "pass"
 FAIL = "fail"
@@ -390,7 +390,7 @@ def _probe_statmount() -> Verdict:
 
 
 def _cgroup_layout() -> Verdict:
-    points = _mount_points()
+    points = mount_points()
     v2 = sorted(p for p, kind in points.items() if kind == "cgroup2")
     v1 = sorted(p for p, kind in points.items() if kind == "cgroup")
     if not v2:
