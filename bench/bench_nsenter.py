@@ -93,15 +93,15 @@ def main() -> int:
             def adhoc(module: str, module_args: str) -> Callable[[], object]:
                 argv = [str(ansible), "localhost", "-c", "local", "-e", "ansible_python_interpreter=" + interpreter,
                         "-m", module, "-a", module_args]
-                return lambda: subprocess.run(argv, env=env, **quiet)
+                return lambda: subprocess.run(argv, env=env, **quiet, check=False)
 
             fast = {
                 "module_utils": ours_in_process,
-                "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet),
+                "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet, check=False),
                 "become program": lambda: subprocess.run([interpreter, "-I", "-S", "-c", program, name, store.root,
-                                                          "true"], **quiet),
-                "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet),
-                "ip netns exec": lambda: subprocess.run(["ip", "netns", "exec", name, "true"], **quiet),
+                                                          "true"], **quiet, check=False),
+                "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet, check=False),
+                "ip netns exec": lambda: subprocess.run(["ip", "netns", "exec", name, "true"], **quiet, check=False),
             }
             slow = {
                 "nsenter module": adhoc("linux.namespaces.nsenter",
@@ -112,7 +112,7 @@ def main() -> int:
             for ways, rounds in ((fast, args.rounds), (slow, args.module_rounds)):
                 for way, run in ways.items():  # warm up: caches, first imports
                     run()
-                for _ in range(rounds):
+                for unused in range(rounds):
                     for way, run in ways.items():
                         samples[way].append(seconds(run))
         finally:

@@ -13,7 +13,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 
@@ -67,6 +67,12 @@ def pytest_addoption(parser):
                     help="Python 3.8+ on the hosts that runs the probe (default: the controller's Python on "
                          "local://, the inventory's ansible_python_interpreter on ansible://, else python3)")
     group.addoption("--lns-parallel", type=int, default=8, help="hosts probed at the same time (default: 8)")
+    group.addoption("--lns-collection-set", default=None, metavar="NAME",
+                    help="the collection subject is this existing set, made by the caller with the module "
+                         "arguments `python3 -m conformance.given_set args` prints, and removed by the caller "
+                         "after the run (needs --lns-collection-store; the kit then calls no ansible)")
+    group.addoption("--lns-collection-store", default=None, metavar="PATH",
+                    help="the store of --lns-collection-set")
 
 
 class Kit:
@@ -79,6 +85,10 @@ class Kit:
         unknown = sorted(set(self.subjects) - set(SUBJECTS))
         if unknown:
             raise pytest.UsageError("--lns-subject: unknown %s (choose from %s)" % (unknown, ", ".join(SUBJECTS)))
+        given = (config.getoption("lns_collection_set"), config.getoption("lns_collection_store"))
+        if any(given) and not all(given):
+            raise pytest.UsageError("--lns-collection-set and --lns-collection-store go together")
+        self.given_set: Optional[Tuple[str, str]] = given if all(given) else None
         self.ids: List[str] = []
         self.hosts: Dict[str, object] = {}
         self.runs: Dict[str, HostRun] = {}
@@ -93,12 +103,12 @@ class Kit:
         with self.lock:
             if self.runs:
                 return
-            collections_path = CollectionsPath() if "collection" in self.subjects else None
+            collections_path = CollectionsPath() if "collection" in self.subjects and not self.given_set else None
             try:
                 for key, host in self.hosts.items():
                     python = self.config.getoption("lns_python") or host_python(host)
                     self.runs[key] = HostRun(host, self.prefix, self.subjects, self.ids, python,
-                                             collections_path.value if collections_path else None)
+                                             collections_path.value if collections_path else None, self.given_set)
                 workers = max(1, min(self.config.getoption("lns_parallel"), len(self.runs)))
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     for run, error in zip(self.runs.values(), pool.map(_execute, self.runs.values())):

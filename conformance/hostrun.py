@@ -15,9 +15,9 @@ import shlex
 import time
 import zlib
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-from conformance.collection import AnsibleUnavailable, CollectionSet
+from conformance.collection import AnsibleUnavailable, CollectionSet, GivenCollectionSet
 from conformance.probes import lnsprobe
 
 PROBE_SOURCE = Path(lnsprobe.__file__).read_text()
@@ -46,13 +46,14 @@ class HostRun:
     """Runs the kit on one testinfra host and keeps the outcome (results, facts, round trips)."""
 
     def __init__(self, host, prefix: str, subjects: List[str], ids: List[str], python: str,
-                 collections_path: Optional[str]):
+                 collections_path: Optional[str], given_set: Optional[Tuple[str, str]] = None):
         self.host = host
         self.prefix = prefix
         self.subjects = subjects
         self.ids = ids
         self.python = python
         self.collections_path = collections_path
+        self.given_set = given_set  # (name, store) of a set the caller made: see GivenCollectionSet
         self.commands = 0
         self.outcome: Dict = {}
 
@@ -69,8 +70,8 @@ class HostRun:
                  for kind in self.subjects if kind != "collection"]
         collection = None
         if self.setup_ids() and "collection" in self.subjects:
-            collection = CollectionSet(self.host, self.python, self.collections_path, self.prefix, types,
-                                       lnsprobe.TIME_OFFSET)
+            collection = GivenCollectionSet(*self.given_set) if self.given_set else CollectionSet(
+                self.host, self.python, self.collections_path, self.prefix, types, lnsprobe.TIME_OFFSET)
         collection_error = None
         report: Dict = {}
         cleanup_errors: List[str] = []
@@ -90,7 +91,7 @@ class HostRun:
                 except AnsibleUnavailable as exc:
                     cleanup_errors.append(str(exc))
             hostname = report.get("facts", {}).get("hostname")
-            cleanup = self.cleanup(collection.store if collection else None, hostname)
+            cleanup = self.cleanup(collection.store if collection and collection.made_by_kit else None, hostname)
         if collection_error:
             report["subjects"]["collection"] = {"error": collection_error}
             report["results"]["collection"] = dict((i, {"error": collection_error}) for i in self.setup_ids())

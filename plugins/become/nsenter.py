@@ -94,11 +94,14 @@ EXAMPLES = r"""
       ansible.builtin.copy:
         content: "listen 8080\n"
         dest: /etc/web.conf
+        mode: "0644"
 
 - name: One task inside a set kept in another store
   hosts: all
   tasks:
-    - ansible.builtin.command: ip -brief address
+    - name: Addresses inside the set lab1
+      ansible.builtin.command: ip -brief address
+      changed_when: false
       become: true
       become_method: linux.namespaces.nsenter
       become_user: lab1

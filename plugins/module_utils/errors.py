@@ -54,7 +54,6 @@ _CAUSES = {
     ("mount_setattr", errno.EINVAL): "the filesystem does not support the attribute (for MOUNT_ATTR_IDMAP: no "
                                      "idmapped mounts on it)",
     ("setresuid", errno.EPERM): "only root can switch to another user",
-    ("setresuid", errno.EINVAL): "the user is not mapped in the caller's user namespace",
     ("setresgid", errno.EINVAL): "the group is not mapped in the caller's user namespace",
     ("setgroups", errno.EPERM): "setgroups is denied in this user namespace (/proc/PID/setgroups is deny), or the "
                                 "caller lacks CAP_SETGID",

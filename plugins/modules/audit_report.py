@@ -27,37 +27,14 @@ description:
 author:
   - linux.namespaces maintainers (@linux-namespaces)
 options:
-  hosts:
-    description:
-      - The hosts to report on, usually C(ansible_play_hosts_all).
-    type: list
-    elements: str
-    required: true
-  dest:
-    description:
-      - The directory on the controller to write the report to; created if missing.
-      - A relative path is relative to the controller's working directory.
-    type: path
-    required: true
   basename:
     description:
       - The file name of the report without its suffix.
     type: str
     default: namespace-audit
-attributes:
-  action:
-    support: full
-    description: Runs on the controller as an action plugin.
-  check_mode:
-    support: full
-    description: Reports whether a file would change, and writes nothing.
-  diff_mode:
-    support: partial
-    description: Shows the changes of the Markdown and JSON files; the HTML page is not diffed.
-  platform:
-    support: full
-    platforms: all
-    description: Runs on the controller.
+extends_documentation_fragment:
+  - linux.namespaces.controller_action
+  - linux.namespaces.controller_action.report
 seealso:
   - module: linux.namespaces.namespace_facts
 """

@@ -27,7 +27,7 @@ description:
 author:
   - linux.namespaces maintainers (@linux-namespaces)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - action_common_attributes
 options:
   name:
     description:
@@ -119,8 +119,7 @@ attributes:
     support: full
   platform:
     support: full
-    platforms: posix
-    details: Linux only; the store and the namespaces are Linux kernel objects.
+    platforms: [linux]
 notes:
   - The time namespace needs Linux 5.6; the cgroup namespace 4.6. See M(linux.namespaces.namespace_facts).
   - A mount namespace file can only be bind-mounted onto a private mount, which is why the store is a

@@ -9,13 +9,14 @@ render it. Nothing here reads a clock, so the same facts give the same files (id
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from ansible_collections.linux.namespaces.plugins.module_utils.features import KERNEL_FEATURES, version_tuple
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import NAMESPACE_TYPES
+from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import escape_html as _e
+from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import escape_markdown as _md_escape
+from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import html_page
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 NO_FACTS = "no facts: the host was unreachable, or namespace_facts failed on it"
@@ -119,10 +120,6 @@ def render_json(report: Report) -> str:
 # ---------------------------------------------------------------------------------------------
 # Markdown
 
-def _md_escape(text: str) -> str:
-    return re.sub(r"([|\\`*_<>\[\]])", r"\\\1", text).replace("\n", " ")
-
-
 def _answer_lines(report: Report) -> List[str]:
     isolate = report["isolate"]
     lines = ["- Can run isolate.yml (%d): %s" % (len(isolate["can"]), ", ".join(isolate["can"]) or "none")]
@@ -168,28 +165,13 @@ def render_markdown(report: Report) -> str:
 # HTML: one self-contained page, inline CSS, no scripts, no external resources.
 
 _CSS = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1d1d1f; background: #fff; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
-table.matrix { border-collapse: collapse; font-size: 12px; }
-table.matrix th, table.matrix td { border: 1px solid #c8c8cc; padding: 3px 5px; text-align: center; }
 table.matrix thead th { background: #f0f0f3; writing-mode: vertical-rl; transform: rotate(180deg);
   white-space: nowrap; vertical-align: bottom; }
 table.matrix thead th.host { writing-mode: horizontal-tb; transform: none; }
 table.matrix th.host { text-align: left; white-space: nowrap; }
-tr.group th { background: #dfe3ea; text-align: left; font-size: 13px; }
-.pass { background: #d6f5d6; color: #0b5d0b; }
-.fail { background: #fbd3d0; color: #8a1010; font-weight: 600; }
 .unknown { background: #fdf1c7; color: #6b5300; }
-.legend span { display: inline-block; padding: 2px 8px; margin-right: 6px; border: 1px solid #c8c8cc; }
 .answer li { margin: 2px 0; }
-.reasons td, .reasons th { border: 1px solid #e0e0e4; padding: 2px 6px; text-align: left; font-size: 12px; }
-.reasons { border-collapse: collapse; margin-bottom: 1em; }
-details { margin: 4px 0 10px; }
 """
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _matrix_html(report: Report) -> List[str]:
@@ -257,16 +239,13 @@ def _details_html(report: Report) -> List[str]:
 
 
 def render_html(report: Report) -> str:
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           "<title>%s</title>" % _e(report["title"]), "<style>%s</style></head><body>" % _CSS,
-           "<h1>%s</h1>" % _e(report["title"]), "<h2>Which hosts can run isolate.yml</h2>"]
-    out += _answer_html(report)
-    out += ["<h2>Hosts &times; capabilities, grouped by kernel version</h2>",
-            '<p class="legend"><span class="pass">%s pass</span><span class="fail">%s fail</span>'
-            '<span class="unknown">%s unknown</span> Hover a cell for its reason; every reason is also listed '
-            "below.</p>" % (SYMBOLS[PASS], SYMBOLS[FAIL], SYMBOLS[UNKNOWN])]
-    out += _matrix_html(report)
-    out.append("<h2>Reasons and disagreements per host</h2>")
-    out += _details_html(report)
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    body = ["<h2>Which hosts can run isolate.yml</h2>"]
+    body += _answer_html(report)
+    body += ["<h2>Hosts &times; capabilities, grouped by kernel version</h2>",
+             '<p class="legend"><span class="pass">%s pass</span><span class="fail">%s fail</span>'
+             '<span class="unknown">%s unknown</span> Hover a cell for its reason; every reason is also listed '
+             "below.</p>" % (SYMBOLS[PASS], SYMBOLS[FAIL], SYMBOLS[UNKNOWN])]
+    body += _matrix_html(report)
+    body.append("<h2>Reasons and disagreements per host</h2>")
+    body += _details_html(report)
+    return html_page(report["title"], _CSS, body)

@@ -209,7 +209,7 @@ def _listens(pid: int, address: str, port: int) -> bool:
 
 
 def _ip(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", *args], input=stdin, capture_output=True, text=True)
+    return subprocess.run(["ip", *args], input=stdin, capture_output=True, text=True, check=False)
 
 
 def _used_ipv4_networks() -> list[ipaddress.IPv4Network]:
@@ -226,7 +226,7 @@ def _used_ipv4_networks() -> list[ipaddress.IPv4Network]:
 def pick_subnet() -> ipaddress.IPv4Network:
     """A /24 in 10.64.0.0/10 that no address or route of this machine overlaps."""
     used = _used_ipv4_networks()
-    for _ in range(200):
+    for unused in range(200):
         candidate = ipaddress.ip_network(f"10.{random.randrange(64, 128)}.{random.randrange(256)}.0/24")
         if not any(candidate.overlaps(network) for network in used):
             return candidate
@@ -434,7 +434,7 @@ class Fleet:
             for role, key in (("host", "ssh_host_ed25519_key"), ("client", "id_ed25519"))
         ]
         for keygen in keygens:
-            output, _ = keygen.communicate()
+            output, unused = keygen.communicate()
             if keygen.returncode != 0:
                 raise FleetError(f"ssh-keygen failed: {output.decode(errors='replace')}")
 
@@ -561,7 +561,7 @@ class Fleet:
             waiting = still_waiting
             if waiting:
                 if time.monotonic() > deadline:
-                    names = ", ".join(host.name for host, _ in waiting)
+                    names = ", ".join(host.name for host, unused in waiting)
                     raise FleetError(f"sshd not listening after {self.start_timeout} s on: {names}")
                 time.sleep(0.005)
         for host in self.hosts:

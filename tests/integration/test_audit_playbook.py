@@ -10,25 +10,18 @@ import json
 import os
 import typing
 import pathlib
-import shutil
-import struct
 import subprocess
 import sys
-import tempfile
-import zlib
-from html.parser import HTMLParser
 
 import pytest
 
+from tests.report_page import chromium, screenshot, table_rows
 from tests.fleet import Fleet, next_fleet_prefix
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 HOSTS = 5
 ALL_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time")
 WINDOW = (1600, 1000)
-# Chromium as root, offline: flags from the machine notes (no sandbox, no background traffic).
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASS_GREEN = (0xD6, 0xF5, 0xD6)  # the .pass cell background of the report's CSS
 
 
@@ -90,116 +83,23 @@ def test_markdown_report_has_a_row_per_host(audit):
         "namespace-audit.html", "namespace-audit.json", "namespace-audit.md"]
 
 
-class MatrixDom(HTMLParser):
-    """From Chromium's DOM dump: the matrix's host rows and each row's cells (class, title, text)."""
-
-    def __init__(self):
-        super().__init__()
-        self.in_matrix = False
-        self.rows = {}
-        self._host = None
-        self._cell = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "table" and attrs.get("id") == "matrix":
-            self.in_matrix = True
-        elif self.in_matrix and tag == "tr" and "data-host" in attrs:
-            self._host = attrs["data-host"]
-            self.rows[self._host] = []
-        elif self._host and tag == "td":
-            self._cell = [attrs.get("class"), attrs.get("title", ""), ""]
-            self.rows[self._host].append(self._cell)
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell[2] += data
-
-    def handle_endtag(self, tag):
-        if tag == "td":
-            self._cell = None
-        elif tag == "tr":
-            self._host = None
-        elif tag == "table":
-            self.in_matrix = False
-
-
-def chromium(*args: str) -> subprocess.CompletedProcess:
-    program = shutil.which("chromium")
-    if program is None:
-        pytest.fail("chromium is not installed (apt-get install -y chromium)")
-    profile = tempfile.mkdtemp(prefix="lns-chromium-")
-    try:
-        return subprocess.run([program, *CHROMIUM_FLAGS, "--user-data-dir=" + profile, *args], check=False,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def png_pixels(data: bytes):
-    """(width, height, rows of RGB tuples) of an 8-bit RGB or RGBA PNG, as Chromium writes them."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    position, chunks = 8, {}
-    while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        chunks.setdefault(kind, []).append(data[position + 8:position + 8 + length])
-        position += 12 + length
-    width, height, depth, color_type = struct.unpack(">IIBB", chunks[b"IHDR"][0][:10])
-    assert depth == 8 and color_type in (2, 6), "unexpected PNG format %d/%d" % (depth, color_type)
-    channels = 3 if color_type == 2 else 4
-    raw = zlib.decompress(b"".join(chunks[b"IDAT"]))
-    stride = width * channels
-    previous = bytearray(stride)
-    rows = []
-    for y in range(height):
-        start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
-        for x in range(stride):  # undo the PNG filter of this scanline
-            left = line[x - channels] if x >= channels else 0
-            up = previous[x]
-            upper_left = previous[x - channels] if x >= channels else 0
-            if kind == 1:
-                line[x] = (line[x] + left) & 0xFF
-            elif kind == 2:
-                line[x] = (line[x] + up) & 0xFF
-            elif kind == 3:
-                line[x] = (line[x] + (left + up) // 2) & 0xFF
-            elif kind == 4:
-                estimate = left + up - upper_left
-                distances = (abs(estimate - left), abs(estimate - up), abs(estimate - upper_left))
-                line[x] = (line[x] + (left, up, upper_left)[distances.index(min(distances))]) & 0xFF
-        rows.append([tuple(line[i:i + 3]) for i in range(0, stride, channels)])
-        previous = line
-    return width, height, rows
-
-
 def test_html_report_renders_the_matrix_in_headless_chromium(audit, tmp_path):
     names, report_dir = audit.names, audit.report_dir
     page = (report_dir / "namespace-audit.html").resolve().as_uri()
-    screenshot = tmp_path / "report.png"
-    shot = chromium("--screenshot=%s" % screenshot, "--window-size=%d,%d" % WINDOW, page)
-    assert screenshot.exists(), shot.stderr
-    width, height, rows = png_pixels(screenshot.read_bytes())
-    assert (width, height) == WINDOW
-    colors = {}
-    for row in rows:
-        for pixel in row:
-            colors[pixel] = colors.get(pixel, 0) + 1
-    background = max(colors, key=colors.get)
-    assert background == (255, 255, 255)
-    painted = width * height - colors[background]
+    _rows, colors = screenshot(page, WINDOW, tmp_path / "report.png")
+    width, height = WINDOW
+    painted = width * height - colors[(255, 255, 255)]
     assert painted > width * height // 20, "the page is (nearly) blank"
     # 5 hosts x 26 cells, all pass: a good area of the pass colour.
     assert colors.get(PASS_GREEN, 0) > HOSTS * 26 * 200
 
-    dom = chromium("--dump-dom", page)
-    matrix = MatrixDom()
-    matrix.feed(dom.stdout)
-    assert sorted(matrix.rows) == sorted(names)
-    widths = {len(cells) for cells in matrix.rows.values()}
+    _header, matrix = table_rows(chromium("--dump-dom", page).stdout, "matrix", "data-host")
+    assert sorted(matrix) == sorted(names)
+    widths = {len(cells) for cells in matrix.values()}
     assert len(widths) == 1 and widths.pop() >= 1 + len(ALL_TYPES)
-    for cells in matrix.rows.values():
-        for css, title, text in cells:
+    for cells in matrix.values():
+        for attributes, text in cells:
+            css, title = attributes.get("class"), attributes.get("title", "")
             assert css in ("pass", "fail", "unknown")
             assert text.strip().endswith(css)
             assert ": " in title and len(title.split(": ", 1)[1]) > 5  # the reason

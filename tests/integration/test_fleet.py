@@ -36,11 +36,11 @@ def ansible_adhoc(fleet: Fleet, module: str, arguments: str = "") -> dict[str, t
     argv = [ansible_command("ansible"), "all", "-i", str(fleet.inventory_path), "-m", module]
     if arguments:
         argv += ["-a", arguments]
-    completed = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
     results = {}
     decoder = json.JSONDecoder()
     for header in re.finditer(r"^(\S+) \| (\w+)(?:!)? => ", completed.stdout, re.MULTILINE):
-        result, _ = decoder.raw_decode(completed.stdout, header.end())
+        result, unused = decoder.raw_decode(completed.stdout, header.end())
         results[header.group(1)] = (header.group(2), result)
     assert results, f"no result from ansible (rc {completed.returncode}): {completed.stdout}{completed.stderr}"
     return results
@@ -61,7 +61,7 @@ def leftovers_seen_by_the_machine(prefix: str, paths: list[Path], pids: list[int
     processes = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True).stdout
     found += [f"process {line.strip()}" for line in processes.splitlines() if ours.search(line)]
     found += [f"pid {pid}" for pid in pids if Path(f"/proc/{pid}").exists()]
-    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET,SOURCE"], capture_output=True, text=True).stdout
+    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET,SOURCE"], capture_output=True, text=True, check=False).stdout
     found += [f"mount {line}" for line in mounts.splitlines() if ours.search(line)]
     found += [f"path {path}" for path in paths if path.exists()]
     return found
@@ -170,7 +170,7 @@ def test_a_host_makes_namespaces_of_its_own_that_stay_inside(fleet_factory):
     netns = f"{fleet.prefix}-inner"
     fleet.run(first, f"ip netns add {netns}")
     assert netns in fleet.run(first, "ip netns list").stdout
-    assert netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
     assert netns not in Path("/proc/self/mountinfo").read_text()
     assert netns not in fleet.run(second, "ip netns list; cat /proc/self/mountinfo").stdout
 
@@ -178,8 +178,8 @@ def test_a_host_makes_namespaces_of_its_own_that_stay_inside(fleet_factory):
 def test_ansible_ping_reaches_every_host(fleet_factory):
     fleet = fleet_factory(3)
     results = ansible_adhoc(fleet, "ping")
-    assert {name: status for name, (status, _) in results.items()} == {host.name: "SUCCESS" for host in fleet.hosts}
-    assert all(result["ping"] == "pong" for _, result in results.values())
+    assert {name: status for name, (status, _result) in results.items()} == {host.name: "SUCCESS" for host in fleet.hosts}
+    assert all(result["ping"] == "pong" for _status, result in results.values())
 
 
 def test_ansible_setup_reports_each_hosts_identity(fleet_factory):
@@ -208,8 +208,7 @@ def test_testinfra_reaches_hosts_through_the_ssh_config(fleet_factory, tmp_path)
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--hosts={hosts}",
          f"--ssh-config={fleet.ssh_config_path}", str(suite)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-    )
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "3 passed" in completed.stdout
 
@@ -256,18 +255,18 @@ def test_cli_up_then_down(tmp_path):
     prefix = next_fleet_prefix()
     cli = [sys.executable, "-m", "tests.fleet"]
     up = subprocess.run([*cli, "up", "--prefix", prefix, "--count", "2", "--workdir", str(tmp_path)],
-                        cwd=REPOSITORY, capture_output=True, text=True, timeout=120)
+                        cwd=REPOSITORY, capture_output=True, text=True, timeout=120, check=False)
     try:
         assert up.returncode == 0, up.stderr
         made = json.loads(up.stdout)
         hosts = [FleetHost(**host) for host in made["hosts"]]
         for host in hosts:
             answer = subprocess.run(["ssh", "-F", made["ssh_config"], host.name, "hostname"],
-                                    capture_output=True, text=True, timeout=60)
+                                    capture_output=True, text=True, timeout=60, check=False)
             assert answer.stdout.strip() == host.name
     finally:
         down = subprocess.run([*cli, "down", "--prefix", prefix, "--workdir", str(tmp_path)],
-                              cwd=REPOSITORY, capture_output=True, text=True, timeout=120)
+                              cwd=REPOSITORY, capture_output=True, text=True, timeout=120, check=False)
     assert down.returncode == 0, down.stderr
     paths = [tmp_path / f"fleet-{prefix}", Path(made["control_dir"])]
     assert leftovers_seen_by_the_machine(prefix, paths, [host.pid for host in hosts]) == []

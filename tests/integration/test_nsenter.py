@@ -68,7 +68,7 @@ def util_linux_nsenter(state_path: str, types: Tuple[str, ...], *argv: str) -> s
 
 def proc_stat_fields(stat_text: str) -> Tuple[str, List[str]]:
     """comm and the fields after it, from a /proc/PID/stat line."""
-    head, _, rest = stat_text.rpartition(")")
+    head, unused, rest = stat_text.rpartition(")")
     return head.split("(", 1)[1], rest.split()
 
 
@@ -178,7 +178,7 @@ def ansible_adhoc(module: str, args: object, *options: str, inventory: Optional[
         argv += ["-i", inventory]
     else:
         argv += ["-c", "local", "-e", "ansible_python_interpreter=" + python]
-    completed = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=ansible_env())
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=ansible_env(), check=False)
     results = {}
     decoder = json.JSONDecoder()
     for header in re.finditer(r"^(\S+) \| (\w+)!?( => |$)", completed.stdout, re.MULTILINE):
@@ -208,7 +208,7 @@ def test_a_command_sees_the_sets_hostname(web: SetInfo, prefix: str):
     status, result = nsenter_module(in_set(web, argv=["hostname"]))
     assert status == "CHANGED", result
     assert result["stdout"] == prefix + "-web"
-    assert subprocess.run(["hostname"], capture_output=True, text=True).stdout.strip() != prefix + "-web"
+    assert subprocess.run(["hostname"], capture_output=True, text=True, check=False).stdout.strip() != prefix + "-web"
 
 
 def test_ipcs_inside_is_empty_while_the_host_has_a_queue(web: SetInfo, host_queue: int):
@@ -226,7 +226,7 @@ def test_ps_lists_only_the_sets_processes(web: SetInfo):
     seen = [line.split(None, 1) for line in result["stdout_lines"]]
     holder_comm = Path("/proc/%d/comm" % web.holder_pid).read_text().strip()
     assert seen[0] == ["1", holder_comm]
-    assert [comm for _, comm in seen[1:]] == ["ps"]
+    assert [comm for unused, comm in seen[1:]] == ["ps"]
     # The host counts the same members in the set's PID namespace: only the holder is left.
     pid_ns = os.readlink("/proc/%d/ns/pid" % web.holder_pid)
     members = [p for p in os.listdir("/proc") if p.isdigit() and _readlink("/proc/%s/ns/pid" % p) == pid_ns]
