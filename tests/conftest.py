@@ -166,37 +166,76 @@ def _ansible_command(name: str) -> str:
     return program
 
 
-def _run_json(command: list[str]) -> tuple[int, dict, str]:
-    completed = subprocess.run(command, env=_ansible_environment(), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, universal_newlines=True, check=False)
+def _start(command: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(command, env=_ansible_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+
+
+def _finish_json(command: list[str], process: subprocess.Popen) -> tuple[int, dict, str]:
+    stdout, stderr = process.communicate()
     try:
-        output = json.loads(completed.stdout)
+        output = json.loads(stdout)
     except ValueError:
         pytest.fail('%s printed no JSON (exit %d):\nstdout: %s\nstderr: %s'
-                    % (command[0], completed.returncode, completed.stdout, completed.stderr), pytrace=False)
-    return completed.returncode, output, completed.stderr
+                    % (command[0], process.returncode, stdout, stderr), pytrace=False)
+    return process.returncode, output, stderr
+
+
+def _run_json(command: list[str]) -> tuple[int, dict, str]:
+    return _finish_json(command, _start(command))
+
+
+def _module_command(module: str, args: dict, check: bool = False, diff: bool = False,
+                    python: str | None = None) -> list[str]:
+    command = [_ansible_command('ansible'), 'localhost', '-m', module, '-a', json.dumps(args)]
+    if check:
+        command.append('--check')
+    if diff:
+        command.append('--diff')
+    if python:
+        command += ['-e', 'ansible_python_interpreter=' + python]
+    return command
+
+
+def _localhost_result(module: str, output: dict, stderr: str) -> dict:
+    try:
+        return output['plays'][0]['tasks'][0]['hosts']['localhost']
+    except (KeyError, IndexError):
+        pytest.fail('no result for localhost from %s:\n%s\nstderr: %s' % (module, json.dumps(output, indent=2), stderr),
+                    pytrace=False)
+
+
+def _full_name(module: str) -> str:
+    return module if '.' in module else COLLECTION_PREFIX + module
 
 
 @pytest.fixture(scope='session')
 def run_ansible_module():
-    """run_ansible_module(module, args, check=False, diff=False) -> the module's result dict.
+    """run_ansible_module(module, args, check=False, diff=False, python=None) -> the module's result dict.
 
-    Runs `ansible localhost -m MODULE -a JSON` (implicit localhost: the controller's Python).
-    A short MODULE name is taken from this collection: "namespace" is linux.namespaces.namespace.
+    Runs `ansible localhost -m MODULE -a JSON` on the implicit localhost: the controller's Python, or
+    the target interpreter PYTHON. A short MODULE name is taken from this collection: "namespace" is
+    linux.namespaces.namespace.
     """
-    def run(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
-        name = module if '.' in module else COLLECTION_PREFIX + module
-        command = [_ansible_command('ansible'), 'localhost', '-m', name, '-a', json.dumps(args)]
-        if check:
-            command.append('--check')
-        if diff:
-            command.append('--diff')
-        output, stderr = _run_json(command)[1:]
-        try:
-            return output['plays'][0]['tasks'][0]['hosts']['localhost']
-        except (KeyError, IndexError):
-            pytest.fail('no result for localhost from %s:\n%s\nstderr: %s' % (name, json.dumps(output, indent=2), stderr),
-                        pytrace=False)
+    def run(module: str, args: dict, **options) -> dict:
+        name = _full_name(module)
+        output, stderr = _run_json(_module_command(name, args, **options))[1:]
+        return _localhost_result(name, output, stderr)
+
+    return run
+
+
+@pytest.fixture(scope='session')
+def run_ansible_modules():
+    """run_ansible_modules(module, [args, ...], **options) -> their result dicts, in order.
+
+    Like run_ansible_module, but every run is started before the first is waited for: they run at once.
+    """
+    def run(module: str, many_args: list, **options) -> list:
+        name = _full_name(module)
+        started = [(command, _start(command)) for command in (_module_command(name, args, **options)
+                                                              for args in many_args)]
+        return [_localhost_result(name, *_finish_json(command, process)[1:]) for command, process in started]
 
     return run
 

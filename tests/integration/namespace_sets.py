@@ -16,10 +16,9 @@ import os
 import signal
 import subprocess
 import time
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set
 
 from helpers import run
-from module_runner import AdhocRun, AnsibleRunner
 
 MODULE = "linux.namespaces.namespace"
 ALL_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time")  # the issue's eight types
@@ -128,9 +127,52 @@ def children_of(pid: int) -> List[int]:
         return [int(p) for p in handle.read().split()]
 
 
-def no_traceback(run: AdhocRun) -> bool:
-    text = json.dumps(run.result)
-    return "module_stderr" not in run.result and "Traceback" not in text and "Traceback" not in run.stderr
+class ModuleResult:
+    """One `ansible localhost -m MODULE` run: its task result (tests/conftest.py's full_json callback)."""
+
+    def __init__(self, result: Dict[str, Any]) -> None:
+        self.result = result
+
+    @property
+    def status(self) -> str:
+        if self.result.get("failed"):
+            return "failed"
+        return "changed" if self.result.get("changed") else "ok"
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.result.get("changed"))
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    @property
+    def msg(self) -> str:
+        return str(self.result.get("msg", ""))
+
+    @property
+    def warnings(self) -> List[str]:
+        return [str(w) for w in self.result.get("warnings") or ()]
+
+
+def no_traceback(run: ModuleResult) -> bool:
+    """fail_json, not a crash: no module_stderr, no traceback (fail_json's placeholder says 'unavailable')."""
+    return "module_stderr" not in run.result and "Traceback" not in json.dumps(run.result)
+
+
+class ModuleRunner:
+    """The namespace module through tests/conftest.py's run_ansible_module and run_ansible_modules."""
+
+    def __init__(self, run_one: Callable[..., Dict[str, Any]], run_many: Callable[..., List[Dict[str, Any]]]) -> None:
+        self._run_one = run_one
+        self._run_many = run_many
+
+    def run(self, args: Dict[str, Any], **options: Any) -> ModuleResult:
+        return ModuleResult(self._run_one(MODULE, args, **options))
+
+    def run_parallel(self, many_args: Sequence[Dict[str, Any]], **options: Any) -> List[ModuleResult]:
+        return [ModuleResult(r) for r in self._run_many(MODULE, list(many_args), **options)]
 
 
 class TestStore:
@@ -138,7 +180,7 @@ class TestStore:
 
     __test__ = False  # not a test class, whatever its name says
 
-    def __init__(self, runner: AnsibleRunner, prefix: str, path: str) -> None:
+    def __init__(self, runner: ModuleRunner, prefix: str, path: str) -> None:
         self.runner = runner
         self.prefix = prefix
         self.path = path
@@ -153,16 +195,16 @@ class TestStore:
         return dict(options, name=name, store=self.path)
 
     def run(self, name: str, check: bool = False, diff: bool = False, python: Optional[str] = None,
-            **options: Any) -> AdhocRun:
-        return self.runner.run(MODULE, self.args(name, **options), check=check, diff=diff, python=python)
+            **options: Any) -> ModuleResult:
+        return self.runner.run(self.args(name, **options), check=check, diff=diff, python=python)
 
-    def present(self, name: str, **options: Any) -> AdhocRun:
+    def present(self, name: str, **options: Any) -> ModuleResult:
         """Create (or converge) a set and insist it worked."""
         run = self.run(name, **options)
         assert run.status in ("ok", "changed"), run.result
         return run
 
-    def absent(self, name: str, **kwargs: Any) -> AdhocRun:
+    def absent(self, name: str, **kwargs: Any) -> ModuleResult:
         return self.run(name, state="absent", **kwargs)
 
     def set_dir(self, name: str) -> str:
@@ -237,7 +279,7 @@ class TestStore:
 
 
 @contextlib.contextmanager
-def store_at(runner: AnsibleRunner, prefix: str, tag: str, parent: str = "/run") -> Iterator[TestStore]:
+def store_at(runner: ModuleRunner, prefix: str, tag: str, parent: str = "/run") -> Iterator[TestStore]:
     """A store at PARENT/PREFIX-TAG that is left clean however the test ends; leaks fail the test."""
     store = TestStore(runner, prefix, "%s/%s-%s" % (parent, prefix, tag))
     try:

@@ -24,10 +24,9 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional
 import pytest
 
 from helpers import ansible_environment, ansible_program, run
-from module_runner import AnsibleRunner, link_collection
 from namespace_sets import (
-    ALL_TYPES, HOLDER_COMM_PREFIX, MODULE, NETNS_DIR, TestStore, adopting_orphans, holders_named, inode,
-    kill_started, mounts, mounts_under, no_traceback, nsenter, nsfs_mounts_of, pinned, process_alive,
+    ALL_TYPES, HOLDER_COMM_PREFIX, MODULE, NETNS_DIR, ModuleRunner, TestStore, adopting_orphans, holders_named,
+    inode, kill_started, mounts, mounts_under, no_traceback, nsenter, nsfs_mounts_of, pinned, process_alive,
     process_ns_inode, sh, start_pid_namespace_process, store_at, wait_until)
 
 _store_numbers = itertools.count(1)
@@ -36,9 +35,8 @@ USER_MAP = ["0 100000 65536"]
 
 
 @pytest.fixture(scope="session")
-def ansible() -> AnsibleRunner:
-    link_collection()
-    return AnsibleRunner()
+def ansible(run_ansible_module, run_ansible_modules) -> ModuleRunner:
+    return ModuleRunner(run_ansible_module, run_ansible_modules)
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +356,7 @@ def test_fixed_option_change_fails_naming_the_option_and_leaves_the_set_untouche
 
 def test_twenty_parallel_creates_of_one_name_make_one_set(store):
     name = store.name("race")
-    runs = store.runner.run_parallel(MODULE, [store.args(name, hostname="race")] * 20)
+    runs = store.runner.run_parallel([store.args(name, hostname="race")] * 20)
     assert [r.status for r in runs].count("failed") == 0, [r.msg for r in runs if r.failed]
     assert sorted(r.changed for r in runs) == [False] * 19 + [True]
     assert [e for e in os.listdir(store.path) if not e.startswith(".")] == [name]
@@ -369,14 +367,14 @@ def test_twenty_parallel_creates_of_one_name_make_one_set(store):
 
 def test_twenty_parallel_creates_of_different_names_make_twenty_sets_and_parallel_absent_removes_all(store):
     names = [store.name("many%02d" % i) for i in range(20)]
-    runs = store.runner.run_parallel(MODULE, [store.args(n, types=["uts", "pid"]) for n in names])
+    runs = store.runner.run_parallel([store.args(n, types=["uts", "pid"]) for n in names])
     assert [r.msg for r in runs if r.failed] == []
     assert all(r.changed for r in runs)
     assert sorted(e for e in os.listdir(store.path) if not e.startswith(".")) == names
     holders = [store.state(n)["holder_pid"] for n in names]
     assert len(set(holders)) == 20 and all(process_alive(h) for h in holders)
     inodes = {n: {t: inode(store.file(n, t)) for t in ("uts", "pid")} for n in names}
-    removed = store.runner.run_parallel(MODULE, [store.args(n, state="absent") for n in names])
+    removed = store.runner.run_parallel([store.args(n, state="absent") for n in names])
     assert [r.msg for r in removed if r.failed] == []
     assert all(r.changed for r in removed)
     for name, holder in zip(names, holders):
@@ -582,13 +580,13 @@ def test_bad_input_fails_clearly_without_traceback_and_changes_nothing(ansible, 
     options.setdefault("store", case.store(scratch) if case.store else scratch + "-store")
     watched = [scratch, scratch + "-real", scratch + "-store"]
     before = host_snapshot(prefix, watched)
-    run = ansible.run(MODULE, options, check=case.check)
+    run = ansible.run(options, check=case.check)
     assert run.failed, run.result
     assert no_traceback(run), run.result
     assert case.message in run.msg, run.msg
     assert host_snapshot(prefix, watched) == before
     if case.store and os.path.isdir(scratch):
-        absent = ansible.run(MODULE, dict(options, state="absent"))
+        absent = ansible.run(dict(options, state="absent"))
         assert absent.status in ("ok", "failed") and not absent.changed, absent.result
         assert host_snapshot(prefix, watched) == before, "state=absent touched a directory that is not a store"
 
@@ -647,11 +645,12 @@ def test_module_works_on_target_python(store, version):
     name = store.name("py" + version.replace(".", ""))
     options = {"types": list(ALL_TYPES), "uid_map": USER_MAP, "gid_map": USER_MAP, "hostname": "py-target",
                "monotonic_offset": 3600, "mount_proc": True}
-    created = store.runner.run(MODULE, store.args(name, **options), python=python, verbose=True)
+    created = store.run(name, python=python, **options)
     assert created.status == "changed", created.result
-    assert python in created.stdout, "the module did not run on %s" % python
-    assert nsenter({"uts": store.file(name, "uts")}, ["hostname"]) == "py-target"
     holder = created.result["set"]["holder_pid"]
+    # The holder is a fork of the module's process: it runs the module's interpreter.
+    assert os.path.realpath("/proc/%d/exe" % holder) == os.path.realpath(python), "not run on %s" % python
+    assert nsenter({"uts": store.file(name, "uts")}, ["hostname"]) == "py-target"
     assert sh(["nsenter", "-t", str(holder), "--pid", "--mount", "cat", "/proc/1/comm"]).startswith(
         HOLDER_COMM_PREFIX)
     again = store.run(name, python=python, **options)
@@ -668,7 +667,7 @@ def test_ansible_doc_renders_and_documents_every_option(ansible):
     raw = run([ansible_program("ansible-doc"), "--json", MODULE], env=env).stdout
     documented = set(json.loads(raw)[MODULE]["doc"]["options"])
     # The module's own list of parameters, as it reports an unknown one.
-    probe = ansible.run(MODULE, {"name": "x", "lns_no_such_option": 1})
+    probe = ansible.run({"name": "x", "lns_no_such_option": 1})
     supported = set(probe.msg.split("Supported parameters include:")[1].strip(" .").split(", "))
     assert documented == supported
     for option in supported:

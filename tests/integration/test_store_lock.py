@@ -16,7 +16,6 @@ from typing import Iterator
 
 import pytest
 
-from module_runner import link_collection
 from namespace_sets import mounts_under
 
 WORKERS = 6
@@ -50,7 +49,6 @@ def _worker(root: str) -> int:
 
 
 def test_lock_holders_always_see_a_mounted_store_while_others_unmount_it(race_root):
-    link_collection()  # the integration conftest puts its directory on sys.path
     children = []
     for _worker_number in range(WORKERS):
         pid = os.fork()
