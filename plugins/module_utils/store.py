@@ -37,7 +37,6 @@ HOLDER_COMM_PREFIX = "nsh:"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")  # used with fullmatch: "$" would accept a final newline
 MAX_MAP_LINES = 340  # the kernel's limit on uid_map/gid_map lines since 4.15
 MAP_FIELD = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts '²' and '٣'
-
 HOLDER_EXIT_TIMEOUT = 10.0
 
 # Options fixed when a set is made; changing one needs state=absent first.
