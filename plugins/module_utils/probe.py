@@ -26,10 +26,11 @@ from ansible_collections.linux.namespaces.plugins.module_utils.errors import (
     USERNS_GATES, NamespaceError, error_from, read_sysctl)
 from ansible_collections.linux.namespaces.plugins.module_utils.features import (
     FEATURES_BY_NAME, KERNEL_FEATURES, MAX_NAMESPACES_SYSCTLS_KERNEL, release_has)
+from ansible_collections.linux.namespaces.plugins.module_utils.inspect import present_types, walk_processes
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import mount_points
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
     CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWUTS, DEFAULT_SET_TYPES, NAMESPACE_TYPES, TYPES_BY_NAME,
     NamespaceType, names_in)
-from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import mount_points
 
 PASS = "pass"
 FAIL = "fail"
@@ -172,17 +173,11 @@ def _max_namespaces(nstype: NamespaceType) -> Optional[int]:
 
 def count_in_use() -> Dict[str, int]:
     """Distinct namespaces per type that readable processes are members of (see IN_USE_NOTE)."""
-    seen: Dict[str, set] = {t.name: set() for t in NAMESPACE_TYPES}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        for name, inodes in seen.items():
-            try:
-                info = os.stat(_ns_path(name, entry))
-            except OSError:  # exited, or not ours to read (on this machine /proc/1/ns is unreadable)
-                continue
-            inodes.add((info.st_dev, info.st_ino))
-    return {name: len(inodes) for name, inodes in seen.items()}
+    counts = {t.name: 0 for t in NAMESPACE_TYPES}
+    records, _unreadable = walk_processes(present_types())  # the one /proc walk, shared with namespace_info
+    for record in records.values():
+        counts[record.nstype] += 1
+    return counts
 
 
 def probe_types(config: Dict[str, str]) -> Dict[str, Facts]:
