@@ -5,10 +5,19 @@
   processes   plus N processes, each alone in a new UTS namespace (`unshare --uts sleep`);
   persisted   plus N UTS namespaces with no process, each bind-mounted on a private tmpfs.
 
-For each, the core (inspect_host() in this process), the module end to end (a fresh Python running the
-module file with an argument file, as Ansible's target side does, interpreter start included) and
-`lsns -J` run interleaved in random order; the medians and their ratios are printed and written to
-bench/results/. Everything made carries the prefix and is removed on exit, also on Ctrl-C or failure.
+For each, four contenders run interleaved in random order:
+
+  core        inspect_host() in this process: the listing `lsns -J` gives (type, inode, processes, lowest
+              pid, its user and command), plus the bind mounts, set names, set health and leaks;
+  relations   the same with relations=True: also each namespace's owner, owner uid, parent and netnsid,
+              which means opening every namespace (lsns 2.38 opens every namespace of every process for
+              them whatever it prints);
+  module      the module end to end (a fresh Python running the module file with an argument file, as
+              Ansible's target side does, interpreter and Ansible start-up included);
+  lsns        `lsns -J`.
+
+The medians and their ratios are printed and written to bench/results/. Everything made carries the prefix
+and is removed on exit, also on Ctrl-C or failure.
 
 Run as root from the repository root:  .venv/bin/python bench/bench_info.py [--count 1000] [--rounds 15]
 """
@@ -128,7 +137,8 @@ def run_module(args_file: str) -> Dict[str, Any]:
 
 
 def measure(rounds: int, args_file: str) -> Dict[str, List[float]]:
-    contenders = {"core": inspect_host, "module": lambda: run_module(args_file), "lsns": run_lsns}
+    contenders = {"core": inspect_host, "relations": lambda: inspect_host(relations=True),
+                  "module": lambda: run_module(args_file), "lsns": run_lsns}
     times: Dict[str, List[float]] = {name: [] for name in contenders}
     for _round in range(rounds):
         order = list(contenders)
@@ -154,13 +164,14 @@ def scenario(name: str, made: Set[int], rounds: int, args_file: str) -> Dict[str
         "scenario": name, "processes": processes, "namespaces_made": len(made), "found": counts,
         "median_ms": medians, "samples_ms": {k: [t * 1000 for t in v] for k, v in times.items()},
         "ratio_core_to_lsns": medians["core"] / medians["lsns"],
+        "ratio_relations_to_lsns": medians["relations"] / medians["lsns"],
         "ratio_module_to_lsns": medians["module"] / medians["lsns"],
     }
-    print("%-10s %5d procs %5d made | core %7.1f ms  module %7.1f ms  lsns %7.1f ms | core/lsns %.2f  "
-          "module/lsns %.2f | made found: core %d module %d lsns %d"
-          % (name, processes, len(made), medians["core"], medians["module"], medians["lsns"],
-             result["ratio_core_to_lsns"], result["ratio_module_to_lsns"], counts["core"], counts["module"],
-             counts["lsns"]), flush=True)
+    print("%-10s %5d procs %5d made | core %6.1f ms  relations %6.1f ms  module %6.1f ms  lsns %6.1f ms | "
+          "core/lsns %.2f  relations/lsns %.2f  module/lsns %.2f | made found: core %d module %d lsns %d"
+          % (name, processes, len(made), medians["core"], medians["relations"], medians["module"],
+             medians["lsns"], result["ratio_core_to_lsns"], result["ratio_relations_to_lsns"],
+             result["ratio_module_to_lsns"], counts["core"], counts["module"], counts["lsns"]), flush=True)
     return result
 
 

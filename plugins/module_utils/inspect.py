@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, explain
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import (
-    MOUNTINFO, NsfsMount, nsfs_mounts, read_mountinfo)
+    MOUNTINFO, NsfsMount, read_mount_table)
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPE_NAMES
 from ansible_collections.linux.namespaces.plugins.module_utils.store import (
     DEFAULT_STORE, NETNS_DIR, STATE_FILE, SetState, Store, describe, holder_alive)
@@ -60,26 +60,24 @@ class NamespaceRecord:
         """Where the namespace can be opened, the most stable first."""
         return self.mounts + ([self.proc_path] if self.proc_path else [])
 
-    def to_dict(self, user_names: Callable[[Optional[int]], Optional[str]]) -> Dict[str, Any]:
-        paths = self.paths()
-        return {
+    def to_dict(self, user_names: Callable[[Optional[int]], Optional[str]], relations: bool) -> Dict[str, Any]:
+        listed = {
             "type": self.nstype,
             "inode": self.inode,
-            "path": paths[0] if paths else None,
+            "path": self.mounts[0] if self.mounts else self.proc_path,
             "nprocs": self.nprocs,
             "pid": self.pid,
             "command": self.command,
             "uid": self.uid,
             "user": user_names(self.uid),
-            "owner_uid": self.owner_uid,
-            "owner_user": user_names(self.owner_uid),
-            "owner": self.owner,
-            "parent": self.parent,
-            "netnsid": self.netnsid,
             "mounts": list(self.mounts),
             "set": self.set_name,
             "netns_name": self.netns_name,
         }
+        if relations:
+            listed.update(owner_uid=self.owner_uid, owner_user=user_names(self.owner_uid), owner=self.owner,
+                          parent=self.parent, netnsid=self.netnsid)
+        return listed
 
 
 Records = Dict[int, NamespaceRecord]  # by inode: nsfs inodes are unique across types
@@ -168,10 +166,17 @@ class _Describer:
     as namespaces of their own, so the trees are complete.
     """
 
+    # Owners and parents stay open while the walk lasts: closing the last fd on a namespace frees its nsfs
+    # dentry, and the next NS_GET_USERNS for the same owner builds it again (holding them took a tenth off
+    # the listing with relations of 1,000 persisted namespaces). Capped far below RLIMIT_NOFILE for a
+    # host with thousands of user namespaces.
+    MAX_HELD = 256
+
     def __init__(self, records: Records) -> None:
         self.records = records
         self.netlink: Optional[socket.socket] = None
         self.sequence = 0
+        self.held: Dict[int, int] = {}  # inode -> fd of an owner or parent
 
     def __enter__(self) -> "_Describer":
         try:
@@ -183,6 +188,9 @@ class _Describer:
     def __exit__(self, *exc_info: Any) -> None:
         if self.netlink is not None:
             self.netlink.close()
+        for fd in self.held.values():
+            os.close(fd)
+        self.held.clear()
 
     def describe_all(self) -> None:
         for record in list(self.records.values()):
@@ -228,14 +236,19 @@ class _Describer:
         related = self._ask(get, fd)
         if related is None:
             return None
+        keep = False
         try:
             inode = os.fstat(related).st_ino
             if inode not in self.records:
                 record = self.records[inode] = NamespaceRecord(nstype, inode)
                 self._describe(record, related)
+            if inode not in self.held and len(self.held) < self.MAX_HELD:
+                self.held[inode] = related
+                keep = True
             return inode
         finally:
-            os.close(related)
+            if not keep:
+                os.close(related)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,22 +376,27 @@ class _UserNames:
 
 def inspect_host(store_root: str = DEFAULT_STORE, types: Optional[Sequence[str]] = None,
                  pid: Optional[int] = None, name: Optional[str] = None, tree: Optional[str] = None,
-                 proc_root: str = PROC, mountinfo_path: str = MOUNTINFO,
+                 relations: bool = False, proc_root: str = PROC, mountinfo_path: str = MOUNTINFO,
                  netns_dir: str = NETNS_DIR) -> Dict[str, Any]:
     """Everything namespace_info returns. Filters: types, pid (its namespaces), name (a set or a
-    /run/netns name). tree: 'owner' or 'parent'."""
+    /run/netns name). tree: 'owner' or 'parent', which needs and so implies relations.
+
+    relations: also owner, owner uid, parent and netnsid. They cost an open and an ioctl or two for every
+    namespace, most of the time on a host with many persisted namespaces, so they are asked for.
+    """
     if tree is not None and tree not in TREE_KEYS:
         raise ValueError("tree must be one of %s" % ", ".join(TREE_KEYS))
     available = present_types(proc_root)
     walked = tuple(t for t in available if types is None or t in types)
     of_pid = namespaces_of_pid(pid, walked, proc_root) if pid is not None else None
 
-    mounts = read_mountinfo(mountinfo_path)
-    pins = nsfs_mounts(mounts)
+    mounts, pins = read_mount_table(mountinfo_path)
     records, unreadable = walk_processes(walked, proc_root)
     add_mounts(records, (m for m in pins if m.nstype in walked))
-    with _Describer(records) as describer:
-        describer.describe_all()
+    relations = relations or tree is not None
+    if relations:
+        with _Describer(records) as describer:
+            describer.describe_all()
 
     store = Store(store_root, mounts)
     sets, leaks, set_of = inspect_store(store, pins, proc_root)
@@ -401,7 +419,7 @@ def inspect_host(store_root: str = DEFAULT_STORE, types: Optional[Sequence[str]]
         sets = [s for s in sets if s["name"] == name]
         leaks = [leak for leak in leaks if leak["name"] == name]
     user_names = _UserNames()
-    namespaces = [r.to_dict(user_names) for r in sorted(selected, key=lambda r: r.inode)]
+    namespaces = [r.to_dict(user_names, relations) for r in sorted(selected, key=lambda r: r.inode)]
     result: Dict[str, Any] = {"namespaces": namespaces, "sets": sets, "leaks": leaks,
                               "unreadable_processes": unreadable}
     if tree is not None:

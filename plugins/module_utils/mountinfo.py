@@ -12,8 +12,12 @@ from typing import Dict, Iterable, List, NamedTuple, Optional
 
 MOUNTINFO = "/proc/self/mountinfo"
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
-# The root of an nsfs mount names the namespace it pins, as readlink of /proc/PID/ns/TYPE does.
-_NSFS_ROOT = re.compile(r"^([a-z_]+):\[([0-9]+)\]$")
+# An nsfs mount: its root names the namespace it pins, as readlink of /proc/PID/ns/TYPE does. Matched over
+# the whole text at once: a host can have thousands of them, and one regex pass is cheaper than a Mount
+# each.
+_NSFS_LINE = re.compile(r"^[0-9]+ [0-9]+ [0-9]+:[0-9]+ ([a-z_]+):\[([0-9]+)\] ([^ \n]+) [^\n]*? - nsfs ",
+                        re.MULTILINE)
+_NSFS_SEPARATOR = " - nsfs "  # paths never hold a space (the kernel escapes it), so this is the type field
 
 
 class Mount(NamedTuple):
@@ -33,6 +37,12 @@ class NsfsMount(NamedTuple):
     inode: int
 
 
+class MountTable(NamedTuple):
+    """One read of mountinfo, split for inspection."""
+    mounts: List[Mount]  # all but the nsfs mounts, which sit on files and never under a looked-up directory
+    pins: List[NsfsMount]
+
+
 def _unescape(field: str) -> str:
     """Decode the kernel's octal escapes; it escapes only space, tab, newline and backslash."""
     if "\\" in field:
@@ -40,24 +50,34 @@ def _unescape(field: str) -> str:
     return field
 
 
+def _read_text(path: str) -> str:
+    with open(path, "rb") as handle:
+        return handle.read().decode(sys.getfilesystemencoding(), "surrogateescape")  # as os.fsdecode does
+
+
+def _parse_line(line: str) -> Mount:
+    # Split on the single spaces the kernel writes, never on other whitespace, which it leaves unescaped
+    # in paths.
+    left, right = line.partition(" - ")[::2]
+    fields = left.split(" ", 5)
+    after = right.split(" ", 2)
+    major, minor = fields[2].split(":")
+    return Mount(int(fields[0]), int(fields[1]), _unescape(fields[3]), _unescape(fields[4]), after[0],
+                 _unescape(after[1]) if len(after) > 1 else "", os.makedev(int(major), int(minor)))
+
+
 def read_mountinfo(path: str = MOUNTINFO) -> List[Mount]:
     """The mounts of the caller's mount namespace, in mount order (a later mount may cover an earlier)."""
-    with open(path, "rb") as handle:
-        # Decoded as os.fsdecode does; split on the single spaces and newlines the kernel writes, never on
-        # other whitespace, which it leaves unescaped in paths.
-        text = handle.read().decode(sys.getfilesystemencoding(), "surrogateescape")
-    mounts = []
-    for line in text.split("\n"):
-        if not line:
-            continue
-        left, right = line.partition(" - ")[::2]
-        fields = left.split(" ", 5)
-        after = right.split(" ", 2)
-        major, minor = fields[2].split(":")
-        mounts.append(Mount(int(fields[0]), int(fields[1]), _unescape(fields[3]), _unescape(fields[4]),
-                            after[0], _unescape(after[1]) if len(after) > 1 else "",
-                            os.makedev(int(major), int(minor))))
-    return mounts
+    return [_parse_line(line) for line in _read_text(path).split("\n") if line]
+
+
+def read_mount_table(path: str = MOUNTINFO) -> MountTable:
+    """The same read, with every nsfs bind mount given as the namespace it pins instead of as a Mount."""
+    text = _read_text(path)
+    pins = [NsfsMount(_unescape(mount_point), nstype, int(inode))
+            for nstype, inode, mount_point in _NSFS_LINE.findall(text)]
+    mounts = [_parse_line(line) for line in text.split("\n") if line and _NSFS_SEPARATOR not in line]
+    return MountTable(mounts, pins)
 
 
 def mount_points(fstype: Optional[str] = None, mounts: Optional[Iterable[Mount]] = None) -> Dict[str, str]:
@@ -81,16 +101,4 @@ def topmost(mount_point: str, mounts: Optional[Iterable[Mount]] = None) -> Optio
     for mount in read_mountinfo() if mounts is None else mounts:
         if mount.mount_point == mount_point:
             found = mount
-    return found
-
-
-def nsfs_mounts(mounts: Iterable[Mount]) -> List[NsfsMount]:
-    """Every nsfs bind mount among mounts, with the type and inode of the namespace it pins."""
-    found = []
-    for mount in mounts:
-        if mount.fstype != "nsfs":
-            continue
-        match = _NSFS_ROOT.match(mount.root)
-        if match:
-            found.append(NsfsMount(mount.mount_point, match.group(1), int(match.group(2))))
     return found

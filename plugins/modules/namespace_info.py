@@ -15,10 +15,10 @@ description:
     number of processes, lowest PID and its command) and what it misses.
   - Finds namespaces that no process is in but that are pinned by an nsfs bind mount (C(lsns) 2.38 does
     not list them), and namespaces pinned only as the owner or parent of another namespace.
-  - For each namespace, gives the owning user namespace and the owner's uid (C(NS_GET_USERNS),
-    C(NS_GET_OWNER_UID)), the parent of PID and user namespaces (C(NS_GET_PARENT)), the netnsid of network
-    namespaces (rtnetlink C(RTM_GETNSID)), every nsfs bind mount that pins it, and the name of the set of
-    this collection or the C(/run/netns) entry it belongs to.
+  - For each namespace, gives every nsfs bind mount that pins it and the name of the set of this collection
+    or the C(/run/netns) entry it belongs to; with O(relations), also the owning user namespace and the
+    owner's uid (C(NS_GET_USERNS), C(NS_GET_OWNER_UID)), the parent of PID and user namespaces
+    (C(NS_GET_PARENT)) and the netnsid of network namespaces (rtnetlink C(RTM_GETNSID)).
   - Checks each named set of the store made by M(linux.namespaces.namespace) (holder alive and PID 1 of
     its namespace, each file still a bind mount of the recorded namespace) and reports leaks.
   - Reads C(/proc) once and C(/proc/self/mountinfo) once. Processes whose namespaces cannot be read
@@ -52,6 +52,16 @@ options:
         tree is flat.
     type: str
     choices: [owner, parent]
+  relations:
+    description:
+      - Also return, for each namespace, RV(namespaces[].owner), RV(namespaces[].owner_uid),
+        RV(namespaces[].owner_user), RV(namespaces[].parent) and RV(namespaces[].netnsid).
+      - They cost opening every namespace and one or two ioctls on it, which is most of the time the
+        listing takes on a host with many persisted namespaces; so they are asked for, as C(lsns) asks for
+        its C(ONS) and C(PNS) columns.
+      - O(tree) needs them and turns them on.
+    type: bool
+    default: false
   store:
     description:
       - The store of named sets, as given to M(linux.namespaces.namespace).
@@ -102,6 +112,11 @@ EXAMPLES = r"""
       - found.sets | rejectattr('healthy') | list | length == 0
       - found.leaks | length == 0
     fail_msg: "{{ found.sets | rejectattr('healthy') | map(attribute='problems') | list }} {{ found.leaks }}"
+
+- name: Each namespace with its owning user namespace, the owner's uid, its parent and netnsid
+  linux.namespaces.namespace_info:
+    relations: true
+  register: related
 
 - name: The user namespace tree, as lsns --tree=owner
   linux.namespaces.namespace_info:
@@ -154,25 +169,30 @@ namespaces:
       sample: root
     owner_uid:
       description: The uid that owns the namespace (the owner of its user namespace), by C(NS_GET_OWNER_UID).
+      returned: when O(relations) is true or O(tree) is set
       type: int
       sample: 0
     owner_user:
       description: The user name of RV(namespaces[].owner_uid).
+      returned: when O(relations) is true or O(tree) is set
       type: str
       sample: root
     owner:
       description: The inode of the owning user namespace (C(NS_GET_USERNS)); for a user namespace, its
         parent; null for the initial user namespace.
+      returned: when O(relations) is true or O(tree) is set
       type: int
       sample: 4026531837
     parent:
       description: The inode of the parent PID or user namespace (C(NS_GET_PARENT)); null for other types
         and at the root.
+      returned: when O(relations) is true or O(tree) is set
       type: int
       sample: 4026531836
     netnsid:
       description: For network namespaces, the id the module's network namespace has for it; null when
         unassigned or not a network namespace.
+      returned: when O(relations) is true or O(tree) is set
       type: int
       sample: 0
     mounts:
@@ -324,6 +344,7 @@ def main():
             pid=dict(type="int"),
             name=dict(type="str"),
             tree=dict(type="str", choices=list(TREE_KEYS)),
+            relations=dict(type="bool", default=False),
             store=dict(type="path", default=DEFAULT_STORE),
         ),
         supports_check_mode=True,
@@ -331,7 +352,7 @@ def main():
     params = module.params
     try:
         found = inspect_host(store_root=params["store"], types=params["type"], pid=params["pid"],
-                             name=params["name"], tree=params["tree"])
+                             name=params["name"], tree=params["tree"], relations=params["relations"])
     except (NamespaceError, OSError, ValueError) as exc:
         module.fail_json(msg="cannot list namespaces: %s" % exc)
     module.exit_json(changed=False, **found)

@@ -89,7 +89,7 @@ def _by_inode(result: Dict) -> Dict[int, Dict]:
 
 def test_finds_set_by_name_with_inodes_and_bind_mounts(planted: Planted, namespace_info) -> None:
     name = planted.healthy.name
-    result = namespace_info({"store": planted.store_root, "name": name})
+    result = namespace_info({"store": planted.store_root, "name": name, "relations": True})
     assert result["rc"] == 0, result
     found = {ns["type"]: ns for ns in result["namespaces"]}
     assert sorted(found) == sorted(SET_TYPES)
@@ -256,7 +256,7 @@ def test_runs_on_target_python(version: str, planted: Planted, namespace_info) -
 
 def test_netnsid_is_read_not_assigned(planted: Planted, namespace_info) -> None:
     name = planted.healthy.name
-    args = {"store": planted.store_root, "name": name, "type": ["net"]}
+    args = {"store": planted.store_root, "name": name, "type": ["net"], "relations": True}
     [before] = namespace_info(args)["namespaces"]
     assert before["netnsid"] is None  # listing never assigns one
     assert "(id:" not in _ip_netns_line(name)

@@ -125,3 +125,18 @@ def test_tree_nests_by_owner_and_puts_orphans_on_top() -> None:
 def test_unknown_tree_is_refused(host) -> None:
     with pytest.raises(ValueError):
         inspect.inspect_host(tree="sideways", **host)
+
+
+RELATION_KEYS = {"owner", "owner_uid", "owner_user", "parent", "netnsid"}
+
+
+def test_relations_are_asked_for_and_no_namespace_is_opened_without_them(host, monkeypatch) -> None:
+    opened = []
+    monkeypatch.setattr(inspect.syscalls, "open_namespace", lambda path: opened.append(path) or os.open(
+        "/proc/self/ns/uts", os.O_RDONLY | os.O_CLOEXEC))
+    plain = inspect.inspect_host(**host)["namespaces"]
+    assert opened == [] and all(not RELATION_KEYS & set(ns) for ns in plain)
+    related = inspect.inspect_host(relations=True, **host)["namespaces"]
+    assert opened and all(RELATION_KEYS <= set(ns) for ns in related)
+    # A tree needs them, so it brings them.
+    assert all(RELATION_KEYS <= set(ns) for ns in inspect.inspect_host(tree="owner", **host)["namespaces"])

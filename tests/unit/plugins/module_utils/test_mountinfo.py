@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import (
-    Mount, NsfsMount, mount_points, nsfs_mounts, read_mountinfo, topmost)
+    Mount, MountTable, NsfsMount, mount_points, read_mount_table, read_mountinfo, topmost)
 
 SAMPLE = (
     b"27 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
@@ -14,6 +14,7 @@ SAMPLE = (
     b"68 42 0:4 uts:[4026532178] /run/my\\040store/web/uts rw - nsfs nsfs rw\n"
     b"69 42 0:4 net:[4026532181] /run/netns/caf\xc3\xa9\\134x rw - nsfs nsfs rw\n"
     b"70 27 0:40 / /run/my\\040store rw - tmpfs other rw\n"
+    b"71 27 8:2 / /srv/a\\040-\\040nsfs\\040b rw - ext4 /dev/sda2 rw\n"  # the type, spelled in a path
 )
 
 
@@ -23,8 +24,16 @@ def test_fields_and_escapes(tmp_path) -> None:
     mounts = read_mountinfo(str(path))
     assert mounts[1] == Mount(42, 27, "/", "/run/my store", "tmpfs", "linux-namespaces", os.makedev(0, 39))
     assert mounts[3].mount_point == "/run/netns/caf\u00e9\\x"
-    assert nsfs_mounts(mounts) == [NsfsMount("/run/my store/web/uts", "uts", 4026532178),
-                                   NsfsMount("/run/netns/caf\u00e9\\x", "net", 4026532181)]
+
+
+def test_mount_table_gives_nsfs_mounts_as_the_namespaces_they_pin(tmp_path) -> None:
+    path = tmp_path / "mountinfo"
+    path.write_bytes(SAMPLE)
+    table = read_mount_table(str(path))
+    assert table == MountTable([m for m in read_mountinfo(str(path)) if m.fstype != "nsfs"],
+                               [NsfsMount("/run/my store/web/uts", "uts", 4026532178),
+                                NsfsMount("/run/netns/caf\u00e9\\x", "net", 4026532181)])
+    assert [m.mount_id for m in table.mounts] == [27, 42, 70, 71]
 
 
 def test_mount_points_keeps_the_topmost_and_filters_by_type(tmp_path) -> None:
