@@ -3,7 +3,8 @@
 - Running playbooks with this repository as linux.namespaces (results from the recap), and single
   modules the way Ansible runs them on a target (results from their JSON, diff included).
 - Running the independent tools that check what the modules did.
-- The run's SysV IPC keys.
+
+The run's SysV IPC keys come from tests/conftest.py's `ipc_key` fixture.
 """
 
 from __future__ import annotations
@@ -22,12 +23,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 COLLECTIONS_PATH = REPO / ".ansible" / "collections"  # where `make collection` links the repository
 RECAP_LINE = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
-# SysV IPC keys of a run: 0x6CPPPPNN, PPPP the prefix's hex digits, NN a number per use.
-IPC_KEY_TAG = 0x6C << 24
-
-
-def ipc_key(prefix: str, number: int) -> int:
-    return IPC_KEY_TAG | int(prefix[-4:], 16) << 8 | number
 
 
 def run(argv, check: bool = True, **kwargs) -> subprocess.CompletedProcess:

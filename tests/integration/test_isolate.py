@@ -18,12 +18,13 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from tests.fleet import Fleet, next_fleet_prefix, run_prefix
 from tests.integration.helpers import (
-    REPO, PlayRun, ansible_playbook, free_point_to_point, interface_names, ipc_key, make_queue, queue_keys,
+    REPO, PlayRun, ansible_playbook, free_point_to_point, interface_names, make_queue, queue_keys,
     remove_queue, run)
 
 MAIN_PLAYBOOK = REPO / "isolate.yml"
@@ -44,11 +45,12 @@ def prefix() -> str:
 class Subject:
     """One isolated environment the play makes: its names and the extra vars that say them."""
 
-    def __init__(self, prefix: str, suffix: str, queue_number: int, veth: bool = False) -> None:
+    def __init__(self, prefix: str, suffix: str, queue_number: int, ipc_key: Callable[[int], int],
+                 veth: bool = False) -> None:
         self.prefix = prefix
         self.name = f"{prefix}-{suffix}"
         self.store = Path(f"/run/{prefix}-store-{suffix}")
-        self.queue_key = ipc_key(prefix, queue_number)
+        self.queue_key = ipc_key(queue_number)
         self.veth = veth
         self.veth_name = f"{prefix}{suffix[0]}v"
         self.host_address, self.peer_address = free_point_to_point(prefix, queue_number)
@@ -145,15 +147,15 @@ def made_by_the_play(subject: Subject):
 
 
 @pytest.fixture(scope="module")
-def plain(prefix):
-    subject = Subject(prefix, "plain", 1)
+def plain(prefix, ipc_key):
+    subject = Subject(prefix, "plain", 1, ipc_key)
     with made_by_the_play(subject) as made:
         yield made
 
 
 @pytest.fixture(scope="module")
-def linked(prefix):
-    subject = Subject(prefix, "linked", 2, veth=True)
+def linked(prefix, ipc_key):
+    subject = Subject(prefix, "linked", 2, ipc_key, veth=True)
     with made_by_the_play(subject) as made:
         yield made
 
@@ -173,9 +175,9 @@ def test_hostname_inside_differs_from_the_hosts(plain):
     assert run(["hostname"]).stdout.strip() == socket.gethostname()
 
 
-def test_queue_made_on_the_host_is_absent_inside(plain, prefix):
+def test_queue_made_on_the_host_is_absent_inside(plain, ipc_key):
     subject = plain
-    key = ipc_key(prefix, 10)
+    key = ipc_key(10)
     make_queue(key)
     try:
         assert key in queue_keys()
@@ -276,8 +278,8 @@ def test_veth_second_run_changes_nothing(linked):
 
 # --- removal ------------------------------------------------------------------------------------
 
-def test_absent_leaves_nothing(prefix):
-    subject = Subject(prefix, "gone", 3, veth=True)
+def test_absent_leaves_nothing(prefix, ipc_key):
+    subject = Subject(prefix, "gone", 3, ipc_key, veth=True)
     try:
         play_on_localhost(subject)
         assert leftovers(subject), "the present run made nothing to remove"
@@ -300,8 +302,8 @@ def on(fleet: Fleet, host, command: str) -> str:
     return fleet.run(host, command).stdout
 
 
-def test_isolate_over_ssh_on_three_hosts(prefix, tmp_path):
-    subject = Subject(prefix, "fleet", 4)
+def test_isolate_over_ssh_on_three_hosts(prefix, ipc_key, tmp_path):
+    subject = Subject(prefix, "fleet", 4, ipc_key)
     holder_comm = (HOLDER_COMM_PREFIX + subject.name)[:15]
     find_holder = f"ps -e -o pid=,comm= | awk '$2 == \"{holder_comm}\" {{print $1}}'"
     with Fleet(next_fleet_prefix(), FLEET_SIZE, tmp_path) as fleet:
@@ -312,7 +314,7 @@ def test_isolate_over_ssh_on_three_hosts(prefix, tmp_path):
         assert sorted(recap) == sorted(names)
         assert all(recap[name]["failed"] == 0 and recap[name]["changed"] > 0 for name in names), recap
 
-        key = ipc_key(prefix, 11)
+        key = ipc_key(11)
         make_queue_remotely = (f"python3 -c 'import ctypes; "
                                f"assert ctypes.CDLL(None).msgget(ctypes.c_int32({key}).value, 0o1600) >= 0'")
         for host in fleet.hosts:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fleet import run_prefix
-from tests.integration.helpers import ipc_key, queue_keys, remove_queue, run_module
+from tests.integration.helpers import queue_keys, remove_queue, run_module
 
 
 @pytest.fixture
-def key():
-    number = ipc_key(run_prefix(), 30)
+def key(ipc_key):
+    number = ipc_key(30)
     remove_queue(number)
     yield number
     remove_queue(number)
