@@ -41,7 +41,7 @@ HOLDER_EXIT_TIMEOUT = 10.0
 
 # Options fixed when a set is made; changing one needs state=absent first.
 FIXED_OPTIONS = ("types", "uid_map", "gid_map", "setgroups", "monotonic_offset", "boottime_offset",
-                 "mount_proc", "propagation")
+                 "mount_proc", "mount_sysfs", "propagation")
 # Options a present set converges to in place.
 LIVE_OPTIONS = ("hostname", "domainname", "loopback", "netns_link")
 
@@ -56,6 +56,7 @@ class SetOptions(NamedTuple):
     monotonic_offset: int = 0
     boottime_offset: int = 0
     mount_proc: bool = False
+    mount_sysfs: bool = False
     propagation: str = "private"
     loopback: bool = True
     netns_link: bool = True
@@ -139,6 +140,8 @@ def validate_options(options: SetOptions) -> None:
     types = set(options.types)
     if options.mount_proc and not {"mnt", "pid"} <= types:
         raise ValueError("mount_proc needs both 'mnt' and 'pid' in types")
+    if options.mount_sysfs and not {"mnt", "net"} <= types:
+        raise ValueError("mount_sysfs needs both 'mnt' and 'net' in types")
     if (options.monotonic_offset or options.boottime_offset) and "time" not in types:
         raise ValueError("monotonic_offset and boottime_offset need 'time' in types")
     if (options.uid_map or options.gid_map) and "user" not in types:
@@ -229,12 +232,34 @@ def _setup_inside(options: SetOptions) -> None:
         # The old /proc is made private first so the new one cannot propagate to the host (pitfall 1).
         syscalls.mount(None, "/proc", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
         syscalls.mount("proc", "/proc", "proc", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
+    if options.mount_sysfs:
+        _mount_sysfs()
     if options.hostname is not None:
         syscalls.sethostname(options.hostname)
     if options.domainname is not None:
         syscalls.setdomainname(options.domainname)
     if "net" in types:
         syscalls.set_link_up("lo", options.loopback)
+
+
+CGROUP_MOUNT = "/sys/fs/cgroup"
+
+
+def _mount_sysfs() -> None:
+    """A /sys showing the set's own network devices: sysfs takes the network namespace of the process that
+    mounts it, as `ip netns exec` does for each command. The old /sys is made private first so the new one
+    cannot propagate to the host (pitfall 1). The new /sys would hide the cgroup file systems under the
+    old one, which ip netns exec loses; a copy of them is taken first and attached again (open_tree, 5.2+).
+    Other file systems under the old /sys (debugfs, bpf...) stay hidden."""
+    syscalls.mount(None, "/sys", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+    cgroups = syscalls.open_tree_clone(CGROUP_MOUNT, recursive=True) if topmost(CGROUP_MOUNT) else None
+    try:
+        syscalls.mount("sysfs", "/sys", "sysfs", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
+        if cgroups is not None:
+            syscalls.move_mount_to(cgroups, CGROUP_MOUNT)
+    finally:
+        if cgroups is not None:
+            os.close(cgroups)
 
 
 def _become_root_inside(options: SetOptions) -> None:
@@ -797,6 +822,7 @@ def describe(state: SetState, live: Optional[Dict[str, Any]] = None) -> Dict[str
         "loopback": live.get("loopback", options.loopback if "net" in state.types else None),
         "netns_link": os.path.join(NETNS_DIR, state.name) if live.get("netns_link") else None,
         "mount_proc": options.mount_proc,
+        "mount_sysfs": options.mount_sysfs,
         "propagation": options.propagation if "mnt" in state.types else None,
         "uid_map": list(options.uid_map),
         "gid_map": list(options.gid_map),

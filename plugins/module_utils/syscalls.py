@@ -356,6 +356,8 @@ def clone3_fork(flags: int = 0) -> int:
 AT_FDCWD = -100
 AT_EMPTY_PATH = 0x1000
 OPEN_TREE_CLONE = 0x1
+AT_RECURSIVE = 0x8000
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
 FSCONFIG_CMD_CREATE = 6
 FSMOUNT_CLOEXEC = 0x1
 MOUNT_ATTR_RDONLY = 0x1
@@ -372,10 +374,18 @@ def _c_string(value: str) -> ctypes.Array:  # type: ignore[type-arg]
     return ctypes.create_string_buffer(os.fsencode(value))
 
 
-def open_tree_clone(path: str) -> int:
-    """An fd on a detached copy of the mount at path: attached nowhere, gone when the fd closes."""
+def open_tree_clone(path: str, recursive: bool = False) -> int:
+    """An fd on a detached copy of the mount at path (with recursive: and of every mount below it), attached
+    nowhere until move_mount_to, gone when the fd closes."""
     raw = _c_string(path)
-    return syscall("open_tree", AT_FDCWD, _address(raw), OPEN_TREE_CLONE | os.O_CLOEXEC)
+    return syscall("open_tree", AT_FDCWD, _address(raw),
+                   OPEN_TREE_CLONE | os.O_CLOEXEC | (AT_RECURSIVE if recursive else 0))
+
+
+def move_mount_to(mount_fd: int, target: str) -> None:
+    """Attach the detached mount behind mount_fd (from open_tree_clone or fsmount_new) at target."""
+    empty, raw = _c_string(""), _c_string(target)
+    syscall("move_mount", mount_fd, _address(empty), AT_FDCWD, _address(raw), MOVE_MOUNT_F_EMPTY_PATH)
 
 
 def fsmount_new(fstype: str) -> int:

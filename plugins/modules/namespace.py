@@ -89,6 +89,19 @@ options:
       - The host's /proc is untouched; the set's old /proc is made private before the new one is mounted.
     type: bool
     default: false
+  mount_sysfs:
+    description:
+      - Mount a /sys private to the set, showing the network devices of its network namespace (sysfs shows
+        those of the namespace that mounts it), as C(ip netns exec) does for each command. Needs V(mnt) and
+        V(net).
+      - Without it, a set with its own network namespace still shows the host's devices under
+        C(/sys/class/net), and programs that read them there (Ansible's fact gathering among them) report
+        the host's interfaces.
+      - The host's /sys is untouched; the set's old /sys is made private before the new one is mounted. A
+        cgroup2 C(/sys/fs/cgroup) is mounted again on the new /sys; other file systems mounted under the
+        host's /sys (debugfs, bpf...) are not visible inside.
+    type: bool
+    default: false
   propagation:
     description:
       - Propagation of every mount in the new mount namespace (C(mount --make-rprivate) and friends).
@@ -139,6 +152,7 @@ EXAMPLES = r"""
     types: [mnt, uts, ipc, pid, net]
     hostname: container
     mount_proc: true
+    mount_sysfs: true
 
 - name: A user namespace mapping root inside to an unprivileged range outside
   linux.namespaces.namespace:
@@ -205,6 +219,9 @@ set:
     mount_proc:
       description: Whether the set has its own /proc.
       type: bool
+    mount_sysfs:
+      description: Whether the set has its own /sys.
+      type: bool
     propagation:
       description: Mount propagation applied in the set's mount namespace.
       type: str
@@ -247,6 +264,7 @@ def options_from(params):
         monotonic_offset=params["monotonic_offset"],
         boottime_offset=params["boottime_offset"],
         mount_proc=params["mount_proc"],
+        mount_sysfs=params["mount_sysfs"],
         propagation=params["propagation"],
         loopback=params["loopback"],
         netns_link=params["netns_link"],
@@ -264,6 +282,7 @@ def summary(name, options, live):
         "loopback": live.get("loopback") if "net" in types else None,
         "netns_link": bool(live.get("netns_link")) if "net" in types else None,
         "mount_proc": options.mount_proc,
+        "mount_sysfs": options.mount_sysfs,
         "propagation": options.propagation if "mnt" in types else None,
         "uid_map": list(options.uid_map),
         "gid_map": list(options.gid_map),
@@ -401,6 +420,7 @@ class NamespaceModule:
             "netns_link": os.path.join(NETNS_DIR, self.name) if "net" in options.types and options.netns_link
             else None,
             "mount_proc": options.mount_proc,
+            "mount_sysfs": options.mount_sysfs,
             "propagation": options.propagation if "mnt" in options.types else None,
             "uid_map": list(options.uid_map), "gid_map": list(options.gid_map), "created": None,
         }
@@ -428,6 +448,7 @@ def main():
             monotonic_offset=dict(type="int", default=0),
             boottime_offset=dict(type="int", default=0),
             mount_proc=dict(type="bool", default=False),
+            mount_sysfs=dict(type="bool", default=False),
             propagation=dict(type="str", choices=["private", "slave", "shared", "unchanged"], default="private"),
             loopback=dict(type="bool", default=True),
             netns_link=dict(type="bool", default=True),

@@ -269,6 +269,9 @@ sets:
     mount_proc:
       description: Whether the set has its own C(/proc).
       type: bool
+    mount_sysfs:
+      description: Whether the set has its own C(/sys).
+      type: bool
     propagation:
       description: The mount propagation the set was made with.
       type: str

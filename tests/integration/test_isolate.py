@@ -237,6 +237,13 @@ def test_network_inside_has_only_loopback(plain):
     assert interface_names(["nsenter", f"--net={subject.file('net')}"]) == {"lo"}
 
 
+def test_sys_inside_shows_only_the_sets_interfaces(plain):
+    subject = plain
+    inside = run(["nsenter", f"--mount={subject.file('mnt')}", "ls", "-1", "/sys/class/net"]).stdout.split()
+    assert inside == ["lo"]
+    assert set(os.listdir("/sys/class/net")) > {"lo"}  # the host's /sys still shows the host's
+
+
 def test_second_run_changes_nothing(plain):
     subject = plain
     recap = play_on_localhost(subject).recap

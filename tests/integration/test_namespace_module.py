@@ -42,7 +42,8 @@ def ansible(run_ansible_module, run_ansible_modules) -> ModuleRunner:
 @pytest.fixture(scope="module")
 def host_baseline() -> Iterator[Dict[str, str]]:
     """What the host looked like before this file ran; its hostname must be the same after."""
-    baseline = {"hostname": socket.gethostname(), "proc": sh(["findmnt", "-n", "/proc"])}
+    baseline = {"hostname": socket.gethostname(), "proc": sh(["findmnt", "-n", "/proc"]),
+                "sys": sh(["findmnt", "-n", "-R", "/sys"])}
     yield baseline
     assert socket.gethostname() == baseline["hostname"], "the host's hostname changed"
 
@@ -156,6 +157,23 @@ def test_mount_proc_shows_only_the_sets_processes_and_leaves_host_proc_alone(ric
     assert list(by_pid.values()) == ["ps"], listed
     assert sh(["findmnt", "-n", "/proc"]) == host_baseline["proc"]
     assert len(sh(["findmnt", "-n", "/proc"]).splitlines()) == 1, "the host's /proc has more than one procfs"
+
+
+@pytest.mark.parametrize("types, user_map", [
+    (["mnt", "net", "pid"], None),
+    (["user", "mnt", "net", "cgroup"], USER_MAP),  # root inside, an unprivileged range outside
+], ids=["root", "user_namespace"])
+def test_mount_sysfs_shows_only_the_sets_interfaces_and_leaves_host_sys_alone(store, host_baseline, types, user_map):
+    name = store.name("sysfs")
+    maps = {"uid_map": user_map, "gid_map": user_map} if user_map else {}
+    made = store.present(name, types=types, mount_sysfs=True, **maps).result["set"]
+    assert made["mount_sysfs"] is True
+    files = {t: made["namespaces"][t]["path"] for t in types}
+    assert nsenter(files, ["ls", "-1", "/sys/class/net"]).split() == ["lo"]
+    assert "lo" in os.listdir("/sys/class/net") and len(os.listdir("/sys/class/net")) > 1, "no host interface"
+    # The cgroup file systems the new /sys would hide are attached again.
+    assert set(nsenter(files, ["ls", "-1", "/sys/fs/cgroup"]).split()) == set(os.listdir("/sys/fs/cgroup"))
+    assert sh(["findmnt", "-n", "-R", "/sys"]) == host_baseline["sys"], "a mount reached the host's /sys"
 
 
 def link_lines(name: str) -> List[str]:
@@ -322,11 +340,12 @@ def fixed_set(shared_store) -> str:
     return name
 
 
-FIXED_BASE = {"types": ["mnt", "uts", "pid", "user", "time"], "uid_map": USER_MAP, "gid_map": USER_MAP,
+FIXED_BASE = {"types": ["mnt", "uts", "pid", "net", "user", "time"], "uid_map": USER_MAP, "gid_map": USER_MAP,
               "monotonic_offset": 100}
 FIXED_CHANGES = {
-    "types": ["mnt", "uts", "ipc", "pid", "user", "time"],
+    "types": ["mnt", "uts", "ipc", "pid", "net", "user", "time"],
     "mount_proc": True,
+    "mount_sysfs": True,
     "uid_map": ["0 200000 65536"],
     "gid_map": ["0 200000 65536"],
     "setgroups": "deny",
@@ -529,6 +548,7 @@ BAD_INPUTS = {
                                         "overlapping"),
     "uid_map_count_0": BadInput({"types": ["user"], "uid_map": ["0 100000 0"]}, "COUNT is 0"),
     "mount_proc_without_pid": BadInput({"types": ["mnt"], "mount_proc": True}, "mount_proc"),
+    "mount_sysfs_without_net": BadInput({"types": ["mnt", "pid"], "mount_sysfs": True}, "mount_sysfs"),
     "offsets_without_time": BadInput({"types": ["mnt", "pid"], "monotonic_offset": 5}, "time"),
     "maps_without_user": BadInput({"types": ["mnt"], "uid_map": USER_MAP}, "user"),
     "hostname_without_uts": BadInput({"types": ["mnt"], "hostname": "x"}, "uts"),

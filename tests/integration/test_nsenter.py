@@ -497,6 +497,17 @@ def test_setup_under_become_reports_the_sets_hostname(web: SetInfo, prefix: str,
     assert result["ansible_facts"]["ansible_hostname"] == prefix + "-web"
 
 
+def test_setup_under_become_lists_the_sets_interfaces_with_mount_sysfs(sets: Sets):
+    # Fact gathering reads interfaces from /sys/class/net: without a /sys of its own, a set lists the host's.
+    own_sys = sets.make("sysfs", mount_sysfs=True)
+    status, result = ansible_adhoc("setup", "filter=ansible_interfaces", *become_options(own_sys))["localhost"]
+    assert status == "SUCCESS", result
+    assert result["ansible_facts"]["ansible_interfaces"] == ["lo"]
+    status, result = ansible_adhoc("setup", "filter=ansible_interfaces")["localhost"]
+    assert status == "SUCCESS", result
+    assert set(result["ansible_facts"]["ansible_interfaces"]) > {"lo"}, "the host should have more than lo"
+
+
 @pytest.mark.parametrize("pipelining", [False, True], ids=["no-pipelining", "pipelining"])
 def test_copy_under_become_writes_into_the_sets_mount_namespace(web: SetInfo, prefix: str, pipelining: bool):
     private = "/tmp/%s-private" % prefix

@@ -93,6 +93,8 @@ def test_the_kernels_line_limit_is_enforced():
     (SetOptions(types=()), "at least one"),
     (SetOptions(types=("mnt", "uts"), mount_proc=True), "mount_proc"),
     (SetOptions(types=("pid",), mount_proc=True), "mount_proc"),
+    (SetOptions(types=("mnt", "uts"), mount_sysfs=True), "mount_sysfs needs both 'mnt' and 'net'"),
+    (SetOptions(types=("net",), mount_sysfs=True), "mount_sysfs needs both 'mnt' and 'net'"),
     (SetOptions(types=("mnt",), monotonic_offset=5), "need 'time'"),
     (SetOptions(types=("mnt",), boottime_offset=-5), "need 'time'"),
     (SetOptions(types=("mnt",), uid_map=("0 1000 1",)), "need 'user'"),
@@ -116,6 +118,7 @@ def test_option_combinations_that_cannot_work_are_rejected(options, message):
 @pytest.mark.parametrize("options", [
     SetOptions(types=("mnt", "uts", "ipc", "pid", "net")),
     SetOptions(types=("mnt", "pid"), mount_proc=True),
+    SetOptions(types=("mnt", "net"), mount_sysfs=True),
     SetOptions(types=("time",), monotonic_offset=86400, boottime_offset=-10),
     SetOptions(types=("user", "mnt"), uid_map=("0 100000 65536",), gid_map=("0 100000 65536",), setgroups="deny"),
     SetOptions(types=("uts",), hostname="h" * 64, domainname="example"),
