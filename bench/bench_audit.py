@@ -10,7 +10,6 @@ machine load; the ratio is of the medians. Prints a table and writes bench/resul
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import pathlib
@@ -20,17 +19,10 @@ import sys
 import tempfile
 import time
 
+from bench.common import ansible_env, write_results
 from tests.fleet import Fleet, next_fleet_prefix
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-
 GOAL = 1.3
-
-
-def ansible_env() -> dict:
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".ansible" / "collections"))
-    return env
 
 
 def timed(command: list) -> float:
@@ -83,13 +75,7 @@ def main() -> None:
     for row in results:
         print("%6d %14.2f %14.2f %8.2f %6s" % (row["hosts"], row["audit_median_s"], row["setup_median_s"],
                                                row["ratio"], "ok" if row["ratio"] <= GOAL else "MISS"))
-    out_dir = REPO_ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = out_dir / ("audit-%s.json" % stamp)
-    out.write_text(json.dumps({"benchmark": "audit.yml vs ansible -m setup", "kernel": os.uname().release,
-                               "cpus": os.cpu_count(), "results": results}, indent=2) + "\n")
-    print("written:", out.relative_to(REPO_ROOT))
+    write_results("audit", {"benchmark": "audit.yml vs ansible -m setup", "results": results})
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ For each, four contenders run interleaved in random order:
 The medians and their ratios are printed and written to bench/results/. Everything made carries the prefix
 and is removed on exit, also on Ctrl-C or failure.
 
-Run as root from the repository root:  .venv/bin/python bench/bench_info.py [--count 1000] [--rounds 15]
+Run as root from the repository root:  .venv/bin/python -m bench.bench_info [--count 1000] [--rounds 15]
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import random
-import secrets
 import signal
 import statistics
 import subprocess
@@ -38,17 +37,17 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, Iterator, List, Set
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS = os.path.join(REPO, ".ansible", "collections")
-sys.path.insert(0, COLLECTIONS)
+from bench.common import COLLECTIONS, REPO, unwind_on_signals, write_results
+from tests.fleet import run_prefix
+
+sys.path.insert(0, str(COLLECTIONS))
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls  # noqa: E402
 from ansible_collections.linux.namespaces.plugins.module_utils.inspect import inspect_host  # noqa: E402
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import read_mountinfo  # noqa: E402
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import CLONE_NEWUTS  # noqa: E402
 
-MODULE = os.path.join(REPO, "plugins", "modules", "namespace_info.py")
-RESULTS = os.path.join(REPO, "bench", "results")
+MODULE = str(REPO / "plugins" / "modules" / "namespace_info.py")
 
 
 def uts_inode(pid: Any) -> int:
@@ -131,7 +130,7 @@ def run_lsns() -> Dict[str, Any]:
 
 
 def run_module(args_file: str) -> Dict[str, Any]:
-    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+    env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
     done = subprocess.run([sys.executable, MODULE, args_file], check=True, capture_output=True, text=True, env=env)
     return json.loads(done.stdout)
 
@@ -175,10 +174,6 @@ def scenario(name: str, made: Set[int], rounds: int, args_file: str) -> Dict[str
     return result
 
 
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)  # unwinds through every cleanup below
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000, help="extra processes / persisted namespaces")
@@ -186,10 +181,8 @@ def main() -> int:
     options = parser.parse_args()
     if os.geteuid() != 0:
         parser.error("run as root: namespaces and mounts are made")
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
-    prefix = os.environ.get("LNS_TEST_PREFIX") or "lnst" + secrets.token_hex(2)
+    unwind_on_signals()
+    prefix = run_prefix()
     lsns_version = subprocess.run(["lsns", "--version"], check=True, capture_output=True, text=True).stdout.strip()
     print("prefix %s, %s, kernel %s, Python %s" % (prefix, lsns_version, os.uname().release,
                                                    sys.version.split()[0]), flush=True)
@@ -206,13 +199,8 @@ def main() -> int:
     if leftovers:
         print("LEFT BEHIND: %s" % leftovers, file=sys.stderr)
         return 1
-    os.makedirs(RESULTS, exist_ok=True)
-    out = os.path.join(RESULTS, "bench_info-%s.json" % time.strftime("%Y%m%dT%H%M%S"))
-    with open(out, "w") as handle:
-        json.dump({"lsns": lsns_version, "kernel": os.uname().release, "count": options.count,
-                   "rounds": options.rounds, "cpus": os.cpu_count(), "load": os.getloadavg(),
-                   "scenarios": results}, handle, indent=1)
-    print("results: %s" % out)
+    write_results("info", {"lsns": lsns_version, "count": options.count, "rounds": options.rounds,
+                           "scenarios": results})
     return 0
 
 

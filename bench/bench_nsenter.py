@@ -17,11 +17,8 @@ Prints medians and ratios and writes them to bench/results/nsenter-TIMESTAMP.jso
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -30,8 +27,9 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-RESULTS = REPOSITORY / "bench" / "results"
+from bench.common import REPO, unwind_on_signals, write_results
+from tests.fleet import run_prefix
+
 SET_TYPES = ("mnt", "uts", "ipc", "pid", "net", "cgroup", "time")
 
 
@@ -39,7 +37,7 @@ def collections_path(workdir: str) -> str:
     """A collections directory holding this checkout as linux.namespaces."""
     link = Path(workdir, "ansible_collections", "linux", "namespaces")
     link.parent.mkdir(parents=True)
-    link.symlink_to(REPOSITORY)
+    link.symlink_to(REPO)
     return str(Path(workdir))
 
 
@@ -60,10 +58,8 @@ def main() -> int:
     if not ansible.exists():
         sys.exit("ansible not found next to %s: run with the venv's python" % sys.executable)
 
-    # Any of these unwinds through the cleanup below, also when the run is in the background.
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.default_int_handler)
-    prefix = os.environ.get("LNS_TEST_PREFIX") or "lnst" + secrets.token_hex(2)
+    unwind_on_signals()
+    prefix = run_prefix()
     with tempfile.TemporaryDirectory(prefix=prefix + "-bench-") as workdir:
         collections = collections_path(workdir)
         sys.path.insert(0, collections)
@@ -93,15 +89,15 @@ def main() -> int:
             def adhoc(module: str, module_args: str) -> Callable[[], object]:
                 argv = [str(ansible), "localhost", "-c", "local", "-e", "ansible_python_interpreter=" + interpreter,
                         "-m", module, "-a", module_args]
-                return lambda: subprocess.run(argv, env=env, **quiet, check=False)
+                return lambda: subprocess.run(argv, env=env, **quiet)
 
             fast = {
                 "module_utils": ours_in_process,
-                "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet, check=False),
+                "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet),
                 "become program": lambda: subprocess.run([interpreter, "-I", "-S", "-c", program, name, store.root,
-                                                          "true"], **quiet, check=False),
-                "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet, check=False),
-                "ip netns exec": lambda: subprocess.run(["ip", "netns", "exec", name, "true"], **quiet, check=False),
+                                                          "true"], **quiet),
+                "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet),
+                "ip netns exec": lambda: subprocess.run(["ip", "netns", "exec", name, "true"], **quiet),
             }
             slow = {
                 "nsenter module": adhoc("linux.namespaces.nsenter",
@@ -137,15 +133,8 @@ def main() -> int:
     for label, ratio in ratios.items():
         print("%-34s %6.2f" % (label, ratio))
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    report = RESULTS / ("nsenter-%s.json" % stamp)
-    report.write_text(json.dumps({
-        "kernel": os.uname().release, "types": list(SET_TYPES), "python": sys.version.split()[0],
-        "load_average": os.getloadavg(), "median_seconds": medians, "ratios": ratios,
-        "samples_seconds": samples,
-    }, indent=1) + "\n")
-    print("written to %s" % report.relative_to(REPOSITORY))
+    write_results("nsenter", {"types": list(SET_TYPES), "python": sys.version.split()[0],
+                              "median_seconds": medians, "ratios": ratios, "samples_seconds": samples})
     return 0
 
 

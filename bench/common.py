@@ -1,0 +1,43 @@
+"""What the benchmarks share: where things are, Ansible's environment, cleanup on signals, the results file.
+
+Benchmarks run as modules from the repository root (`.venv/bin/python -m bench.NAME`), so `tests.fleet`
+and this module import.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any, Dict
+
+REPO = Path(__file__).resolve().parents[1]
+COLLECTIONS = REPO / ".ansible" / "collections"  # where `make collection` links the repository
+RESULTS = REPO / "bench" / "results"
+
+
+def ansible_env(**extra: str) -> Dict[str, str]:
+    """The environment for Ansible programs: no colour, this collection visible."""
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", **extra)
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
+    return env
+
+
+def unwind_on_signals() -> None:
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, so every cleanup of the benchmark runs, also when
+    it was started in the background (where SIGINT is ignored by default)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.default_int_handler)
+
+
+def write_results(name: str, results: Dict[str, Any]) -> Path:
+    """results as bench/results/NAME-STAMP.json, with the kernel and the load it was measured under."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / ("%s-%s.json" % (name, stamp))
+    context = {"kernel": os.uname().release, "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+    path.write_text(json.dumps(dict(context, **results), indent=1) + "\n")
+    print("written:", path.relative_to(REPO))
+    return path
