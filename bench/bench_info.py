@@ -5,7 +5,7 @@
   processes   plus N processes, each alone in a new UTS namespace (`unshare --uts sleep`);
   persisted   plus N UTS namespaces with no process, each bind-mounted on a private tmpfs.
 
-For each, four contenders run interleaved in random order:
+For each, five contenders run interleaved in random order:
 
   core        inspect_host() in this process: the listing `lsns -J` gives (type, inode, processes, lowest
               pid, its user and command), plus the bind mounts, set names, set health and leaks;
@@ -14,7 +14,9 @@ For each, four contenders run interleaved in random order:
               them whatever it prints);
   module      the module end to end (a fresh Python running the module file with an argument file, as
               Ansible's target side does, interpreter and Ansible start-up included);
-  lsns        `lsns -J`.
+  lsns        `lsns -J`;
+  command     `lsns -J` through ansible.builtin.command run the same way as the module: what a play pays
+              to ask lsns, the fair match for `module`.
 
 The medians and their ratios are printed and written to bench/results/. Everything made carries the prefix
 and is removed on exit, also on Ctrl-C or failure.
@@ -129,15 +131,39 @@ def run_lsns() -> Dict[str, Any]:
     return json.loads(subprocess.run(["lsns", "-J"], check=True, capture_output=True, text=True).stdout)
 
 
-def run_module(args_file: str) -> Dict[str, Any]:
-    env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
-    done = subprocess.run([sys.executable, MODULE, args_file], check=True, capture_output=True, text=True, env=env)
-    return json.loads(done.stdout)
+@contextlib.contextmanager
+def args_file(prefix: str, args: Dict[str, Any]) -> Iterator[str]:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix=prefix) as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
+        handle.flush()
+        yield handle.name
 
 
-def measure(rounds: int, args_file: str) -> Dict[str, List[float]]:
+class Modules:
+    """namespace_info and ansible.builtin.command running `lsns -J`, each run as Ansible's target side does."""
+
+    def __init__(self, info_args: str, command_args: str) -> None:
+        self.info = [sys.executable, MODULE, info_args]
+        self.command = [sys.executable, "-m", "ansible.modules.command", command_args]
+
+    @staticmethod
+    def _run(argv: List[str]) -> Dict[str, Any]:
+        env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
+        return json.loads(subprocess.run(argv, check=True, capture_output=True, text=True, env=env).stdout)
+
+    def run_info(self) -> Dict[str, Any]:
+        return self._run(self.info)
+
+    def run_command(self) -> Dict[str, Any]:
+        result = self._run(self.command)
+        if result.get("rc") != 0:
+            raise RuntimeError("lsns through the command module failed: %s" % result)
+        return json.loads(result["stdout"])
+
+
+def measure(rounds: int, modules: Modules) -> Dict[str, List[float]]:
     contenders = {"core": inspect_host, "relations": lambda: inspect_host(relations=True),
-                  "module": lambda: run_module(args_file), "lsns": run_lsns}
+                  "module": modules.run_info, "lsns": run_lsns, "command": modules.run_command}
     times: Dict[str, List[float]] = {name: [] for name in contenders}
     for _round in range(rounds):
         order = list(contenders)
@@ -147,16 +173,17 @@ def measure(rounds: int, args_file: str) -> Dict[str, List[float]]:
     return times
 
 
-def found_counts(made: Set[int], args_file: str) -> Dict[str, int]:
+def found_counts(made: Set[int], modules: Modules) -> Dict[str, int]:
     """How many of the namespaces the bench made each tool lists."""
     return {"core": len(made & {ns["inode"] for ns in inspect_host()["namespaces"]}),
-            "module": len(made & {ns["inode"] for ns in run_module(args_file)["namespaces"]}),
-            "lsns": len(made & {ns["ns"] for ns in run_lsns()["namespaces"]})}
+            "module": len(made & {ns["inode"] for ns in modules.run_info()["namespaces"]}),
+            "lsns": len(made & {ns["ns"] for ns in run_lsns()["namespaces"]}),
+            "command": len(made & {ns["ns"] for ns in modules.run_command()["namespaces"]})}
 
 
-def scenario(name: str, made: Set[int], rounds: int, args_file: str) -> Dict[str, Any]:
-    counts = found_counts(made, args_file)
-    times = measure(rounds, args_file)
+def scenario(name: str, made: Set[int], rounds: int, modules: Modules) -> Dict[str, Any]:
+    counts = found_counts(made, modules)
+    times = measure(rounds, modules)
     medians = {k: statistics.median(v) * 1000 for k, v in times.items()}
     processes = sum(1 for e in os.listdir("/proc") if e.isdigit())
     result = {
@@ -165,12 +192,14 @@ def scenario(name: str, made: Set[int], rounds: int, args_file: str) -> Dict[str
         "ratio_core_to_lsns": medians["core"] / medians["lsns"],
         "ratio_relations_to_lsns": medians["relations"] / medians["lsns"],
         "ratio_module_to_lsns": medians["module"] / medians["lsns"],
+        "ratio_module_to_command": medians["module"] / medians["command"],
     }
-    print("%-10s %5d procs %5d made | core %6.1f ms  relations %6.1f ms  module %6.1f ms  lsns %6.1f ms | "
-          "core/lsns %.2f  relations/lsns %.2f  module/lsns %.2f | made found: core %d module %d lsns %d"
-          % (name, processes, len(made), medians["core"], medians["relations"], medians["module"],
-             medians["lsns"], result["ratio_core_to_lsns"], result["ratio_relations_to_lsns"],
-             result["ratio_module_to_lsns"], counts["core"], counts["module"], counts["lsns"]), flush=True)
+    print("%-10s %5d procs %5d made | ms: core %.1f  relations %.1f  lsns %.1f  module %.1f  command %.1f | "
+          "core/lsns %.2f  relations/lsns %.2f  module/command %.2f | made found: core %d module %d lsns %d"
+          % (name, processes, len(made), medians["core"], medians["relations"], medians["lsns"],
+             medians["module"], medians["command"], result["ratio_core_to_lsns"],
+             result["ratio_relations_to_lsns"], result["ratio_module_to_command"], counts["core"],
+             counts["module"], counts["lsns"]), flush=True)
     return result
 
 
@@ -187,14 +216,13 @@ def main() -> int:
     print("prefix %s, %s, kernel %s, Python %s" % (prefix, lsns_version, os.uname().release,
                                                    sys.version.split()[0]), flush=True)
     results = []
-    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix=prefix) as args_file:
-        json.dump({"ANSIBLE_MODULE_ARGS": {}}, args_file)
-        args_file.flush()
-        results.append(scenario("host", set(), options.rounds, args_file.name))
+    with args_file(prefix, {}) as info_args, args_file(prefix, {"argv": ["lsns", "-J"]}) as command_args:
+        modules = Modules(info_args, command_args)
+        results.append(scenario("host", set(), options.rounds, modules))
         with sleepers(options.count) as made:
-            results.append(scenario("processes", made, options.rounds, args_file.name))
+            results.append(scenario("processes", made, options.rounds, modules))
         with persisted(options.count, prefix) as made:
-            results.append(scenario("persisted", made, options.rounds, args_file.name))
+            results.append(scenario("persisted", made, options.rounds, modules))
     leftovers = [m.mount_point for m in read_mountinfo() if prefix in m.mount_point]
     if leftovers:
         print("LEFT BEHIND: %s" % leftovers, file=sys.stderr)
