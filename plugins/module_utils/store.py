@@ -245,14 +245,27 @@ def _setup_inside(options: SetOptions) -> None:
 CGROUP_MOUNT = "/sys/fs/cgroup"
 
 
+def _copy_of_cgroup_mounts() -> Optional[int]:
+    """A detached copy of the cgroup mounts at /sys/fs/cgroup; None when there are none, or on a kernel before
+    5.2 (no open_tree), where they end up hidden as with ip netns exec."""
+    if topmost(CGROUP_MOUNT) is None:
+        return None
+    try:
+        return syscalls.open_tree_clone(CGROUP_MOUNT, recursive=True)
+    except NamespaceError as exc:
+        if exc.errno == errno.ENOSYS:
+            return None
+        raise
+
+
 def _mount_sysfs() -> None:
     """A /sys showing the set's own network devices: sysfs takes the network namespace of the process that
     mounts it, as `ip netns exec` does for each command. The old /sys is made private first so the new one
     cannot propagate to the host (pitfall 1). The new /sys would hide the cgroup file systems under the
-    old one, which ip netns exec loses; a copy of them is taken first and attached again (open_tree, 5.2+).
+    old one, which ip netns exec loses; a copy of them is taken first and attached again.
     Other file systems under the old /sys (debugfs, bpf...) stay hidden."""
     syscalls.mount(None, "/sys", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
-    cgroups = syscalls.open_tree_clone(CGROUP_MOUNT, recursive=True) if topmost(CGROUP_MOUNT) else None
+    cgroups = _copy_of_cgroup_mounts()
     try:
         syscalls.mount("sysfs", "/sys", "sysfs", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
         if cgroups is not None:

@@ -97,9 +97,10 @@ options:
       - Without it, a set with its own network namespace still shows the host's devices under
         C(/sys/class/net), and programs that read them there (Ansible's fact gathering among them) report
         the host's interfaces.
-      - The host's /sys is untouched; the set's old /sys is made private before the new one is mounted. A
-        cgroup2 C(/sys/fs/cgroup) is mounted again on the new /sys; other file systems mounted under the
-        host's /sys (debugfs, bpf...) are not visible inside.
+      - The host's /sys is untouched; the set's old /sys is made private before the new one is mounted. The
+        cgroup file systems under C(/sys/fs/cgroup) are attached again on the new /sys (from Linux 5.2,
+        which has C(open_tree); before, they are hidden inside as with C(ip netns exec)); other file
+        systems mounted under the host's /sys (debugfs, bpf...) are not visible inside.
     type: bool
     default: false
   propagation:
