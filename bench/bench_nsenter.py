@@ -73,7 +73,7 @@ def main() -> int:
         try:
             env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_LOCALHOST_WARNING="false",
                        ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-            quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             interpreter = sys.executable
             # From another process: importing the become plugin here would load Ansible and make this
             # process, and so every fork the module_utils way does, larger than a module's.
@@ -89,15 +89,15 @@ def main() -> int:
             def adhoc(module: str, module_args: str) -> Callable[[], object]:
                 argv = [str(ansible), "localhost", "-c", "local", "-e", "ansible_python_interpreter=" + interpreter,
                         "-m", module, "-a", module_args]
-                return lambda: subprocess.run(argv, env=env, **quiet)
+                return lambda: subprocess.run(argv, env=env, **quiet, check=True)
 
             fast = {
                 "module_utils": ours_in_process,
-                "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet),
+                "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet, check=True),
                 "become program": lambda: subprocess.run([interpreter, "-I", "-S", "-c", program, name, store.root,
-                                                          "true"], **quiet),
-                "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet),
-                "ip netns exec": lambda: subprocess.run(["ip", "netns", "exec", name, "true"], **quiet),
+                                                          "true"], **quiet, check=True),
+                "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet, check=True),
+                "ip netns exec": lambda: subprocess.run(["ip", "netns", "exec", name, "true"], **quiet, check=True),
             }
             slow = {
                 "nsenter module": adhoc("linux.namespaces.nsenter",
