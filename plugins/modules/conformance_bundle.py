@@ -21,7 +21,7 @@ description:
     O(search_path). For each Python in O(pythons) it does not serve, the pure-Python wheels that the collection's
     C(requirements/conformance-hosts.txt) pins for that Python (exact versions, with hashes) make another site. The
     controller Python's pip installs them once per set of pins into O(cache_dir)
-    (C(pip install --target --python-version X.Y --platform any --only-binary=:all: --no-deps --require-hashes)),
+    (C(pip install --target --python-version X.Y --platform any --no-deps --require-hashes --only-binary=:all:)),
     so pip decides nothing the pins do not say; Pythons with the same pins share a site.
   - A distribution with compiled code is refused (C(Root-Is-Purelib) must be true).
   - A host runs the kit from the unpacked tarball with

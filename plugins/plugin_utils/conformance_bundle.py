@@ -42,7 +42,6 @@ try:  # packaging comes with pytest and with ansible-core
     from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
     from packaging.utils import canonicalize_name
-    from packaging.version import Version
 except ImportError as error:
     PACKAGING_ERROR: Optional[ImportError] = error
 else:
