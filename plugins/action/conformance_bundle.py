@@ -2,11 +2,12 @@
 # Copyright: linux.namespaces contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side of linux.namespaces.conformance_bundle: pack the conformance kit and its pure-Python
-requirements into one tarball on the controller."""
+requirements, for each host Python asked for, into one tarball on the controller."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Dict
 
 from ansible.errors import AnsibleActionFail
@@ -21,6 +22,9 @@ class ActionModule(ControllerAction):
     ARGUMENT_SPEC = {
         "dest": {"type": "path", "required": True},
         "search_path": {"type": "list", "elements": "path"},
+        "pythons": {"type": "list", "elements": "str", "default": []},
+        "fetch": {"type": "bool", "default": True},
+        "cache_dir": {"type": "path"},
     }
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
@@ -32,6 +36,8 @@ class ActionModule(ControllerAction):
         if self._task.check_mode:
             return {"changed": True, "path": path}
         try:
-            return dict(build_bundle(path, args["search_path"]), changed=True)
+            built = build_bundle(path, args["search_path"], args["pythons"],
+                                 Path(args["cache_dir"]) if args["cache_dir"] else None, args["fetch"])
         except BundleError as exc:
             raise AnsibleActionFail(str(exc)) from exc
+        return dict(built, changed=True)

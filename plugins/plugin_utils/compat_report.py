@@ -95,6 +95,7 @@ def _host_entry(document: Mapping[str, Any]) -> Dict[str, Any]:
     return {
         "kernel": document["kernel"].get("version") or UNKNOWN_KERNEL,
         "release": document["kernel"].get("release"),
+        "python": (document.get("tools") or {}).get("python"),  # the Python the kit ran with on the host
         "distribution": (document.get("distribution") or {}).get("pretty_name"),
         "summary": document.get("summary"),
         "round_trips": dict(document.get("round_trips") or {}, backend=document.get("backend")),
@@ -313,14 +314,14 @@ def render_markdown(report: Report) -> str:
     for feature in report["features"]:
         lines.append("| %s | %s | %s | %s |" % (_md(feature["feature"]), _md(feature["description"]), feature["first_kernel"],
                                                 " | ".join(_presence(feature["cells"][k["kernel"]]) for k in kernels)))
-    lines += ["", "## Hosts", "", "| host | kernel | release | distribution | results | round trips | left as found |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "## Hosts", "", "| host | kernel | release | python | distribution | results | round trips | left as found |",
+              "|---|---|---|---|---|---|---|---|"]
     for name, host in report["hosts"].items():
-        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-            name, host["kernel"], _md(host["release"] or "?"), _md(host["distribution"] or "?"),
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            name, host["kernel"], _md(host["release"] or "?"), _md(host["python"] or "?"), _md(host["distribution"] or "?"),
             counts_text(host["summary"] or _counts()), _md(_round_trips_text(host["round_trips"])),
             _left_text(host["left_as_found"])))
-    lines += ["| %s | - | - | - | %s | - | - |" % (name, _md(reason)) for name, reason in report["missing"].items()]
+    lines += ["| %s | - | - | - | - | %s | - | - |" % (name, _md(reason)) for name, reason in report["missing"].items()]
     lines += ["", "## Reasons of FAIL and SKIP", ""]
     reasons = [(row["id"], reason) for group in report["groups"] for row in group["rows"] for reason in row["reasons"]]
     lines += ["- %s, kernel %s, %s, %s on %s: %s" % (prop_id, r["kernel"], r["subject"], r["result"],
@@ -414,16 +415,16 @@ def _features_html(report: Report) -> List[str]:
 
 
 def _hosts_html(report: Report) -> List[str]:
-    out = ['<table class="reasons" id="hosts"><tr><th>host</th><th>kernel</th><th>release</th><th>distribution</th>'
-           "<th>results</th><th>round trips</th><th>left as found</th></tr>"]
+    out = ['<table class="reasons" id="hosts"><tr><th>host</th><th>kernel</th><th>release</th><th>python</th>'
+           "<th>distribution</th><th>results</th><th>round trips</th><th>left as found</th></tr>"]
     for name, host in report["hosts"].items():
-        out.append('<tr data-host="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
+        out.append('<tr data-host="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
                    '<td class="%s">%s</td></tr>' % (
-                       _e(name), _e(name), _e(host["kernel"]), _e(host["release"] or "?"),
+                       _e(name), _e(name), _e(host["kernel"]), _e(host["release"] or "?"), _e(host["python"] or "?"),
                        _e(host["distribution"] or "?"), _e(counts_text(host["summary"] or _counts())),
                        _e(_round_trips_text(host["round_trips"])),
                        "ok" if host["left_as_found"] else "bad", _e(_left_text(host["left_as_found"]))))
-    out += ['<tr data-host="%s"><td>%s</td><td colspan="6" class="bad">%s</td></tr>' % (_e(name), _e(name), _e(reason))
+    out += ['<tr data-host="%s"><td>%s</td><td colspan="7" class="bad">%s</td></tr>' % (_e(name), _e(name), _e(reason))
             for name, reason in report["missing"].items()]
     out.append("</table>")
     return out

@@ -43,12 +43,15 @@ FLEET = {
         ("TIME1", "kernel", "SKIP", "the kernel has no time namespace: needs time namespaces (Linux 5.6+)", "time_ns"),
         ("TIME2", "kernel", "SKIP", "the kernel has no time namespace: needs time namespaces (Linux 5.6+)", "time_ns")]),
 }
+# The Python each host ran the kit with.
+PYTHONS = {"new1": "3.11.2", "new2": "3.13.0", "old1": "3.8.18"}
 
 
 def kit_result(name: str) -> dict:
     release, has_time, results = FLEET[name]
     host = HostReport("local", "local://", "local", "lnsk0000")
-    host.outcome = {"facts": {"kernel": release, "distribution": {"pretty_name": "Debian GNU/Linux 12 (bookworm)"}},
+    host.outcome = {"facts": {"kernel": release, "distribution": {"pretty_name": "Debian GNU/Linux 12 (bookworm)"},
+                              "python": PYTHONS[name]},
                     "features": dict((key, key != "time_ns" or has_time) for key in FEATURES),
                     "round_trips": {"commands": 3, "ansible_calls": 0}, "started": 0.0, "finished": 1.0}
     for prop, subject, result, reason, feature in results:
@@ -146,7 +149,18 @@ def test_markdown_has_a_table_per_group_with_a_column_per_kernel(report):
     time1 = [line for line in text.splitlines() if line.startswith("| TIME1 |")]
     assert time1 == ["| TIME1 | time\\_ns 5.6 | 5.6 | 1 SKIP (kernel 1 SKIP) | 2 PASS (kernel 2 PASS) |"]
     assert "- UTS2 on 6.18: FAIL for collection; points at the collection" in text
-    assert "| gone | - | - | - | %s | - | - |" % compat_report.NO_RESULT in text
+    assert "| gone | - | - | - | - | %s | - | - |" % compat_report.NO_RESULT in text
+
+
+def test_each_hosts_python_is_shown_beside_its_kernel(report):
+    assert dict((name, host["python"]) for name, host in report["hosts"].items()) == PYTHONS
+    lines = compat_report.render_markdown(report).splitlines()
+    assert "| host | kernel | release | python | distribution | results | round trips | left as found |" in lines
+    assert [line for line in lines if line.startswith("| old1 |")][0].startswith("| old1 | 5.10 | 5.10.0-32-amd64 | 3.8.18 |")
+    page = compat_report.render_html(report)
+    assert "<th>host</th><th>kernel</th><th>release</th><th>python</th>" in page
+    _header, hosts = table_rows(page, "hosts", "data-host")
+    assert [text for _attributes, text in hosts["old1"]][:4] == ["old1", "5.10", "5.10.0-32-amd64", "3.8.18"]
 
 
 def test_html_page_is_self_contained_and_colours_each_cell_by_its_status(report):
