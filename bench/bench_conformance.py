@@ -19,7 +19,6 @@ bench/results/conformance-*.json; asserts nothing about time.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import pathlib
@@ -34,9 +33,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import testinfra
 
+from bench.common import REPO, ansible_env, write_results
 from tests.fleet import Fleet, random_prefix
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SSH_TOOLS = ("ssh", "sftp", "scp")
 WRAPPER = '#!/bin/sh\nprintf "%%s\\n" "$*" >> "$LNS_SSH_LOG"\nexec %s "$@"\n'
 
@@ -56,7 +55,7 @@ def delayed_network(fleet: Fleet, workdir: pathlib.Path, delay_ms: int) -> Netwo
     config = fleet.ssh_config_path.read_text().replace(
         "ControlPath %s/" % fleet.control_dir, "ControlPath %s/" % control_dir).replace(
         "    User root\n", "    User root\n    ProxyCommand %s %s %%h %%p %d\n" % (
-            sys.executable, REPO_ROOT / "bench" / "ssh_delay.py", delay_ms), 1)
+            sys.executable, REPO / "bench" / "ssh_delay.py", delay_ms), 1)
     ssh_config = workdir / "ssh_config.delayed"
     ssh_config.write_text(config)
     inventory = workdir / "inventory.delayed.ini"
@@ -106,15 +105,9 @@ class SessionCounter:
         return counts
 
 
-def ansible_env() -> dict:
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="false")
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".ansible" / "collections"))
-    return env
-
-
 def timed(command: list, env: dict, ok_codes=(0,)) -> float:
     start = time.perf_counter()
-    completed = subprocess.run(command, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    completed = subprocess.run(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                universal_newlines=True, check=False)
     elapsed = time.perf_counter() - start
     if completed.returncode not in ok_codes:
@@ -123,7 +116,7 @@ def timed(command: list, env: dict, ok_codes=(0,)) -> float:
 
 
 def kit_command(report_dir: pathlib.Path, *target: str) -> list:
-    return [sys.executable, "-m", "pytest", str(REPO_ROOT / "conformance"), *target, "-p", "no:cacheprovider", "-q",
+    return [sys.executable, "-m", "pytest", str(REPO / "conformance"), *target, "-p", "no:cacheprovider", "-q",
             "--lns-report-dir", str(report_dir)]
 
 
@@ -133,7 +126,7 @@ def kit_results(report_dir: pathlib.Path) -> dict:
 
 def run_local(workdir: pathlib.Path, prefix: str) -> dict:
     report_dir = workdir / "local"
-    seconds = timed(kit_command(report_dir, "--hosts=local://"), dict(ansible_env(), LNS_TEST_PREFIX=prefix), (0, 1))
+    seconds = timed(kit_command(report_dir, "--hosts=local://"), dict(ansible_env(ANSIBLE_HOST_KEY_CHECKING="false"), LNS_TEST_PREFIX=prefix), (0, 1))
     result = kit_results(report_dir)["local"]
     return {"seconds": seconds, "results": len(result["results"]), "kit_round_trips": result["round_trips"]}
 
@@ -146,7 +139,7 @@ def run_playbook(fleet: Fleet, network: Network, size: int, counter: SessionCoun
     command = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "linux.namespaces.compat_report",
                "-i", str(network.inventory), "--limit", ",".join(host.name for host in hosts), "-f", str(size),
                "-e", json.dumps({"conformance_report_dir": str(report_dir), "conformance_prefix": prefix})]
-    seconds = timed(command, counter.env(ansible_env()))
+    seconds = timed(command, counter.env(ansible_env(ANSIBLE_HOST_KEY_CHECKING="false")))
     report = json.loads((report_dir / "compat-report.json").read_text())
     return {"hosts": size, "seconds": seconds, "sessions_per_host": counter.per_host(hosts),
             "totals": report["totals"], "kernels": [k["kernel"] for k in report["kernels"]]}
@@ -159,7 +152,7 @@ def run_direct(fleet: Fleet, network: Network, size: int, counter: SessionCounte
     report_dir = workdir / ("direct-%d-%s" % (size, network.name.replace(" ", "")))
     command = kit_command(report_dir, "--hosts=" + ",".join("ssh://%s" % host.name for host in hosts),
                           "--ssh-config=%s" % network.ssh_config, "--lns-parallel=%d" % size)
-    seconds = timed(command, counter.env(dict(ansible_env(), LNS_TEST_PREFIX=prefix)), (0, 1))
+    seconds = timed(command, counter.env(dict(ansible_env(ANSIBLE_HOST_KEY_CHECKING="false"), LNS_TEST_PREFIX=prefix)), (0, 1))
     results = kit_results(report_dir)
     return {"hosts": size, "seconds": seconds, "sessions_per_host": counter.per_host(hosts),
             "kit_round_trips": dict((name, doc["round_trips"]) for name, doc in sorted(results.items())),
@@ -253,15 +246,9 @@ def main() -> None:
             median["playbook %d, bridge" % sizes[-1]] / median["playbook %d, bridge" % sizes[0]])
     for name, value in ratios.items():
         print("ratio %-36s %6.2f" % (name, value))
-    out_dir = REPO_ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = out_dir / ("conformance-%s.json" % stamp)
-    out.write_text(json.dumps({"benchmark": "conformance kit: local, compat_report.yml, ssh:// direct, floor",
-                               "kernel": os.uname().release, "cpus": os.cpu_count(), "repeats": args.repeats,
-                               "delay_ms_each_way": args.delay_ms, "median_seconds": median, "ratios": ratios,
-                               "runs": runs}, indent=2) + "\n")
-    print("written:", out.relative_to(REPO_ROOT))
+    write_results("conformance", {"benchmark": "conformance kit: local, compat_report.yml, ssh:// direct, floor",
+                                  "repeats": args.repeats, "delay_ms_each_way": args.delay_ms,
+                                  "median_seconds": median, "ratios": ratios, "runs": runs})
 
 
 if __name__ == "__main__":
