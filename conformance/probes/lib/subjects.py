@@ -11,7 +11,6 @@ from conformance.probes.lib.observe import children_of, ns_id, read_text, self_n
 from conformance.probes.lib.syscalls import NS_TYPES
 
 
-SEED_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user")
 # Types a set is made of in the kit (user stays out: it would change who owns the others).
 SUBJECT_TYPES = ("mnt", "uts", "ipc", "pid", "net", "cgroup", "time")
 # Seconds added to CLOCK_MONOTONIC and CLOCK_BOOTTIME in every time namespace the kit makes.
