@@ -3,7 +3,7 @@
 Tests are named after the property they check (`test_PID8_...`) and take the `observed` fixture: the
 facts the probe gathered for that property on one host (testinfra's `host`) and one subject. Whether a
 property is checked on the subjects (reference, collection) or on the kernel alone is the probe
-registry's `setup` flag. All hosts are probed once, in parallel, at the first test; tests then judge.
+declaration's `setup` flag (conformance/probes/registry.py). All hosts are probed once, in parallel, at the first test; tests then judge.
 """
 
 import os
@@ -20,7 +20,7 @@ import pytest
 from conformance.collection import CollectionsPath
 from conformance.hostrun import HostRun
 from conformance.kernel_features import skip_reason
-from conformance.probes import lnsprobe
+from conformance.probes.registry import PROPERTIES
 from conformance.report import HostReport, property_group
 
 PROPERTY_TEST = re.compile(r"^test_([A-Z]+[0-9]+)_")
@@ -96,7 +96,7 @@ class Kit:
         self.lock = threading.Lock()
 
     def subjects_for(self, prop_id: str) -> List[str]:
-        return list(self.subjects) if lnsprobe.PROBES[prop_id].setup else ["kernel"]
+        return list(self.subjects) if PROPERTIES[prop_id].setup else ["kernel"]
 
     def run_all_hosts(self) -> None:
         """Probe every collected host once (in parallel); later calls return at once."""
@@ -144,7 +144,7 @@ def pytest_configure(config):
 def pytest_generate_tests(metafunc):
     if "subject" in metafunc.fixturenames:
         prop_id = property_id(metafunc.function.__name__)
-        if prop_id not in lnsprobe.PROBES:
+        if prop_id not in PROPERTIES:
             raise pytest.UsageError("%s names no property with a probe" % metafunc.function.__name__)
         metafunc.parametrize("subject", metafunc.config.stash[KIT].subjects_for(prop_id))
 

@@ -27,7 +27,8 @@ from typing import Dict, List
 
 from conformance.collection import CollectionSet
 from conformance.hostrun import HostRun
-from conformance.probes import lnsprobe
+from conformance.probes.lib.observe import uname_names
+from conformance.probes.lib.subjects import SUBJECT_TYPES, TIME_OFFSET, supported_types
 
 
 def kit_prefix(prefix: str) -> str:
@@ -36,10 +37,10 @@ def kit_prefix(prefix: str) -> str:
 
 def set_arguments(prefix: str) -> Dict:
     """What the caller needs to make the collection's set on this host, and this host's facts."""
-    types = [t for t in lnsprobe.SUBJECT_TYPES if t in lnsprobe.supported_types()]
-    collection = CollectionSet(None, "", "", prefix, types, lnsprobe.TIME_OFFSET)
+    types = [t for t in SUBJECT_TYPES if t in supported_types()]
+    collection = CollectionSet(None, "", "", prefix, types, TIME_OFFSET)
     return {"module_args": collection.module_args(), "kit_prefix": kit_prefix(prefix),
-            "python": platform.python_version(), "hostname": lnsprobe.uname_names()["hostname"]}
+            "python": platform.python_version(), "hostname": uname_names()["hostname"]}
 
 
 def finish(prefix: str, store: str, hostname: str, result_path: str) -> Dict:

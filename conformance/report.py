@@ -1,8 +1,9 @@
 """One JSON result per host, shaped for the kernel-version x property compatibility report.
 
 A report generator reads every `<host>.json` of a run, groups hosts by `kernel.version`, and fills
-cells (property ID x subject) from `results`, counting PASS/FAIL/SKIP; `needs` names the features each
-property relies on, and `features` gives their documented first kernel and whether the host has them.
+cells (property ID x subject) from `results`, counting PASS/FAIL/SKIP; `properties` gives each reported
+property's title, definition, needs and setup flag (from its declaration), `needs` the features each
+property relies on, and `features` their documented first kernel and whether the host has them.
 """
 
 import datetime
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from conformance.kernel_features import FEATURES
-from conformance.property_features import PROPERTY_FEATURES
+from conformance.probes.registry import PROPERTIES
 
 SCHEMA = "linux.namespaces/conformance-host-result/1"
 SUBJECT_MAKERS = {"kernel": "the kit's own probes (no setup under test)",
@@ -84,7 +85,8 @@ class HostReport:
             "subjects": subjects,
             "results": sorted(self.results, key=lambda e: (e["group"], _id_number(e["id"]), e["subject"])),
             "matrix": matrix,
-            "needs": dict((prop_id, list(PROPERTY_FEATURES.get(prop_id, ()))) for prop_id in sorted(matrix)),
+            "needs": dict((prop_id, list(PROPERTIES[prop_id].needs)) for prop_id in sorted(matrix)),
+            "properties": dict((prop_id, PROPERTIES[prop_id].describe()) for prop_id in sorted(matrix)),
             "summary": summary,
             "kit_checks": self.kit_checks,
             "round_trips": outcome.get("round_trips"),

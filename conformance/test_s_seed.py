@@ -1,4 +1,4 @@
-"""S: the properties the seed document demonstrates (must pass on every supported host)."""
+"""S: the properties the seed tutorial demonstrates (docs/SEED.md); they must pass on every supported host."""
 
 from conformance.kernel_features import FEATURES
 

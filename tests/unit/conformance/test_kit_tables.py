@@ -1,10 +1,10 @@
-"""The conformance kit's own bookkeeping: one test per probed property, every feature a probe names
-is in the version table, the probe fits in one command line, and the JSON result's shape."""
+"""The conformance kit's own bookkeeping: SKIP reasons name kernels, the probe package travels in one
+command line without its docstrings and comments, importing it does nothing on the host, no file of
+the kit grows past 500 lines, and the JSON result's shape."""
 
 from __future__ import annotations
 
-import ast
-import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,37 +13,11 @@ if str(REPOSITORY) not in sys.path:  # ansible-test runs units from a copy of th
     sys.path.insert(0, str(REPOSITORY))
 
 from conformance import hostrun, kernel_features, report  # noqa: E402
-from conformance.probes import lnsprobe  # noqa: E402
+from conformance.probes import main, registry  # noqa: E402
 
 KIT = REPOSITORY / "conformance"
-TEST_NAME = re.compile(r"^test_([A-Z]+[0-9]+)_")
 # The kernel's limit on one argument of a command (MAX_ARG_STRLEN): the probe travels as one.
 MAX_ARG_STRLEN = 131072
-
-
-def property_tests() -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for path in sorted(KIT.glob("test_*.py")):
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.FunctionDef) and TEST_NAME.match(node.name):
-                found.setdefault(TEST_NAME.match(node.name).group(1), []).append(node.name)
-    return found
-
-
-def test_each_probed_property_has_exactly_one_test():
-    tests = property_tests()
-    assert set(tests) == set(lnsprobe.PROBES), "probes without tests: %s; tests without probes: %s" % (
-        sorted(set(lnsprobe.PROBES) - set(tests)), sorted(set(tests) - set(lnsprobe.PROBES)))
-    assert all(len(names) == 1 for names in tests.values()), tests
-
-
-def test_every_feature_a_probe_names_is_in_the_version_table():
-    source = ast.parse(Path(lnsprobe.__file__).read_text())
-    named = {node.args[1].value for node in ast.walk(source)
-             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Skip"
-             and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)}
-    named |= {feature for _flag, _option, feature in lnsprobe.NS_TYPES.values()}
-    assert named and named <= set(kernel_features.FEATURES), sorted(named - set(kernel_features.FEATURES))
 
 
 def test_skip_reason_names_the_kernel_that_brings_the_feature():
@@ -52,13 +26,46 @@ def test_skip_reason_names_the_kernel_that_brings_the_feature():
 
 
 def test_probe_travels_in_one_argument():
-    command = hostrun.probe_command("python3", {"prefix": "lnsk0000", "ids": sorted(lnsprobe.PROBES)})
+    command = hostrun.probe_command("python3", {"prefix": "lnsk0000", "ids": sorted(registry.PROPERTIES)})
     assert max(len(word) for word in command.split()) < MAX_ARG_STRLEN
     assert len(command) < MAX_ARG_STRLEN
 
 
+def test_the_probe_package_and_nothing_else_is_shipped_under_its_own_names():
+    sources = hostrun.shipped_sources()
+    assert set(sources) == {"conformance", "conformance.probes", "conformance.probes.lib",
+                            "conformance.probes.properties"} | {
+        "conformance.probes." + str(path.relative_to(KIT / "probes").with_suffix("")).replace("/", ".")
+        for path in (KIT / "probes").rglob("*.py") if path.name != "__init__.py"}
+    assert sources["conformance.probes"][0] and not sources["conformance.probes.main"][0]
+    assert sources["conformance.probes.main"][1] == "conformance/probes/main.py"
+
+
+def test_shipped_code_keeps_its_lines_and_drops_docstrings_and_comments():
+    source = (KIT / "probes" / "properties" / "uts.py").read_text()
+    shipped = hostrun.code_only(source)
+    assert shipped.count("\n") == source.count("\n")
+    assert registry.PROPERTIES["UTS2"].definition.split()[0] in source
+    assert '"""' not in shipped and "# " not in shipped
+    for number, (line, original) in enumerate(zip(shipped.splitlines(), source.splitlines()), 1):
+        assert line.strip() in ("", '""') or original.startswith(line), "line %d changed: %r" % (number, line)
+    compile(shipped, "uts.py", "exec")
+
+
+def test_importing_the_probe_package_touches_nothing_on_the_host():
+    check = ("import conformance.probes.main, conformance.probes.lib.syscalls as syscalls;"
+             "assert syscalls.libc.cache_info().currsize == 0, 'libc was loaded at import'")
+    subprocess.run([sys.executable, "-c", check], cwd=str(REPOSITORY), check=True)
+
+
+def test_no_file_of_the_kit_is_longer_than_500_lines():
+    long_files = dict((str(path.relative_to(KIT)), len(path.read_text().splitlines()))
+                      for path in KIT.rglob("*.py") if len(path.read_text().splitlines()) > 500)
+    assert not long_files, long_files
+
+
 def test_probe_output_is_found_between_its_marks():
-    stdout = "motd noise\n%s\n{\"a\": 1}\n%s\n" % (lnsprobe.BEGIN_MARK, lnsprobe.END_MARK)
+    stdout = "motd noise\n%s\n{\"a\": 1}\n%s\n" % (main.BEGIN_MARK, main.END_MARK)
     assert hostrun.parse_probe_output(stdout) == {"a": 1}
     assert hostrun.parse_probe_output("Traceback ...") is None
 
@@ -80,3 +87,6 @@ def test_host_result_has_the_matrix_a_report_generator_needs():
     assert result["features"]["time_ns"] == {"present": True, "description": "time namespaces", "first_kernel": "5.6"}
     assert [e["id"] for e in result["results"]] == ["S2", "S2", "TIME1"]
     assert result["subjects"]["reference"]["made_by"] == "util-linux unshare"
+    assert result["needs"] == {"S2": ["uts_ns"], "TIME1": ["time_ns"]}
+    assert result["properties"]["S2"] == registry.PROPERTIES["S2"].describe()
+    assert set(result["properties"]) == {"S2", "TIME1"}

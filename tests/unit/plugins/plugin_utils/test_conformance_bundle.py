@@ -218,7 +218,7 @@ def test_tarball_holds_the_kit_a_site_zip_per_range_and_a_manifest(site, pins_fi
     assert manifest["built_with"] == sys.version.split()[0]
     assert {"pytest.py", "pluggy.py", "pytest_testinfra.py", "pytest-9.2.0.dist-info/METADATA"} <= zips["site-3.11.zip"]
     assert {"exceptiongroup.py", "pytest-8.3.5.dist-info/METADATA"} <= zips["site-3.8.zip"]
-    assert {"kit/conformance/conftest.py", "kit/conformance/given_set.py", "kit/conformance/probes/lnsprobe.py"} <= names
+    assert {"kit/conformance/conftest.py", "kit/conformance/given_set.py", "kit/conformance/probes/main.py"} <= names
     assert not any("unrelated" in name or "bin/" in name or "__pycache__" in name
                    for name in names.union(*zips.values()))
     assert len([name for name in names if name.startswith("kit/")]) == built["kit_files"]

@@ -1,0 +1,133 @@
+"""The subjects: sets of namespaces under test, made by util-linux unshare (the reference) or by the
+collection (read from its documented store layout)."""
+
+import json
+import os
+import signal
+import subprocess
+
+from conformance.probes.lib.errors import ProbeError, Skip
+from conformance.probes.lib.observe import children_of, ns_id, read_text, self_ns, wait_for
+from conformance.probes.lib.syscalls import NS_TYPES
+
+
+# Types a set is made of in the kit (user stays out: it would change who owns the others).
+SUBJECT_TYPES = ("mnt", "uts", "ipc", "pid", "net", "cgroup", "time")
+# Seconds added to CLOCK_MONOTONIC and CLOCK_BOOTTIME in every time namespace the kit makes.
+TIME_OFFSET = 864000  # ten days
+
+
+class Subject:
+    """A set of namespaces under test: {type: ns file}, its holder (PID 1) and its hostname."""
+
+    def __init__(self, kind, ns, holder_pid, hostname, types):
+        self.kind = kind
+        self.ns = ns
+        self.holder_pid = holder_pid
+        self.hostname = hostname
+        self.types = types
+
+    def path(self, nstype):
+        if nstype not in self.ns:
+            feature = NS_TYPES[nstype][2]
+            if not os.path.exists("/proc/self/ns/" + nstype):
+                raise Skip("the kernel has no %s namespace" % nstype, feature)
+            raise ProbeError("the %s subject has no %s namespace" % (self.kind, nstype))
+        return self.ns[nstype]
+
+    def ns_id(self, nstype):
+        return ns_id(self.path(nstype))
+
+    def private(self, nstype):
+        """The ns file, after checking it is not the host's: the kit never writes into the host."""
+        if self.ns_id(nstype) == self_ns(nstype):
+            raise ProbeError("the %s subject's %s namespace is the host's: refusing to change it"
+                             % (self.kind, nstype))
+        return self.path(nstype)
+
+    def open(self, nstype):
+        return os.open(self.path(nstype), os.O_RDONLY)
+
+    def describe(self):
+        return {"kind": self.kind, "ns": self.ns, "holder_pid": self.holder_pid,
+                "hostname": self.hostname, "types": self.types}
+
+
+class UnshareSubject(Subject):
+    """The reference: a set made by util-linux unshare, held by its PID 1 (`sleep`)."""
+
+    def __init__(self, kind, name, types, started):
+        self.holder_pid = None
+        shares_uts = kind == "broken-uts"
+        made = [t for t in types if not (t == "uts" and shares_uts)]
+        options = [NS_TYPES[t][1] for t in made] + ["--fork", "--mount-proc", "--propagation", "private"]
+        if "time" in made:
+            options += ["--monotonic", str(TIME_OFFSET), "--boottime", str(TIME_OFFSET)]
+        # The broken subject claims a UTS namespace it does not have, so it must not set a hostname.
+        script = "exec sleep infinity" if shares_uts else 'hostname "$1" && exec sleep infinity'
+        self.process = subprocess.Popen(["unshare"] + options + ["--", "sh", "-c", script, "sh", name],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+        started.append(self.process.pid)
+        holder = wait_for(self._holder)
+        if not holder:
+            self.destroy()
+            raise ProbeError("unshare did not start a holder: %s"
+                             % self.process.stderr.read().decode(errors="replace").strip())
+        started.append(holder)
+        ns = dict((t, "/proc/%d/ns/%s" % (holder, t)) for t in types)
+        Subject.__init__(self, kind, ns, holder, name, list(types))
+
+    def _holder(self):
+        if self.process.poll() is not None:
+            return None
+        for pid in children_of(self.process.pid):
+            try:
+                if read_text("/proc/%d/comm" % pid).strip() == "sleep":
+                    return pid
+            except OSError:
+                pass
+        return None
+
+    def destroy(self):
+        if self.holder_pid:
+            try:
+                os.kill(self.holder_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.process.poll() is None:
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class CollectionSubject(Subject):
+    """A set made by the collection's namespace module, read from its documented store layout."""
+
+    def __init__(self, store, name, hostname):
+        state_path = os.path.join(store, name, "state.json")
+        try:
+            state = json.loads(read_text(state_path))
+        except (OSError, ValueError) as exc:
+            raise ProbeError("cannot read the set's %s: %s" % (state_path, exc))
+        if state.get("status") != "ready":
+            raise ProbeError("the set's status is %r, not 'ready'" % state.get("status"))
+        types = list(state.get("types", []))
+        ns = dict((t, os.path.join(store, name, t)) for t in types)
+        Subject.__init__(self, "collection", ns, state.get("holder_pid"), hostname, types)
+
+    def destroy(self):
+        """The controller removes it with the module (state: absent)."""
+
+
+def make_subject(spec, types, started):
+    """The subject spec describes; started collects the pids of processes the kit starts for it."""
+    if spec["kind"] == "collection":
+        return CollectionSubject(spec["store"], spec["name"], spec["hostname"])
+    return UnshareSubject(spec["kind"], spec["hostname"], types, started)
+
+
+def supported_types():
+    return [t for t in NS_TYPES if os.path.exists("/proc/self/ns/" + t)]

@@ -1,0 +1,213 @@
+"""IPC: System V objects, POSIX message queues and IPC sysctls."""
+
+import errno
+import os
+import resource
+import time
+
+from conformance.probes.declare import prop
+from conformance.probes.lib.child import Child, in_child
+from conformance.probes.lib.errors import Skip
+from conformance.probes.lib.observe import enter_user_ns, ipcs_keys, nsenter, read_text, run, sysvipc_keys, write_text
+from conformance.probes.lib.syscalls import CLONE_NEWIPC, MQUEUE, MQ_LABELS, SYSV, SYSV_KINDS, outcome, setns, unshare
+
+
+@prop("IPC1", "The same key makes distinct objects in each namespace", needs=("ipc_ns", "setns"), setup=True)
+def probe_ipc1(probe_run, subject):
+    """A message queue, a semaphore set and a shared memory segment are made on the host, then with the same
+    keys inside the set. It fails if creation inside reports the key taken or the host's objects change.
+    Needs IPC namespaces and setns."""
+    path = subject.private("ipc")
+    keys = dict((kind, probe_run.ipc_key(10 + n)) for n, kind in enumerate(SYSV_KINDS))
+    host_ids = {}
+    try:
+        for kind in SYSV_KINDS:
+            host_ids[kind] = SYSV.create(kind, keys[kind])
+
+        def inside():
+            setns(os.open(path, os.O_RDONLY), CLONE_NEWIPC)
+            made = dict((kind, outcome(SYSV.create, kind, keys[kind])) for kind in SYSV_KINDS)
+            for kind in SYSV_KINDS:
+                if made[kind] == "OK":
+                    SYSV.remove(kind, keys[kind])
+            return made
+
+        created_inside = in_child(inside)
+        host_still = dict((kind, SYSV.lookup(kind, keys[kind]) == host_ids[kind]) for kind in SYSV_KINDS)
+    finally:
+        for kind in host_ids:
+            SYSV.remove(kind, keys[kind])
+    return {"keys": keys, "host_ids": host_ids, "create_same_key_inside": created_inside,
+            "host_objects_untouched": host_still}
+
+
+def _in_subject_ipc(path, fn, *args):
+    def body():
+        setns(os.open(path, os.O_RDONLY), CLONE_NEWIPC)
+        return fn(*args)
+    return in_child(body)
+
+
+@prop("IPC2", "IPC objects are visible only in their namespace", needs=("ipc_ns",), setup=True)
+def probe_ipc2(probe_run, subject):
+    """Objects of the three System V kinds are made inside the set; `ipcs` lists them inside, on the host
+    and in a sibling IPC namespace. It fails if they are missing inside or listed anywhere else. Needs IPC
+    namespaces."""
+    path = subject.private("ipc")
+    paths = {"ipc": path}
+    keys = dict((kind, probe_run.ipc_key(20 + n)) for n, kind in enumerate(SYSV_KINDS))
+    option = {"msg": "-q", "sem": "-s", "shm": "-m"}
+
+    def create_all():
+        for kind in SYSV_KINDS:
+            SYSV.create(kind, keys[kind])
+
+    def remove_all():
+        for kind in SYSV_KINDS:
+            SYSV.remove(kind, keys[kind])
+
+    _in_subject_ipc(path, create_all)
+    try:
+        seen = {}
+        for kind in SYSV_KINDS:
+            seen[kind] = {"key": keys[kind],
+                          "inside": keys[kind] in ipcs_keys(nsenter(paths, ["ipcs", option[kind]])),
+                          "host": keys[kind] in ipcs_keys(run(["ipcs", option[kind]])),
+                          "sibling": keys[kind] in ipcs_keys(run(["unshare", "--ipc", "ipcs", option[kind]]))}
+    finally:
+        _in_subject_ipc(path, remove_all)
+    return {"objects": seen}
+
+
+@prop("IPC3", "POSIX message queues belong to one namespace", needs=("ipc_ns", "mqueue_ns"), setup=True)
+def probe_ipc3(probe_run, subject):
+    """A queue made on the host is opened inside the set, and a queue made inside is opened on the host;
+    both opens must give ENOENT, and creating inside must work. Any other result fails. Needs IPC
+    namespaces with POSIX message queues per namespace."""
+    path = subject.private("ipc")
+    if MQUEUE.lib is None:
+        raise Skip("libc has no mq_open", "mqueue_ns")
+    host_name, inside_name = probe_run.mq_name(MQ_LABELS[0]), probe_run.mq_name("ipc3i")
+    try:
+        MQUEUE.open(host_name, create=True)
+    except OSError as exc:
+        if exc.errno == errno.ENOSYS:
+            raise Skip("mq_open gives ENOSYS", "mqueue_ns")
+        raise
+    try:
+        inside = _in_subject_ipc(path, lambda: {"open_host_queue": outcome(MQUEUE.open, host_name),
+                                                "create": outcome(MQUEUE.open, inside_name, True)})
+        host_opens_inside_queue = outcome(MQUEUE.open, inside_name)
+    finally:
+        MQUEUE.unlink(host_name)
+        _in_subject_ipc(path, MQUEUE.unlink, inside_name)
+    return {"inside_opens_host_queue": inside["open_host_queue"], "inside_create": inside["create"],
+            "host_opens_inside_queue": host_opens_inside_queue}
+
+
+@prop("IPC4", "/proc/sysvipc follows setns", needs=("ipc_ns", "setns"), setup=True)
+def probe_ipc4(probe_run, subject):
+    """A process lists /proc/sysvipc/msg before and after joining the set's IPC namespace. It fails if the
+    host's queue is missing before or still listed after, or if the queue made inside is missing after.
+    Needs IPC namespaces and setns."""
+    path = subject.private("ipc")
+    host_key, inside_key = probe_run.ipc_key(30), probe_run.ipc_key(31)
+    SYSV.create("msg", host_key)
+
+    def view_before_and_after_setns():
+        before = sysvipc_keys("msg")
+        setns(os.open(path, os.O_RDONLY), CLONE_NEWIPC)
+        SYSV.create("msg", inside_key)
+        try:
+            return {"before": before, "after": sysvipc_keys("msg")}
+        finally:
+            SYSV.remove("msg", inside_key)
+
+    try:
+        views = in_child(view_before_and_after_setns)
+    finally:
+        SYSV.remove("msg", host_key)
+    return {"host_key": host_key, "inside_key": inside_key,
+            "before_setns_has_host_key": host_key in views["before"],
+            "after_setns_has_host_key": host_key in views["after"],
+            "after_setns_has_inside_key": inside_key in views["after"]}
+
+
+IPC_SYSCTLS = ("kernel/msgmnb", "kernel/msgmax", "kernel/shmmax", "fs/mqueue/msg_max")
+
+
+@prop("IPC5", "IPC sysctls are per namespace", needs=("ipc_ns", "setns"), setup=True)
+def probe_ipc5(probe_run, subject):
+    """kernel.msgmnb, kernel.msgmax, kernel.shmmax and fs.mqueue.msg_max are written inside the set and read
+    back, and the host's values are read before and after. It fails if the inside values do not hold or
+    the host's change. Needs IPC namespaces and setns."""
+    path = subject.private("ipc")
+    present = [s for s in IPC_SYSCTLS if os.path.exists("/proc/sys/" + s)]
+    host_before = dict((s, read_text("/proc/sys/" + s).strip()) for s in present)
+    wanted = dict((s, str(int(host_before[s]) - 1)) for s in present)
+
+    def set_inside():
+        setns(os.open(path, os.O_RDONLY), CLONE_NEWIPC)
+        original = dict((s, read_text("/proc/sys/" + s).strip()) for s in present)
+        for sysctl in present:
+            write_text("/proc/sys/" + sysctl, wanted[sysctl])
+        seen = dict((s, read_text("/proc/sys/" + s).strip()) for s in present)
+        for sysctl in present:
+            write_text("/proc/sys/" + sysctl, original[sysctl])
+        return seen
+
+    inside = in_child(set_inside)
+    return {"written_inside": wanted, "read_inside": inside, "host_before": host_before,
+            "host_after": dict((s, read_text("/proc/sys/" + s).strip()) for s in present)}
+
+
+@prop("IPC6", "IPC objects die with their namespace", needs=("ipc_ns", "mqueue_ns", "user_ns"))
+def probe_ipc6(probe_run):
+    """In a fresh user namespace whose message queue budget fits one queue, a POSIX queue is made in a new
+    IPC namespace that stays pinned by an open descriptor. Another new namespace must then be refused a
+    queue (EMFILE), and granted one once the pin is closed. It fails if the budget does not bind or the
+    dead namespace's queue still holds it. Needs IPC and user namespaces and POSIX message queues per IPC namespace."""
+    if MQUEUE.lib is None:
+        raise Skip("libc has no mq_open", "mqueue_ns")
+    maxmsg, msgsize = 8, 8192
+    budget = 100000  # one queue of 8 x 8 KiB fits, two do not
+
+    def queue_in_fresh_ipc_ns(channel, name):
+        unshare(CLONE_NEWIPC)
+        result = outcome(MQUEUE.open, name, True, maxmsg, msgsize)
+        channel.send(result)
+        channel.recv()
+        return result
+
+    def experiment():
+        # The byte budget (RLIMIT_MSGQUEUE) is counted per user in a user namespace: a fresh one
+        # counts only this experiment's queues.
+        enter_user_ns()
+        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (budget, budget))
+        name = probe_run.mq_name("ipc6")
+        first = Child(queue_in_fresh_ipc_ns, name)
+        first_made = first.recv()
+        pin = os.open("/proc/%d/ns/ipc" % first.pid, os.O_RDONLY)
+        first.send("exit")
+        first.result()
+
+        def try_queue():
+            attempt = Child(queue_in_fresh_ipc_ns, name)
+            made = attempt.recv()
+            attempt.send("exit")
+            attempt.result()
+            return made
+
+        while_pinned = try_queue()
+        os.close(pin)  # the namespace dies now; its queue must be destroyed with it
+        deadline = time.monotonic() + 5
+        after_death = try_queue()
+        while after_death != "OK" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            after_death = try_queue()
+        return {"first_queue": first_made, "second_while_first_ns_pinned": while_pinned,
+                "after_first_ns_died": after_death}
+
+    observed = in_child(experiment)
+    observed["objects"] = "POSIX message queues (their bytes return to the creator's RLIMIT_MSGQUEUE)"
+    return observed

@@ -1,0 +1,111 @@
+"""TIME: time namespaces and their clock offsets (Linux 5.6+)."""
+
+import os
+import time
+
+from conformance.probes.declare import prop
+from conformance.probes.lib.child import Child, in_child
+from conformance.probes.lib.errors import Skip
+from conformance.probes.lib.observe import need_root, ns_id, ns_ids, nsenter, read_text, write_text
+from conformance.probes.lib.subjects import TIME_OFFSET
+from conformance.probes.lib.syscalls import CLONE_NEWTIME, outcome, setns, unshare
+
+
+OFFSET_CLOCKS = {"monotonic": 1, "monotonic_raw": 4, "monotonic_coarse": 6, "boottime": 7}
+REAL_CLOCKS = {"realtime": 0, "realtime_coarse": 5}
+
+
+def _clocks():
+    values = dict((n, time.clock_gettime(c)) for n, c in list(OFFSET_CLOCKS.items()) + list(REAL_CLOCKS.items()))
+    values["uptime"] = float(read_text("/proc/uptime").split()[0])
+    return values
+
+
+def time_lab(probe_run):
+    """One time-namespace experiment shared by TIME1..TIME3 (run once per probe run)."""
+    if probe_run.time_lab:
+        return probe_run.time_lab
+    if not os.path.exists("/proc/self/ns/time"):
+        raise Skip("the kernel has no time namespace", "time_ns")
+    need_root()
+
+    def member(channel):
+        channel.recv()
+        channel.send(_clocks())
+        channel.recv()
+        return None
+
+    def experiment():
+        before = ns_ids()
+        unshare(CLONE_NEWTIME)
+        after = ns_ids()
+        realtime = outcome(write_text, "/proc/self/timens_offsets", "realtime %d 0" % TIME_OFFSET)
+        write_text("/proc/self/timens_offsets", "monotonic %d 0\nboottime %d 0" % (TIME_OFFSET, TIME_OFFSET))
+        child = Child(member)
+        child_ns = ns_id("/proc/%d/ns/time" % child.pid)
+        host_before = _clocks()
+        child.send("read")
+        inside = child.recv()
+        host_after = _clocks()
+        offsets_file = read_text("/proc/%d/timens_offsets" % child.pid).splitlines()
+        late_write = outcome(write_text, "/proc/self/timens_offsets", "monotonic 1 0")
+        child.send("exit")
+        child.result()
+        return {"before": before, "after": after, "child_time_ns": child_ns,
+                "realtime_offset_write": realtime, "late_offset_write": late_write,
+                "clocks": {"host_before": host_before, "inside": inside, "host_after": host_after},
+                "child_timens_offsets": offsets_file}
+
+    probe_run.time_lab.update(in_child(experiment))
+    probe_run.time_lab["offset"] = TIME_OFFSET
+    return probe_run.time_lab
+
+
+@prop("TIME1", "unshare(CLONE_NEWTIME) moves the children, not the caller", needs=("time_ns",))
+def probe_time1(probe_run):
+    """After unshare the caller's time namespace is read and a child is forked. It fails if the caller
+    moved or the child is not in the caller's time_for_children namespace. Needs time namespaces."""
+    lab = time_lab(probe_run)
+    return {"time_before": lab["before"].get("time"), "time_after": lab["after"].get("time"),
+            "for_children_before": lab["before"].get("time_for_children"),
+            "for_children_after": lab["after"].get("time_for_children"), "child_time_ns": lab["child_time_ns"]}
+
+
+@prop("TIME2", "Only the monotonic and boot clocks are offset", needs=("time_ns",))
+def probe_time2(probe_run):
+    """In a time namespace with a ten-day offset a member reads every clock between two host reads. It
+    fails if a monotonic or boot clock is not shifted by the offset, a realtime clock is shifted, or a
+    realtime offset can be written. Needs time namespaces."""
+    lab = time_lab(probe_run)
+    return {"offset": lab["offset"], "clocks": lab["clocks"], "offset_clocks": sorted(OFFSET_CLOCKS),
+            "real_clocks": sorted(REAL_CLOCKS), "realtime_offset_write": lab["realtime_offset_write"]}
+
+
+@prop("TIME3", "Offsets are frozen once a process entered", needs=("time_ns",))
+def probe_time3(probe_run):
+    """timens_offsets is written again after the first process entered the namespace. It fails unless the
+    write gives EACCES. Needs time namespaces."""
+    lab = time_lab(probe_run)
+    return {"late_offset_write": lab["late_offset_write"]}
+
+
+@prop("TIME4", "The set's clock offsets are seen everywhere", needs=("time_ns", "setns_time"), setup=True)
+def probe_time4(probe_run, subject):
+    """The set's offsets are read from the holder's timens_offsets, from clock_gettime of a member and from
+    /proc/uptime through nsenter. It fails if any of them does not show the offset the set was made
+    with. Needs time namespaces and setns into a time namespace."""
+    """The set's offsets, seen by its members: clock_gettime, /proc/uptime, /proc/PID/timens_offsets."""
+    path = subject.path("time")
+
+    def member_clocks():
+        setns(os.open(path, os.O_RDONLY), CLONE_NEWTIME)
+        return in_child(_clocks)  # a child made after setns runs in the time namespace
+
+    holder_offsets = read_text("/proc/%d/timens_offsets" % subject.holder_pid).splitlines() \
+        if subject.holder_pid else None
+    host_before = _clocks()
+    uptime_nsenter = float(nsenter({"time": path}, ["cat", "/proc/uptime"]).split()[0])
+    inside = in_child(member_clocks)
+    host_after = _clocks()
+    return {"offset": TIME_OFFSET, "holder_timens_offsets": holder_offsets, "uptime_via_nsenter": uptime_nsenter,
+            "clocks": {"host_before": host_before, "inside": inside, "host_after": host_after}}
