@@ -53,7 +53,6 @@ def render(report, kind):
     return render_template(kind, name, report, audit_report.TEMPLATE_HELPERS)
 
 
-
 def test_isolate_answer_names_who_can_who_cannot_and_why(make_facts):
     report = report_of(make_facts)
     assert report["isolate"]["can"] == ["new1", "same1"]
