@@ -1,14 +1,17 @@
 """For the report tests: headless Chromium (screenshots and DOM dumps of self-contained pages), the pixels
-of a screenshot (PNG decoded with the standard library), and the cells of a table of a page."""
+of a screenshot (PNG decoded with the standard library), the cells of a table of a page, the ids and links
+of a page, and the recorded kit results the compatibility report tests render."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 import subprocess
 import tempfile
 import zlib
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
@@ -143,3 +146,40 @@ def table_rows(page: str, table_id: str, row_attribute: str) -> Tuple[List[Dict[
     parser = _TableRows(table_id, row_attribute)
     parser.feed(page)
     return parser.header, parser.rows
+
+
+# The recorded per-host kit results the report tests render (tests/data/compat/README.md says what they are).
+COMPAT_FIXTURE = Path(__file__).resolve().parent / "data" / "compat"
+
+
+def recorded_kit_results(directory: Path = COMPAT_FIXTURE) -> Dict[str, dict]:
+    """Host name -> its recorded kit result, for every JSON file of the directory."""
+    results = {}
+    for path in sorted(directory.glob("*.json")):
+        document = json.loads(path.read_text())
+        results[document["host"]] = document
+    return results
+
+
+class _Elements(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found: List[Tuple[str, Dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict((name, value or "") for name, value in attrs)))
+
+
+def elements(page: str) -> List[Tuple[str, Dict[str, str]]]:
+    """Every start tag of a page, in document order, with its attributes."""
+    parser = _Elements()
+    parser.feed(page)
+    return parser.found
+
+
+def dangling_links(page: str) -> List[str]:
+    """The in-page links (href="#id") of a page whose id no element has."""
+    found = elements(page)
+    ids = {attributes["id"] for _tag, attributes in found if attributes.get("id")}
+    return [attributes["href"] for _tag, attributes in found
+            if attributes.get("href", "").startswith("#") and attributes["href"][1:] not in ids]

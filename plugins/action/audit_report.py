@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils.audit_report import (
-    build_report, render_html, render_json, render_markdown)
+    TEMPLATE_HELPERS, build_report, load_report, render_json)
 from ansible_collections.linux.namespaces.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import (
-    REPORT_ARGUMENT_SPEC, values_by_host, write_report_files)
+    REPORT_ARGUMENT_SPEC, failure_reason, render_template, values_by_host, write_report_files)
 
 
 class ActionModule(ControllerAction):
@@ -19,9 +19,17 @@ class ActionModule(ControllerAction):
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
     def act(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
-        facts = values_by_host(task_vars, args["hosts"],
-                               lambda hostvars: hostvars.get("ansible_facts", {}).get("linux_namespaces"))
-        report = build_report(facts)
-        texts = {".json": render_json(report), ".md": render_markdown(report), ".html": render_html(report)}
+        def facts_or_failure(hostvars):
+            return (hostvars.get("ansible_facts", {}).get("linux_namespaces")
+                    or failure_reason(hostvars, args["failure_vars"]))
+
+        text = render_json(build_report(values_by_host(task_vars, args["hosts"], facts_or_failure)))
+        # The templates see the document as a reader of the JSON file does.
+        report = load_report(text)
+        texts = {".json": text,
+                 ".md": render_template("markdown", "audit_report.md.j2", report, TEMPLATE_HELPERS,
+                                        args["markdown_template"]),
+                 ".html": render_template("html", "audit_report.html.j2", report, TEMPLATE_HELPERS,
+                                          args["html_template"])}
         written = write_report_files(args["dest"], args["basename"], texts, self._task.check_mode, self._task.diff)
-        return dict(written, isolate=report["isolate"], hosts=len(report["hosts"]))
+        return dict(written, isolate=report["isolate"], counts=report["counts"], groups=len(report["groups"]))

@@ -9,25 +9,29 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils.compat_report import (
-    build_report, render_html, render_json, render_markdown)
+    TEMPLATE_HELPERS, build_report, load_report, render_json)
 from ansible_collections.linux.namespaces.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import (
-    REPORT_ARGUMENT_SPEC, values_by_host, write_report_files)
+    REPORT_ARGUMENT_SPEC, failure_reason, render_template, values_by_host, write_report_files)
 
 
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = dict(REPORT_ARGUMENT_SPEC, basename={"type": "str", "default": "compat-report"},
-                         result_var={"type": "str", "default": "conformance_result"},
-                         failure_var={"type": "str"})
+                         result_var={"type": "str", "default": "conformance_result"})
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
     def act(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
         def result_or_failure(hostvars):
-            return hostvars.get(args["result_var"]) or (hostvars.get(args["failure_var"]) if args["failure_var"] else None)
+            return hostvars.get(args["result_var"]) or failure_reason(hostvars, args["failure_vars"])
 
-        report = build_report(values_by_host(task_vars, args["hosts"], result_or_failure))
-        texts = {".json": render_json(report), ".md": render_markdown(report), ".html": render_html(report)}
+        text = render_json(build_report(values_by_host(task_vars, args["hosts"], result_or_failure)))
+        # The templates see the document as a reader of the JSON file does.
+        report = load_report(text)
+        texts = {".json": text,
+                 ".md": render_template("markdown", "compat_report.md.j2", report, TEMPLATE_HELPERS,
+                                        args["markdown_template"]),
+                 ".html": render_template("html", "compat_report.html.j2", report, TEMPLATE_HELPERS,
+                                          args["html_template"])}
         written = write_report_files(args["dest"], args["basename"], texts, self._task.check_mode, self._task.diff)
-        return dict(written, kernels=[kernel["kernel"] for kernel in report["kernels"]], totals=report["totals"],
-                    findings=report["findings"], missing=report["missing"],
-                    hosts=len(report["hosts"]) + len(report["missing"]))
+        return dict(written, kernels=report["kernels"], counts=report["counts"], findings=report["findings"]["findings"],
+                    missing=report["missing"])

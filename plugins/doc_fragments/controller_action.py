@@ -34,6 +34,23 @@ options:
       - A relative path is relative to the controller's working directory.
     type: path
     required: true
+  html_template:
+    description:
+      - A Jinja2 template file of your own for the HTML page, instead of the collection's. It gets the JSON report
+        as C(report), is autoescaped, and may extend or include the collection's templates by name.
+    type: path
+  markdown_template:
+    description:
+      - A Jinja2 template file of your own for the Markdown report, instead of the collection's. It gets the JSON
+        report as C(report) and the filter C(md), which escapes Markdown markup.
+    type: path
+  failure_vars:
+    description:
+      - Host variables that say why a host has no data, tried in order. A text is taken as it is; a registered task
+        result that failed or was unreachable gives Ansible's own message (for example ssh's C(No route to host)).
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full

@@ -16,13 +16,18 @@ description:
   - Reads the C(linux_namespaces) facts that M(linux.namespaces.namespace_facts) set on each host in O(hosts) and
     writes one report on the controller, in three files under O(dest), C(BASENAME.json), C(BASENAME.md) and
     C(BASENAME.html).
-  - The report is a matrix of hosts by capabilities (can run isolate.yml, each namespace type creatable,
-    unprivileged user namespaces, each probed kernel feature, kernel config). Each cell is C(pass), C(fail) or
-    C(unknown) with its reason. Rows are grouped by kernel version. It answers which hosts can run isolate.yml,
-    which cannot, and why, and lists each host's disagreements.
-  - A host without facts (unreachable, or the module failed there) appears with every cell C(unknown).
-  - The HTML page has inline CSS and no scripts or external resources; reasons show as cell tooltips and in a
-    visible list per host.
+  - The report is a matrix of host groups by capabilities (can run isolate.yml, each namespace type creatable,
+    unprivileged user namespaces, each probed kernel feature, kernel config), with the first mainline kernel of each
+    capability in the table. Hosts whose cells are identical form one group, one row; each host's name links to its
+    group's details. Each cell is C(pass), C(fail) or C(unknown) with its reason. It answers which hosts can run
+    isolate.yml, which cannot, and why, and lists each group's disagreements.
+  - A host without facts appears with every cell C(unknown) and the reason, Ansible's own message when one of
+    O(failure_vars) holds the host's failed or unreachable task result (the role registers C(audit_facts_run)).
+  - The Markdown and HTML are rendered from the JSON report (schema C(linux.namespaces/audit-report/2), described in
+    the collection's C(docs/REPORTS.md)) by Jinja2 templates, the collection's or your own (O(html_template),
+    O(markdown_template)).
+  - The HTML page is one file with inline CSS and an inline SVG heat map of capabilities by host group, and no
+    scripts or external resources; the details of a group where everything passed are collapsed.
   - The files hold no timestamp, so the same facts give the same files and the task reports no change.
 author:
   - linux.namespaces maintainers (@linux-namespaces)
@@ -44,6 +49,7 @@ EXAMPLES = r"""
   linux.namespaces.audit_report:
     hosts: "{{ ansible_play_hosts_all }}"
     dest: reports
+    failure_vars: [audit_facts_run]
   run_once: true
   delegate_to: localhost
 """
@@ -64,11 +70,16 @@ html:
   returned: always
   type: str
   sample: /home/me/reports/namespace-audit.html
-hosts:
-  description: How many hosts the report covers.
+counts:
+  description: The hosts, the kernel releases, the hosts without facts, and the cells by status.
+  returned: always
+  type: dict
+  sample: {"hosts": 5, "kernels": 2, "without_facts": 1, "pass": 110, "fail": 2, "unknown": 26}
+groups:
+  description: How many groups of hosts with identical results the report has.
   returned: always
   type: int
-  sample: 5
+  sample: 2
 isolate:
   description: Which hosts can run isolate.yml (C(can)), which cannot and why (C(cannot)), and which are unknown.
   returned: always

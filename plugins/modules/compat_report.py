@@ -17,20 +17,24 @@ description:
     C(linux.namespaces/conformance-host-result/1) that the role C(linux.namespaces.conformance) leaves in the host
     variable O(result_var)) for the hosts in O(hosts), and writes one report on the controller, in three files under
     O(dest), C(BASENAME.json), C(BASENAME.md) and C(BASENAME.html).
-  - Rows are the properties the kit checked, grouped by type (S, G, UTS, IPC, PID, MNT, NET, USER, CG, TIME).
-    Columns are kernel versions (major.minor); the hosts are grouped by their kernel's version. A cell counts
-    the C(PASS), C(FAIL) and C(SKIP) results of the property on the hosts of that kernel, in all and per subject
-    (C(kernel), C(reference), C(collection)); its colour says C(fail) (at least one FAIL), C(skip) (all SKIP),
-    C(partial) (PASS and SKIP), C(pass) (all PASS) or C(none) (not checked there).
-  - Beside each row, the kernel features the property relies on and the first mainline kernel that brings each.
-    A table of every kernel feature shows on how many hosts of each kernel it is present.
-  - Findings list the failing cells and what each points at, by the kit's reading rule. A property that fails
-    for the collection but not for the reference points at the collection. One that fails for the reference
-    points at the host. One that the kernel subject fails points at the kernel.
-  - Each host's kit result is kept whole in the JSON report. A host without a result (unreachable, or the kit
-    could not run there) is listed with the reason, from O(failure_var) when the host has it.
-  - The HTML page has inline CSS and no scripts or external resources; the reasons of FAIL and SKIP results
-    show as cell tooltips and in a visible table.
+  - Rows are the properties the kit checked, grouped by type (S, G, UTS, IPC, PID, MNT, NET, USER, CG, TIME), each
+    with its title and, on demand, its definition (from the kit's C(properties) map; the ID alone where a host's
+    result has none). Columns are kernel versions (major.minor), oldest first; then one column per host without a
+    result, which says why and is never counted as a pass. A cell counts the C(PASS), C(FAIL) and C(SKIP) results of
+    the property on the hosts of that kernel, in all and per subject (C(kernel), C(reference), C(collection)).
+  - Beside each row, the features the property relies on and the first mainline kernel of each. Each cell has a
+    verdict against that first kernel. A C(FAIL) at or after it, or a C(PASS) before it, is a C(finding). A C(FAIL)
+    before it is C(expected) by version. The findings section comes first (findings, then failures expected by
+    version, then skips with their reasons). A failing finding says what it points at, by the kit's reading rule (the
+    kernel, the host, or the collection).
+  - Hosts whose results are identical share their evidence (each result with its reason and the observation, long
+    ones cut); each cell links to the evidence of its kernel's hosts; a group where everything passed is collapsed.
+  - A host without a result (unreachable, or the kit could not run there, or was cut off by the role's timeout) is
+    listed with the reason from O(failure_vars).
+  - The Markdown and HTML are rendered from the JSON report (schema C(linux.namespaces/compat-report/2), described in
+    the collection's C(docs/REPORTS.md)) by Jinja2 templates, the collection's or your own (O(html_template),
+    O(markdown_template)). The HTML page is one file with inline CSS and an inline SVG heat map of properties by
+    kernel, and no scripts or external resources.
 author:
   - linux.namespaces maintainers (@linux-namespaces)
 options:
@@ -44,11 +48,6 @@ options:
       - The host variable that holds each host's kit result.
     type: str
     default: conformance_result
-  failure_var:
-    description:
-      - The host variable that says, on a host without a result, why the kit could not run there.
-      - The role C(linux.namespaces.conformance) sets C(conformance_failure).
-    type: str
 extends_documentation_fragment:
   - linux.namespaces.controller_action
   - linux.namespaces.controller_action.report
@@ -62,6 +61,7 @@ EXAMPLES = r"""
   linux.namespaces.compat_report:
     hosts: "{{ ansible_play_hosts_all }}"
     dest: reports
+    failure_vars: [conformance_failure]
   run_once: true
   delegate_to: localhost
 """
@@ -82,31 +82,28 @@ html:
   returned: always
   type: str
   sample: /home/me/reports/compat-report.html
-hosts:
-  description: How many hosts the report covers, with or without a result.
-  returned: always
-  type: int
-  sample: 5
 kernels:
-  description: The report's columns, the kernel versions, oldest first.
+  description: The kernel versions measured, oldest first.
   returned: always
   type: list
   elements: str
-  sample: ["5.10", "6.18"]
-totals:
-  description: The results over all hosts and properties.
+  sample: ["5.10", "6.1", "6.18"]
+counts:
+  description: The results over all hosts and properties, the hosts (with and without a result), the kernel
+    versions, the findings and the failures expected by version.
   returned: always
   type: dict
-  sample: {"PASS": 231, "FAIL": 3, "SKIP": 0}
+  sample: {"PASS": 231, "FAIL": 3, "SKIP": 4, "hosts": 5, "without_result": 1, "kernels": 3, "findings": 1, "expected": 2}
 findings:
-  description: The failing cells, each with its property, kernel, failing subjects and what it points at.
+  description: The cells that disagree with the documented first kernel, each with its property, kernel and what it
+    says.
   returned: always
   type: list
   elements: dict
-  sample: [{"id": "G6", "kernel": "6.18", "subjects": ["kernel"], "blame": "the kernel: the kit's own probes fail"}]
+  sample: [{"id": "G6", "kernel": "6.18", "first_kernel": "4.9", "what": "FAIL for kernel; points at the kernel: ..."}]
 missing:
   description: Hosts without a usable result, with the reason.
   returned: always
   type: dict
-  sample: {"web3": "no result: the host was unreachable, or the kit could not run there (see the play's output)"}
+  sample: {"web3": "no result: unreachable: Failed to connect to the host via ssh: ... No route to host"}
 """

@@ -3,21 +3,27 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet audit report: hosts by capabilities, built from each host's linux_namespaces facts.
 
-Controller side only. build_report() makes the JSON document; render_markdown() and render_html()
-render it. Nothing here reads a clock, so the same facts give the same files (idempotent runs).
+Controller side only. build_report() makes the JSON document (schema SCHEMA, docs/REPORTS.md), load_report()
+reads one back, and the Markdown and HTML are rendered from it by the templates in templates/. Hosts whose
+cells are the same are one group (one matrix row). Nothing here reads a clock, so the same facts give the same
+files (idempotent runs).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+
+from ansible.errors import AnsibleActionFail
 
 from ansible_collections.linux.namespaces.plugins.module_utils.features import KERNEL_FEATURES, version_tuple
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import NAMESPACE_TYPES
-from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import escape_html as _e
-from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import escape_markdown as _md_escape
-from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import html_page
+from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import anchor_ids, element_text
 
+SCHEMA = "linux.namespaces/audit-report/2"
+# Reports this version cannot read, and why (version 1 had no schema field).
+REFUSED_SCHEMA_WORDS = ("it was written by linux.namespaces 0.1.0 (no schema field: audit-report/1), which had no "
+                        "host groups or first kernels")
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 NO_FACTS = "no facts: the host was unreachable, or namespace_facts failed on it"
 SYMBOLS = {PASS: "\u2714", FAIL: "\u2718", UNKNOWN: "?"}
@@ -30,17 +36,18 @@ class Column(NamedTuple):
     key: str
     title: str
     description: str
+    first_kernel: Optional[str]  # the first mainline kernel that has it, where one does
 
 
 def _capabilities() -> List[Column]:
     """Every matrix column, in order."""
-    columns = [Column("isolate", "isolate.yml", "can run isolate.yml (mnt, uts, ipc, pid, net as root; pidfd_open)")]
-    columns += [Column("type:" + t.name, t.name, "%s can be created" % t.title) for t in NAMESPACE_TYPES]
+    columns = [Column("isolate", "isolate.yml", "can run isolate.yml (mnt, uts, ipc, pid, net as root; pidfd_open)",
+                      None)]
+    columns += [Column("type:" + t.name, t.name, "%s can be created" % t.title, t.first_kernel) for t in NAMESPACE_TYPES]
     columns.append(Column("userns_unprivileged", "unpriv. userns",
-                          "an unprivileged user can create a user namespace and use its capabilities"))
-    columns += [Column("feature:" + f.name, f.name, "%s (mainline %s)" % (f.title, f.first_kernel))
-                for f in KERNEL_FEATURES]
-    columns.append(Column("kernel_config", "config", "the kernel config enables every namespace type"))
+                          "an unprivileged user can create a user namespace and use its capabilities", None))
+    columns += [Column("feature:" + f.name, f.name, f.title, f.first_kernel) for f in KERNEL_FEATURES]
+    columns.append(Column("kernel_config", "config", "the kernel config enables every namespace type", None))
     return columns
 
 
@@ -58,10 +65,10 @@ def _config_cell(facts: Mapping[str, Any]) -> Cell:
     return _cell(PASS, "%s enables %s" % (config["source"], ", ".join(config["options"])))
 
 
-def host_cells(facts: Optional[Mapping[str, Any]]) -> Dict[str, Cell]:
-    """One cell per capability column for a host's facts (None: the host gave none)."""
-    if facts is None:
-        return {column.key: _cell(UNKNOWN, NO_FACTS) for column in _capabilities()}
+def host_cells(facts: Union[None, str, Mapping[str, Any]]) -> Dict[str, Cell]:
+    """One cell per capability column for a host's facts (None: the host gave none; a text: why it gave none)."""
+    if facts is None or isinstance(facts, str):
+        return {column.key: _cell(UNKNOWN, facts or NO_FACTS) for column in _capabilities()}
     cells = {"isolate": _cell(facts["isolate"]["status"], facts["isolate"]["reason"])}
     for nstype in NAMESPACE_TYPES:
         entry = facts["types"][nstype.name]
@@ -82,21 +89,45 @@ def _release_key(release: str) -> Tuple[int, ...]:
     return version_tuple(release) or (0,)
 
 
-def build_report(facts_by_host: Mapping[str, Optional[Mapping[str, Any]]]) -> Report:
-    """The JSON report for hosts -> their linux_namespaces facts (None where a host gave none)."""
-    hosts = {}
-    for name in sorted(facts_by_host):
-        facts = facts_by_host[name]
-        hosts[name] = {
-            "kernel": facts["kernel"]["release"] if facts else None,
-            "cells": host_cells(facts),
-            "disagreements": list(facts["disagreements"]) if facts else [],
-            "facts": facts,
-        }
+def _host_groups(hosts: Mapping[str, Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """Hosts whose kernel release, cell statuses, reasons of what does not pass and disagreements are the same,
+    together (a pass's reason may name something of the host's own, such as a namespace id): newest kernel first,
+    hosts without facts last."""
     groups: Dict[str, List[str]] = {}
     for name, entry in hosts.items():
-        groups.setdefault(entry["kernel"] or "unknown", []).append(name)
-    ordered = sorted(groups, key=lambda release: (release == "unknown", tuple(-n for n in _release_key(release))))
+        cells = dict((key, cell if cell["status"] != PASS else PASS) for key, cell in entry["cells"].items())
+        key = json.dumps([entry["kernel"], cells, entry["disagreements"]], sort_keys=True)
+        groups.setdefault(key, []).append(name)
+    ordered = sorted(groups.values(), key=lambda names: (
+        hosts[names[0]]["kernel"] is None, tuple(-n for n in _release_key(hosts[names[0]]["kernel"] or "0")), names[0]))
+    result = []
+    for anchor, names in zip(anchor_ids("group", [names[0] for names in ordered]), ordered):
+        cells = hosts[names[0]]["cells"]
+        counts = dict((status, sum(1 for cell in cells.values() if cell["status"] == status)) for status in SYMBOLS)
+        result.append({"anchor": anchor, "kernel": hosts[names[0]]["kernel"] or "unknown", "hosts": names,
+                       "counts": counts, "open": counts[PASS] < len(cells) or bool(hosts[names[0]]["disagreements"])})
+    return result
+
+
+def build_report(facts_by_host: Mapping[str, Union[None, str, Mapping[str, Any]]]) -> Report:
+    """The JSON report for hosts -> their linux_namespaces facts (None where a host gave none, or the reason why
+    as a text: Ansible's own message for an unreachable or failed host)."""
+    hosts = {}
+    names = sorted(facts_by_host)
+    for name, anchor in zip(names, anchor_ids("host", names)):
+        facts = facts_by_host[name]
+        usable = facts if isinstance(facts, Mapping) else None
+        hosts[name] = {
+            "anchor": anchor,
+            "kernel": usable["kernel"]["release"] if usable else None,
+            "cells": host_cells(facts),
+            "disagreements": list(usable["disagreements"]) if usable else [],
+            "facts": usable,
+        }
+    groups = _host_groups(hosts)
+    for group in groups:
+        for name in group["hosts"]:
+            hosts[name]["group"] = group["anchor"]
     isolate: Dict[str, Any] = {PASS: [], FAIL: {}, UNKNOWN: {}}
     for name, entry in hosts.items():
         cell = entry["cells"]["isolate"]
@@ -104,148 +135,39 @@ def build_report(facts_by_host: Mapping[str, Optional[Mapping[str, Any]]]) -> Re
             isolate[PASS].append(name)
         else:
             isolate[cell["status"]][name] = cell["reason"]
+    counts = dict((status, sum(1 for entry in hosts.values() for cell in entry["cells"].values()
+                               if cell["status"] == status)) for status in SYMBOLS)
     return {
+        "schema": SCHEMA,
         "title": "Linux namespaces: fleet kernel audit",
         "columns": [column._asdict() for column in _capabilities()],
-        "groups": [{"kernel": release, "hosts": groups[release]} for release in ordered],
+        "groups": groups,
         "isolate": {"can": isolate[PASS], "cannot": isolate[FAIL], "unknown": isolate[UNKNOWN]},
+        "counts": dict(counts, hosts=len(hosts), kernels=len({e["kernel"] for e in hosts.values() if e["kernel"]}),
+                       without_facts=sum(1 for e in hosts.values() if e["facts"] is None)),
         "hosts": hosts,
     }
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report, indent=2, sort_keys=True) + "\n"
+    return json.dumps(report, indent=1, sort_keys=True) + "\n"
 
 
-# ---------------------------------------------------------------------------------------------
-# Markdown
-
-def _answer_lines(report: Report) -> List[str]:
-    isolate = report["isolate"]
-    lines = ["- Can run isolate.yml (%d): %s" % (len(isolate["can"]), ", ".join(isolate["can"]) or "none")]
-    lines.append("- Cannot run isolate.yml (%d)%s" % (len(isolate["cannot"]), ":" if isolate["cannot"] else ": none"))
-    lines += ["  - %s: %s" % (name, _md_escape(reason)) for name, reason in isolate["cannot"].items()]
-    lines.append("- Unknown (%d)%s" % (len(isolate["unknown"]), ":" if isolate["unknown"] else ": none"))
-    lines += ["  - %s: %s" % (name, _md_escape(reason)) for name, reason in isolate["unknown"].items()]
-    return lines
-
-
-def render_markdown(report: Report) -> str:
-    columns = report["columns"]
-    lines = ["# %s" % report["title"], "", "## Which hosts can run isolate.yml", ""]
-    lines += _answer_lines(report)
-    lines += ["", "## Matrix", "", "Each cell: %s pass, %s fail, %s unknown. Reasons follow the matrix." % (
-        SYMBOLS[PASS], SYMBOLS[FAIL], SYMBOLS[UNKNOWN])]
-    for group in report["groups"]:
-        count = len(group["hosts"])
-        lines += ["", "### Kernel %s (%d host%s)" % (group["kernel"], count, "" if count == 1 else "s"), ""]
-        lines.append("| host | " + " | ".join(column["title"] for column in columns) + " |")
-        lines.append("|---" * (len(columns) + 1) + "|")
-        for name in group["hosts"]:
-            cells = report["hosts"][name]["cells"]
-            lines.append("| %s | " % name + " | ".join(
-                "%s %s" % (SYMBOLS[cells[c["key"]]["status"]], cells[c["key"]]["status"]) for c in columns) + " |")
-    lines += ["", "## Reasons", ""]
-    for name, entry in report["hosts"].items():
-        lines += ["### %s (kernel %s)" % (name, entry["kernel"] or "unknown"), ""]
-        for column in columns:
-            cell = entry["cells"][column["key"]]
-            lines.append("- %s %s: %s: %s" % (
-                SYMBOLS[cell["status"]], column["title"], cell["status"], _md_escape(cell["reason"])))
-        if entry["disagreements"]:
-            lines += ["", "Disagreements:", ""]
-            lines += ["- %s (%s): %s. Meaning: %s" % (d["subject"], " vs ".join(d["between"]),
-                                                      _md_escape(d["observed"]), _md_escape(d["meaning"]))
-                      for d in entry["disagreements"]]
-        lines.append("")
-    return "\n".join(lines)
+def load_report(text: str) -> Report:
+    """A report read back from its JSON text; one of another schema is refused with the reason."""
+    try:
+        report = json.loads(text)
+    except ValueError as error:
+        raise AnsibleActionFail("not an audit report: the JSON does not parse (%s)" % error)
+    if not isinstance(report, dict):
+        raise AnsibleActionFail("not an audit report: the JSON is not an object")
+    if "schema" not in report and "columns" in report and "isolate" in report:
+        raise AnsibleActionFail("cannot read this audit report: %s. Run playbooks/audit.yml again to write it with "
+                                "schema %s." % (REFUSED_SCHEMA_WORDS, SCHEMA))
+    if report.get("schema") != SCHEMA:
+        raise AnsibleActionFail("not an audit report of schema %s (found %r)" % (SCHEMA, report.get("schema")))
+    return report
 
 
-# ---------------------------------------------------------------------------------------------
-# HTML: one self-contained page, inline CSS, no scripts, no external resources.
-
-_CSS = """
-table.matrix thead th { background: #f0f0f3; writing-mode: vertical-rl; transform: rotate(180deg);
-  white-space: nowrap; vertical-align: bottom; }
-table.matrix thead th.host { writing-mode: horizontal-tb; transform: none; }
-table.matrix th.host { text-align: left; white-space: nowrap; }
-.unknown { background: #fdf1c7; color: #6b5300; }
-.answer li { margin: 2px 0; }
-"""
-
-
-def _matrix_html(report: Report) -> List[str]:
-    columns = report["columns"]
-    out = ['<table class="matrix" id="matrix">', "<thead><tr><th class=\"host\">host</th>"]
-    out += ['<th title="%s">%s</th>' % (_e(c["description"]), _e(c["title"])) for c in columns]
-    out.append("</tr></thead>")
-    for group in report["groups"]:
-        count = len(group["hosts"])
-        out.append('<tbody data-kernel="%s"><tr class="group"><th colspan="%d">Kernel %s &mdash; %d host%s</th></tr>'
-                   % (_e(group["kernel"]), len(columns) + 1, _e(group["kernel"]), count, "" if count == 1 else "s"))
-        for name in group["hosts"]:
-            cells = report["hosts"][name]["cells"]
-            out.append('<tr class="host" data-host="%s"><th class="host">%s</th>' % (_e(name), _e(name)))
-            for column in columns:
-                cell = cells[column["key"]]
-                out.append('<td class="%s" data-capability="%s" title="%s">%s %s</td>' % (
-                    cell["status"], _e(column["key"]), _e("%s: %s" % (column["title"], cell["reason"])),
-                    SYMBOLS[cell["status"]], cell["status"]))
-            out.append("</tr>")
-        out.append("</tbody>")
-    out.append("</table>")
-    return out
-
-
-def _answer_html(report: Report) -> List[str]:
-    isolate = report["isolate"]
-    out = ['<ul class="answer" id="isolate-answer">']
-    out.append("<li><strong>Can run isolate.yml (%d):</strong> %s</li>" % (
-        len(isolate["can"]), _e(", ".join(isolate["can"]) or "none")))
-    for label, key in (("Cannot run isolate.yml", "cannot"), ("Unknown", "unknown")):
-        out.append("<li><strong>%s (%d)%s</strong>" % (label, len(isolate[key]), ":" if isolate[key] else ": none"))
-        if isolate[key]:
-            out.append("<ul>")
-            out += ["<li>%s: %s</li>" % (_e(name), _e(reason)) for name, reason in isolate[key].items()]
-            out.append("</ul>")
-        out.append("</li>")
-    out.append("</ul>")
-    return out
-
-
-def _details_html(report: Report) -> List[str]:
-    out = []
-    for name, entry in report["hosts"].items():
-        failing = sum(1 for cell in entry["cells"].values() if cell["status"] != PASS)
-        out.append('<details id="host-%s"%s><summary>%s &mdash; kernel %s &mdash; %d not passing, %d disagreement%s'
-                   '</summary>' % (_e(name), " open", _e(name), _e(entry["kernel"] or "unknown"),
-                                   failing, len(entry["disagreements"]),
-                                   "" if len(entry["disagreements"]) == 1 else "s"))
-        out.append('<table class="reasons"><tr><th>capability</th><th>status</th><th>reason</th></tr>')
-        for column in report["columns"]:
-            cell = entry["cells"][column["key"]]
-            out.append('<tr><td>%s</td><td class="%s">%s %s</td><td>%s</td></tr>' % (
-                _e(column["title"]), cell["status"], SYMBOLS[cell["status"]], cell["status"], _e(cell["reason"])))
-        out.append("</table>")
-        if entry["disagreements"]:
-            out.append('<table class="reasons"><tr><th>subject</th><th>between</th><th>observed</th>'
-                       "<th>meaning</th></tr>")
-            out += ["<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
-                _e(d["subject"]), _e(" vs ".join(d["between"])), _e(d["observed"]), _e(d["meaning"]))
-                for d in entry["disagreements"]]
-            out.append("</table>")
-        out.append("</details>")
-    return out
-
-
-def render_html(report: Report) -> str:
-    body = ["<h2>Which hosts can run isolate.yml</h2>"]
-    body += _answer_html(report)
-    body += ["<h2>Hosts &times; capabilities, grouped by kernel version</h2>",
-             '<p class="legend"><span class="pass">%s pass</span><span class="fail">%s fail</span>'
-             '<span class="unknown">%s unknown</span> Hover a cell for its reason; every reason is also listed '
-             "below.</p>" % (SYMBOLS[PASS], SYMBOLS[FAIL], SYMBOLS[UNKNOWN])]
-    body += _matrix_html(report)
-    body.append("<h2>Reasons and disagreements per host</h2>")
-    body += _details_html(report)
-    return html_page(report["title"], _CSS, body)
+# Filters and values the Markdown and HTML templates use.
+TEMPLATE_HELPERS = {"SYMBOLS": SYMBOLS, "text": element_text}

@@ -1,19 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: linux.namespaces contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the controller-side reports (audit_report, compat_report) share: their options, escaping for Markdown
-and HTML, the self-contained HTML page, the hosts' variables, and writing the report files (only those whose
-text changed, atomically).
+"""What the controller-side reports (audit_report, compat_report) share: their options, rendering with the
+collection's Jinja2 templates (templates/) or a user's own, Markdown escaping and HTML anchors, the hosts'
+variables and why a host has none, and writing the report files (only those whose text changed, atomically).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import tempfile
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
+import jinja2
+import markupsafe
 from ansible.errors import AnsibleActionFail
 
 # Files whose text a diff shows; an HTML page repeats what they say.
@@ -23,38 +26,75 @@ RESULT_KEYS = {".json": "json", ".md": "markdown", ".html": "html"}
 REPORT_ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str", "required": True},
     "dest": {"type": "path", "required": True},
+    "html_template": {"type": "path"},
+    "markdown_template": {"type": "path"},
+    "failure_vars": {"type": "list", "elements": "str", "default": []},
 }
 
-BASE_CSS = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1d1d1f; background: #fff; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
-table.matrix { border-collapse: collapse; font-size: 12px; }
-table.matrix th, table.matrix td { border: 1px solid #c8c8cc; padding: 3px 5px; text-align: center; }
-tr.group th { background: #dfe3ea; text-align: left; font-size: 13px; }
-.pass { background: #d6f5d6; color: #0b5d0b; }
-.fail { background: #fbd3d0; color: #8a1010; font-weight: 600; }
-.legend span { display: inline-block; padding: 2px 8px; margin-right: 6px; border: 1px solid #c8c8cc; }
-.reasons td, .reasons th { border: 1px solid #e0e0e4; padding: 2px 6px; text-align: left; font-size: 12px; }
-.reasons { border-collapse: collapse; margin-bottom: 1em; }
-details { margin: 4px 0 10px; }
-"""
+TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+OUTPUT_KINDS = ("html", "markdown")
 
 
-def escape_html(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def escape_markdown(text: str) -> str:
+def escape_markdown(text: Any) -> str:
     """Text for a Markdown table cell or list item: markup characters escaped, on one line."""
-    return re.sub(r"([|\\`*_<>\[\]])", r"\\\1", text).replace("\n", " ")
+    return re.sub(r"([|\\`*_<>\[\]])", r"\\\1", str(text)).replace("\n", " ")
 
 
-def html_page(title: str, css: str, body: List[str]) -> str:
-    """One self-contained page: inline CSS (BASE_CSS, then css), no scripts, no external resources."""
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           "<title>%s</title>" % escape_html(title), "<style>%s%s</style></head><body>" % (BASE_CSS, css),
-           "<h1>%s</h1>" % escape_html(title)]
-    return "\n".join(out + body + ["</body></html>"]) + "\n"
+def anchor_ids(kind: str, names: List[str]) -> List[str]:
+    """An HTML id per name ('kind-name' with other characters than letters, digits, '.', '_' and '-' made
+    '_'), unique: a repeated one gets its position appended."""
+    seen: set = set()
+    anchors = []
+    for position, name in enumerate(names):
+        anchor = "%s-%s" % (kind, re.sub(r"[^A-Za-z0-9_.-]", "_", name))
+        if anchor in seen:
+            anchor = "%s-%d" % (anchor, position)
+        seen.add(anchor)
+        anchors.append(anchor)
+    return anchors
+
+
+def element_text(text: Any) -> markupsafe.Markup:
+    """Text for the content of an HTML element: only &, < and > escaped (quotes need none there, and observations
+    are full of them)."""
+    return markupsafe.Markup(html.escape(str(text), quote=False))
+
+
+def evidence_text(observed: Any, limit: int) -> str:
+    """An observation as compact JSON text, cut at limit characters (the cut said with its full length)."""
+    if observed is None or observed == {}:
+        return ""
+    text = json.dumps(observed, sort_keys=True, separators=(",", ":"))
+    if len(text) <= limit:
+        return text
+    return "%s ... (%d characters in all)" % (text[:limit], len(text))
+
+
+def render_template(kind: str, name: str, report: Mapping[str, Any], helpers: Mapping[str, Any],
+                    user_template: Optional[str] = None) -> str:
+    """The report rendered by the collection's template `name` (in TEMPLATE_DIR), or by the user's own template
+    file, which may extend or include the collection's by name. HTML is autoescaped; Markdown templates have the
+    filter `md` (escape_markdown)."""
+    if kind not in OUTPUT_KINDS:
+        raise ValueError("kind must be one of %s" % ", ".join(OUTPUT_KINDS))
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=kind == "html",
+                                     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                     keep_trailing_newline=True)
+    environment.filters.update(md=escape_markdown, **dict((key, value) for key, value in helpers.items()
+                                                          if callable(value)))
+    environment.globals.update(helpers)
+    try:
+        if user_template:
+            try:
+                with open(user_template, encoding="utf-8") as handle:
+                    template = environment.from_string(handle.read())
+            except OSError as error:
+                raise AnsibleActionFail("cannot read the %s template %s: %s" % (kind, user_template, error.strerror))
+        else:
+            template = environment.get_template(name)
+        return template.render(report=report)
+    except jinja2.TemplateError as error:
+        raise AnsibleActionFail("the %s template %s failed: %s" % (kind, user_template or name, error))
 
 
 def _read(path: str) -> Optional[str]:
@@ -111,3 +151,16 @@ def values_by_host(task_vars: Mapping[str, Any], hosts: List[str], lookup: Calla
         value = lookup(hostvars[host])
         values[host] = (dict(value) if isinstance(value, Mapping) else value) if value else None
     return values
+
+
+def failure_reason(hostvars: Mapping[str, Any], failure_vars: List[str]) -> Optional[str]:
+    """Why a host has no result, in Ansible's own words: the first of failure_vars the host has, a text or a
+    registered task result that failed or was unreachable (its msg, e.g. ssh's "No route to host")."""
+    for name in failure_vars:
+        value = hostvars.get(name)
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())
+        if isinstance(value, Mapping) and (value.get("unreachable") or value.get("failed")):
+            kind = "unreachable" if value.get("unreachable") else "failed"
+            return "%s: %s" % (kind, " ".join(str(value.get("msg") or "no message").split()))
+    return None

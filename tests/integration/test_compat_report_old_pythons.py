@@ -94,14 +94,14 @@ def test_every_host_reports_with_the_python_it_was_given(mixed):
     for number, name in mixed.names.items():
         host = mixed.report["hosts"][name]
         assert host["python"].rsplit(".", 1)[0] == MINORS[number], (name, host["python"])
-        assert host["result"]["caller"]["python"].startswith(PYTHONS[number] or "/usr/bin/python3")
+        assert host["kit"]["caller"]["python"].startswith(PYTHONS[number] or "/usr/bin/python3")
         assert host["left_as_found"] is True
 
 
 def test_each_host_imports_from_the_site_of_its_python_with_the_pinned_versions(mixed):
     pins = conformance_bundle.read_pins()
     for number, name in mixed.names.items():
-        site = mixed.report["hosts"][name]["result"]["caller"]["site"]
+        site = mixed.report["hosts"][name]["kit"]["caller"]["site"]
         assert MINORS[number] in site["pythons"], (name, site)
         if number == 3:  # served by the controller's own pytest
             assert site["zip"] == "site-3.11.zip" and site["source"].startswith("the controller's Python")
@@ -110,11 +110,11 @@ def test_each_host_imports_from_the_site_of_its_python_with_the_pinned_versions(
         shipped = dict((canonicalize_name(dist), version)
                        for dist, version in site["distributions"].items())
         assert shipped == dict((pin.name, pin.version) for pin in conformance_bundle.pins_for(pins, MINORS[number]))
-    assert mixed.report["hosts"][mixed.names[1]]["result"]["caller"]["site"]["distributions"]["pytest"].startswith("8.")
+    assert mixed.report["hosts"][mixed.names[1]]["kit"]["caller"]["site"]["distributions"]["pytest"].startswith("8.")
 
 
 def test_the_old_python_hosts_ran_every_check_the_new_one_did(mixed, prefix):
-    results = dict((number, dict(((e["id"], e["subject"]), e) for e in mixed.report["hosts"][name]["result"]["results"]))
+    results = dict((number, dict(((e["id"], e["subject"]), e) for e in mixed.report["hosts"][name]["evidence"]))
                    for number, name in mixed.names.items())
     kernel_failures = {key[0] for entries in results.values() for key, e in entries.items()
                        if key[1] == "kernel" and e["result"] == "FAIL"}
@@ -155,7 +155,7 @@ def test_a_second_run_takes_the_old_pythons_sites_from_the_cache_without_fetchin
                                                             "conformance_fetch": False, "conformance_select": "test_S2_"})
     assert completed.returncode == 0, completed.stdout[-4000:]
     assert sorted(report["hosts"]) == sorted(mixed.names.values())
-    assert report["hosts"][mixed.names[1]]["result"]["caller"]["site"]["zip"] == "site-3.8.zip"
+    assert report["hosts"][mixed.names[1]]["kit"]["caller"]["site"]["zip"] == "site-3.8.zip"
     assert sorted((entry.name, entry.stat().st_mtime_ns) for entry in mixed.cache.iterdir()) == listing
 
 
@@ -169,9 +169,9 @@ def test_a_search_path_serves_an_old_python_without_the_cache(mixed, fleet, tmp_
         "conformance_search_path": [str(site_dir)], "conformance_select": "test_S2_"})
     assert completed.returncode == 0, completed.stdout[-4000:]
     assert sorted(report["hosts"]) == sorted(mixed.names.values())
-    old = report["hosts"][mixed.names[1]]["result"]
-    assert old["caller"]["site"]["source"] == "search path %s" % site_dir
-    assert [(e["id"], e["result"]) for e in old["results"]] == [("S2", "PASS"), ("S2", "PASS")]
+    old = report["hosts"][mixed.names[1]]
+    assert old["kit"]["caller"]["site"]["source"] == "search path %s" % site_dir
+    assert [(e["id"], e["result"]) for e in old["evidence"]] == [("S2", "PASS"), ("S2", "PASS")]
     assert not (tmp_path / "empty-cache").exists()
 
 
@@ -185,7 +185,7 @@ def test_with_fetching_off_and_no_search_path_an_old_host_fails_with_what_to_do(
     after = single_python.host_trace(fleet, old, role_prefix)
     assert completed.returncode != 0, completed.stdout[-3000:]
     assert sorted(report["hosts"]) == [new] and sorted(report["missing"]) == sorted([old, old39])
-    assert [(e["id"], e["result"]) for e in report["hosts"][new]["result"]["results"]] == [("S2", "PASS"), ("S2", "PASS")]
+    assert [(e["id"], e["result"]) for e in report["hosts"][new]["evidence"]] == [("S2", "PASS"), ("S2", "PASS")]
     reason = report["missing"][old]
     assert reason.startswith("no result: Check that the bundle serves the kit's Python on the host: %s: " % old)
     for said in ("%s, is Python 3.8.18" % PYTHONS[1], "the bundle serves Python 3.11, 3.12, 3.13, 3.14",

@@ -1,8 +1,9 @@
 """compat_report.yml over SSH against 3 fleet hosts through an inventory: the role ships the kit to each
-host and runs it there; every property passes or SKIPs with a true reason (a kernel FAIL only where the
-kit finds the same kernel failing on this machine); the report has one column, this kernel, counting 3 x
-each host's results; its HTML page shows that matrix in headless Chromium; nothing is left on the hosts
-or the machine. Needs root and openssh-server (tests/fleet)."""
+host and runs it there, showing its progress; every property passes or SKIPs with a true reason (a kernel
+FAIL only where the kit finds the same kernel failing on this machine); the report has one column, this
+kernel, counting 3 x each host's results; its HTML page shows that matrix in headless Chromium; the play ends
+with a summary; nothing is left on the hosts or the machine; a host where the kit cannot run, or hangs past the
+timeout, is reported with the reason. Needs root and openssh-server (tests/fleet)."""
 
 from __future__ import annotations
 
@@ -15,22 +16,31 @@ import sys
 import tempfile
 import typing
 from pathlib import Path
+from html.parser import HTMLParser
 
 import pytest
 
-from tests.report_page import chromium, screenshot, table_rows
+from ansible_collections.linux.namespaces.plugins.plugin_utils import compat_report
+from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import render_template
+from tests.report_page import chromium, dangling_links, elements, recorded_kit_results, screenshot, table_rows
 from tests.fleet import Fleet, next_fleet_prefix
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 HOSTS = 3
 KERNEL = re.match(r"\d+\.\d+", os.uname().release).group(0)
-WINDOW = (1000, 3600)  # tall enough for the whole matrix, with room for more properties
+WINDOW = (1000, 6000)  # tall enough for the findings, the heat map and the whole matrix
 # Cell backgrounds of the report's CSS, by cell status.
 STATUS_COLORS = {"pass": (0xD6, 0xF5, 0xD6), "fail": (0xFB, 0xD3, 0xD0), "skip": (0xE4, 0xE4, 0xEA),
                  "partial": (0xE6, 0xF0, 0xC8)}
 # On each host: its /tmp and /run, and everything that shows a name (mounts, processes, links, ns links).
 HOST_TRACE = ("ls -A /tmp; echo --; ls -A /run; echo --; ls -A /run/netns 2>/dev/null; echo --; "
               "findmnt -rn -o TARGET,SOURCE; ps -eo comm=,args=; ip -o link")
+
+# Heat map fills of the report's template, by heat key (the cell's verdict; its status where it agrees).
+HEAT_COLORS = {"finding": (0xC6, 0x28, 0x28), "expected": (0xEF, 0x8F, 0x1F), "skip": (0x9E, 0x9E, 0xAB),
+               "pass": (0x2E, 0x9D, 0x4E), "partial": (0x9C, 0xC4, 0x3C), "missing": (0x5B, 0x5B, 0x66)}
+# Where the tests leave their screenshots for a person to look at.
+SCREENSHOTS = REPOSITORY / "tests" / "output" / "screenshots"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the conformance kit and the fleet need root")
 
@@ -131,7 +141,7 @@ def test_the_kit_ran_on_each_host_itself_and_came_back(compat):
     report = load_report(compat)
     assert sorted(report["hosts"]) == sorted(compat.names) and report["missing"] == {}
     for name in compat.names:
-        result = report["hosts"][name]["result"]
+        result = report["hosts"][name]["kit"]
         # Run with testinfra's local backend on the host: 3 local commands, no ansible there.
         assert (result["backend"], result["round_trips"]) == ("local", {"commands": 3, "ansible_calls": 0})
         assert result["kernel"]["release"] == os.uname().release
@@ -144,27 +154,28 @@ def test_the_kit_ran_on_each_host_itself_and_came_back(compat):
 
 def test_every_property_passes_or_skips_with_a_true_reason_on_each_host(compat, prefix):
     report = load_report(compat)
-    results = dict((name, report["hosts"][name]["result"]["results"]) for name in compat.names)
+    results = dict((name, report["hosts"][name]["evidence"]) for name in compat.names)
     kernel_failures = {e["id"] for entries in results.values() for e in entries
                        if e["subject"] == "kernel" and e["result"] == "FAIL"}
     # A kernel property may FAIL on a host only if it fails on this machine too: they share the kernel.
     failing_here = fails_here(kernel_failures, prefix) if kernel_failures else set()
     for name in compat.names:
-        result = report["hosts"][name]["result"]
-        assert {e["subject"] for e in result["results"]} == {"kernel", "reference", "collection"}
-        failed = [(e["id"], e["subject"], e["reason"]) for e in result["results"]
+        host = report["hosts"][name]
+        assert {e["subject"] for e in host["evidence"]} == {"kernel", "reference", "collection"}
+        failed = [(e["id"], e["subject"], e["reason"]) for e in host["evidence"]
                   if e["result"] == "FAIL" and (e["subject"] != "kernel" or e["id"] not in failing_here)]
         assert not failed, "%s: %s (failing on this machine: %s)" % (name, failed, sorted(failing_here))
-        for entry in (e for e in result["results"] if e["result"] == "SKIP"):
+        for entry in (e for e in host["evidence"] if e["result"] == "SKIP"):
             assert entry["reason"], "%s: SKIP of %s without a reason" % (name, entry["id"])
-            if entry["feature"]:  # a SKIP that names a missing feature: the host indeed lacks it
-                assert result["features"][entry["feature"]]["present"] is False, (name, entry)
+            if entry.get("feature"):  # a SKIP that names a missing feature: the host indeed lacks it
+                assert host["features"][entry["feature"]] is False, (name, entry)
 
 
 def test_report_has_one_column_for_this_kernel_with_three_times_each_hosts_results(compat):
     report = load_report(compat)
-    assert [(k["kernel"], sorted(k["hosts"])) for k in report["kernels"]] == [(KERNEL, sorted(compat.names))]
-    results = [report["hosts"][name]["result"]["results"] for name in compat.names]
+    assert [(c["key"], sorted(c["hosts"])) for c in report["columns"]] == [(KERNEL, sorted(compat.names))]
+    assert report["kernels"] == [KERNEL]
+    results = [report["hosts"][name]["evidence"] for name in compat.names]
     per_host = [sorted((e["id"], e["subject"]) for e in host) for host in results]
     assert per_host[0] == per_host[1] == per_host[2]
     by_id = rows(report)
@@ -177,7 +188,7 @@ def test_report_has_one_column_for_this_kernel_with_three_times_each_hosts_resul
         assert all(sum(counts.values()) == HOSTS for counts in cell["subjects"].values()), (prop_id, cell)
         for result in ("PASS", "FAIL", "SKIP"):
             assert cell[result] == sum(1 for host in results for e in host if e["id"] == prop_id and e["result"] == result)
-    assert sum(report["kernels"][0]["totals"].values()) == HOSTS * len(per_host[0])
+    assert sum(report["columns"][0]["totals"].values()) == HOSTS * len(per_host[0])
     assert [g["group"] for g in report["groups"]] == ["S", "G", "UTS", "IPC", "PID", "MNT", "NET", "USER", "CG", "TIME"]
     assert all(row["first_kernel"] and row["needs"] for row in by_id.values())
 
@@ -185,7 +196,7 @@ def test_report_has_one_column_for_this_kernel_with_three_times_each_hosts_resul
 def test_markdown_report_has_a_row_per_property(compat):
     report = load_report(compat)
     text = (compat.report_dir / "compat-report.md").read_text()
-    assert "| property | needs (feature first kernel) | first kernel | %s (3 hosts) |" % KERNEL in text
+    assert "| property | title | first kernel | %s (3 hosts) |" % KERNEL in text
     for prop_id in rows(report):
         assert sum(1 for line in text.splitlines() if line.startswith("| %s | " % prop_id)) == 1, prop_id
     files = sorted(path.name for path in compat.report_dir.iterdir())
@@ -216,7 +227,8 @@ def test_html_report_shows_the_matrix_in_headless_chromium(compat, tmp_path):
         assert len(kernel_cells) == 1, (prop_id, cells)
         attributes, text = kernel_cells[0]
         assert (attributes["data-kernel"], attributes["class"], attributes["data-counts"]) == (
-            KERNEL, "cell " + cell["status"], "PASS %d FAIL %d SKIP %d" % (cell["PASS"], cell["FAIL"], cell["SKIP"]))
+            KERNEL, "cell %s %s" % (cell["status"], cell["verdict"]),
+            "PASS %d FAIL %d SKIP %d" % (cell["PASS"], cell["FAIL"], cell["SKIP"]))
         assert text.startswith(", ".join("%d %s" % (cell[r], r) for r in ("PASS", "FAIL", "SKIP") if cell[r]))
 
     pixels, _colors = screenshot(page, WINDOW, tmp_path / "compat.png")
@@ -264,3 +276,126 @@ def test_a_host_where_the_kit_cannot_run_is_reported_with_the_reason_and_left_cl
                              "its version:")
     assert [row["id"] for group in report["groups"] for row in group["rows"]] == ["S2"]
     assert after["tmp"] == before["tmp"] and after["with prefix"] == [], (before, after)
+
+
+def test_the_play_ends_with_where_the_report_is_and_its_counts(compat):
+    report = load_report(compat)
+    tail = compat.completed.stdout[compat.completed.stdout.rindex("Say where the report is"):]
+    assert "Report: %s" % (compat.report_dir / "compat-report.html") in tail
+    assert str(compat.report_dir / "compat-report.json") in tail and str(compat.report_dir / "compat-report.md") in tail
+    counts = report["counts"]
+    assert "%d hosts (0 without a result) on 1 kernel versions: %s" % (HOSTS, KERNEL) in tail
+    assert "Results: %d PASS, %d FAIL, %d SKIP" % (counts["PASS"], counts["FAIL"], counts["SKIP"]) in tail
+    assert "Findings: %d; FAIL expected by version: %d" % (counts["findings"], counts["expected"]) in tail
+
+
+def test_a_host_that_hangs_is_cut_off_by_the_timeout_and_reported_with_that_reason(prefix):
+    """The kit's Python on one host is a wrapper that hangs when asked to run pytest: the role's timeout cuts it
+    off, the report gives it a column without a result that says so, and the other host still reports."""
+    role_prefix = prefix + "t"
+    # Not under /tmp: each fleet host has a /tmp of its own.
+    scratch = Path(tempfile.mkdtemp(prefix=role_prefix + "-", dir="/var/tmp"))
+    try:
+        hanging = scratch / "python3"
+        hanging.write_text('#!/bin/sh\ncase "$*" in *"-m pytest"*) exec sleep 600;; esac\nexec %s "$@"\n' % sys.executable)
+        hanging.chmod(0o755)
+        with Fleet(next_fleet_prefix(), 2, scratch) as fleet:
+            good, stuck = [host.name for host in fleet.hosts]
+            inventory = scratch / "stuck.ini"
+            inventory.write_text("[fleet]\n%s conformance_python=%s\n" % (stuck, hanging))
+            completed = compat_report_playbook(
+                [fleet.inventory_path, inventory],
+                {"conformance_report_dir": str(scratch / "reports"), "conformance_prefix": role_prefix,
+                 "conformance_select": "test_S2_", "conformance_timeout": 20})
+            after = fleet.run(stuck, "ps -eo args=").stdout
+        assert completed.returncode != 0, completed.stdout[-3000:]
+        # The play says the kit runs now; the host that finished has its line.
+        assert "The kit runs on 2 hosts now" in completed.stdout and "a host still running after 20 seconds" in completed.stdout
+        assert re.search(r"TASK \[linux.namespaces.conformance : Run the kit on the host with the local backend\] \*+\n"
+                         r"(.*\n)*changed: \[%s\]" % re.escape(good), completed.stdout)
+        report = json.loads((scratch / "reports" / "compat-report.json").read_text())
+        assert sorted(report["hosts"]) == [good] and sorted(report["missing"]) == [stuck]
+        assert report["missing"][stuck].startswith("no result: Run the kit on the host with the local backend: cut off after "
+                                                   "20 seconds (conformance_timeout)"), report["missing"]
+        column = [c for c in report["columns"] if c["no_result"]]
+        assert [(c["label"], c["totals"]["PASS"]) for c in column] == [(stuck, 0)]
+        assert "sleep 600" not in after  # cut off, not left running
+    finally:
+        shutil.rmtree(scratch)
+
+
+class _Texts(HTMLParser):
+    """The text of every element with an id, and of every <summary>, of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.summaries: list = []
+        self._open = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "summary":
+            self._open += 1
+            self.summaries.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "summary":
+            self._open -= 1
+
+    def handle_data(self, data):
+        if self._open:
+            self.summaries[-1] += data
+
+
+def recorded_fleet_report() -> dict:
+    """The report over the recorded results of tests/data/compat (at least 3 kernels), with one FAIL made on the
+    6.1 guest (G6, the kernel subject: a finding) and one host that could not be reached."""
+    results = recorded_kit_results()
+    guest = results["guest-6.1"]
+    for entry in guest["results"]:
+        if (entry["id"], entry["subject"]) == ("G6", "kernel"):
+            entry.update(result="FAIL", reason="AssertionError: made by the test: a pinned namespace died")
+    guest["summary"] = {"PASS": guest["summary"]["PASS"] - 1, "FAIL": 1, "SKIP": guest["summary"]["SKIP"]}
+    results["guest-7.0"] = ("unreachable: Failed to connect to the host via ssh: ssh: connect to host 10.64.0.9 "
+                            "port 22: No route to host")
+    return compat_report.load_report(compat_report.render_json(compat_report.build_report(results)))
+
+
+def test_a_report_over_several_kernels_renders_in_chromium_with_findings_first_and_working_links(tmp_path):
+    report = recorded_fleet_report()
+    assert len(report["kernels"]) >= 3
+    path = tmp_path / "compat-report.html"
+    path.write_text(render_template("html", "compat_report.html.j2", report, compat_report.TEMPLATE_HELPERS))
+    page = path.resolve().as_uri()
+    dom = chromium("--dump-dom", page).stdout
+    found = elements(dom)
+    # Titles: every property's summary says its ID and its title.
+    texts = _Texts()
+    texts.feed(dom)
+    rows = dict((row["id"], row) for group in report["groups"] for row in group["rows"])
+    for prop_id, row in rows.items():
+        assert "%s: %s" % (prop_id, row["title"]) in [" ".join(text.split()) for text in texts.summaries], prop_id
+    # Findings first: the findings table comes before the matrix, its rows in order finding, expected, skip.
+    ids = [attributes.get("id") for _tag, attributes in found]
+    assert ids.index("findings-table") < ids.index("heatmap") < ids.index("matrix")
+    kinds = [attributes["data-kind"] for tag, attributes in found if tag == "tr" and "data-kind" in attributes]
+    assert kinds[0] == "finding" and kinds == sorted(kinds, key=["finding", "expected", "skip", "none"].index)
+    first = [attributes for tag, attributes in found if tag == "tr" and attributes.get("data-kind") == "finding"][0]
+    assert (first["data-property"], first["data-kernel"]) == ("G6", "6.1")
+    # Every in-page link has its anchor in the rendered page, and each cell links to evidence.
+    assert dangling_links(dom) == []
+    cell_links = [attributes["href"] for tag, attributes in found if tag == "a" and attributes.get("href", "").startswith("#group-")]
+    assert len(cell_links) >= len(rows) * len(report["kernels"])
+    # The unreachable host's column says so, with the reason.
+    header, _matrix = table_rows(dom, "matrix", "data-property")
+    assert [th["data-kernel"] for th in header if "data-kernel" in th][-1] == "no result: guest-7.0"
+    assert "No route to host" in dom
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pixels, colors = screenshot(page, WINDOW, SCREENSHOTS / "compat-report-recorded.png")
+    del pixels
+    rects = [attributes["data-heat"] for tag, attributes in found if tag == "rect"]
+    assert len(rects) == len(rows) * len(report["columns"])
+    for heat in set(rects):
+        # Each heat-map cell is 12 x 17 pixels of its colour (less a few at the edges, blended by anti-aliasing).
+        assert colors.get(HEAT_COLORS[heat], 0) >= rects.count(heat) * 12 * 17 * 0.9, heat
+    assert rects.count("finding") == 1 and rects.count("missing") == len(rows)

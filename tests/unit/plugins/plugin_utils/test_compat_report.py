@@ -1,6 +1,6 @@
-"""The compatibility report from synthetic kit results on two kernel versions (5.10 and 6.18), with FAIL,
-SKIP and mixed cells, a host without a result and one with a foreign document. The per-host documents are
-made by the kit's own HostReport, so a change of the kit's schema shows here."""
+"""The compatibility report from synthetic kit results on three kernel versions (5.4, 5.10 and 6.18), with
+FAIL, SKIP and mixed cells, a host without a result and one with a foreign document (documents made by the kit's
+own HostReport, so a change of the kit's schema shows here); and from the recorded results of tests/data/compat."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ if str(REPOSITORY) not in sys.path:  # ansible-test runs units from a copy of th
 from conformance.kernel_features import FEATURES  # noqa: E402
 from conformance.report import HostReport, property_group  # noqa: E402
 
+from ansible.errors import AnsibleActionFail  # noqa: E402
+
 from ansible_collections.linux.namespaces.plugins.plugin_utils import compat_report  # noqa: E402
-from tests.report_page import table_rows  # noqa: E402
+from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import render_template  # noqa: E402
+from tests.report_page import dangling_links, elements, recorded_kit_results, table_rows  # noqa: E402
 
 # host -> (kernel release, time_ns present, [(property, subject, result, reason, feature)])
 FLEET = {
@@ -43,8 +46,12 @@ FLEET = {
         ("TIME1", "kernel", "SKIP", "the kernel has no time namespace: needs time namespaces (Linux 5.6+)", "time_ns"),
         ("TIME2", "kernel", "SKIP", "the kernel has no time namespace: needs time namespaces (Linux 5.6+)", "time_ns")]),
 }
+# Before time namespaces (5.6) and setns with a pidfd (5.8): a FAIL there is expected, a PASS is a finding.
+FLEET["ancient"] = ("5.4.0-200-generic", False, [
+    ("TIME3", "kernel", "FAIL", "OSError: EINVAL writing timens_offsets", None),
+    ("G5", "kernel", "PASS", "", None)])
 # The Python each host ran the kit with.
-PYTHONS = {"new1": "3.11.2", "new2": "3.13.0", "old1": "3.8.18"}
+PYTHONS = {"new1": "3.11.2", "new2": "3.13.0", "old1": "3.8.18", "ancient": "3.8.10"}
 
 
 def kit_result(name: str) -> dict:
@@ -69,62 +76,89 @@ def report():
     results = dict((name, kit_result(name)) for name in FLEET)
     results["gone"] = None
     results["foreign"] = {"schema": "something/else/1"}
-    results["broken"] = "Run the kit on the host: non-zero return code"
-    return compat_report.build_report(results)
+    results["broken"] = "Run the kit on the host: async task did not complete within the requested time - 1800s"
+    return compat_report.load_report(compat_report.render_json(compat_report.build_report(results)))
 
 
 def rows(report):
     return dict((row["id"], row) for group in report["groups"] for row in group["rows"])
 
 
-def test_columns_are_kernel_versions_oldest_first_with_their_hosts(report):
-    assert [(k["kernel"], k["hosts"]) for k in report["kernels"]] == [("5.10", ["old1"]), ("6.18", ["new1", "new2"])]
-    assert report["kernels"][1]["releases"] == ["6.18.2", "6.18.44-fc"]
-    assert sorted(report["missing"]) == ["broken", "foreign", "gone"]
+def render(report, kind):
+    name = {"html": "compat_report.html.j2", "markdown": "compat_report.md.j2"}[kind]
+    return render_template(kind, name, report, compat_report.TEMPLATE_HELPERS)
+
+
+def test_columns_are_kernel_versions_oldest_first_then_each_host_without_a_result(report):
+    measured = [(c["key"], c["hosts"]) for c in report["columns"] if not c["no_result"]]
+    assert measured == [("5.4", ["ancient"]), ("5.10", ["old1"]), ("6.18", ["new1", "new2"])]
+    assert report["kernels"] == ["5.4", "5.10", "6.18"]
+    assert report["columns"][2]["releases"] == ["6.18.2", "6.18.44-fc"]
+    without = dict((c["label"], c["no_result"]) for c in report["columns"] if c["no_result"])
+    assert sorted(without) == ["broken", "foreign", "gone"] and without == report["missing"]
     assert report["missing"]["gone"] == compat_report.NO_RESULT
-    assert report["missing"]["broken"] == "no result: Run the kit on the host: non-zero return code"
-    assert "schema" in report["missing"]["foreign"]
+    assert report["missing"]["broken"].endswith("did not complete within the requested time - 1800s")
+    # A column without a result is never counted as a pass.
+    for row in rows(report).values():
+        for column in (c for c in report["columns"] if c["no_result"]):
+            cell = row["cells"][column["key"]]
+            assert (cell["status"], cell["verdict"], cell["PASS"]) == ("missing", "missing", 0)
 
 
 def test_rows_are_grouped_by_type_in_catalogue_order(report):
     assert [(g["group"], [r["id"] for r in g["rows"]]) for g in report["groups"]] == [
-        ("S", ["S2"]), ("G", ["G6"]), ("UTS", ["UTS2"]), ("TIME", ["TIME1", "TIME2"])]
+        ("S", ["S2"]), ("G", ["G5", "G6"]), ("UTS", ["UTS2"]), ("TIME", ["TIME1", "TIME2", "TIME3"])]
 
 
 def test_cells_count_results_per_kernel_and_per_subject(report):
     by_id = rows(report)
     g6 = by_id["G6"]["cells"]
     assert (g6["6.18"]["PASS"], g6["6.18"]["FAIL"], g6["6.18"]["status"]) == (1, 1, "fail")
-    assert g6["5.10"]["status"] == "pass" and g6["5.10"]["subjects"] == {"kernel": {"PASS": 1, "FAIL": 0, "SKIP": 0}}
+    assert g6["5.10"]["status"] == "pass" and g6["5.10"]["subjects"] == {"kernel": {"PASS": 1}}
     uts2 = by_id["UTS2"]["cells"]["6.18"]
-    assert uts2["subjects"] == {"reference": {"PASS": 2, "FAIL": 0, "SKIP": 0},
-                                "collection": {"PASS": 1, "FAIL": 1, "SKIP": 0}}
-    time1 = by_id["TIME1"]["cells"]
-    assert (time1["5.10"]["SKIP"], time1["5.10"]["status"]) == (1, "skip")
-    assert (time1["6.18"]["PASS"], time1["6.18"]["status"]) == (2, "pass")
+    assert uts2["subjects"] == {"reference": {"PASS": 2}, "collection": {"PASS": 1, "FAIL": 1}}
     assert by_id["TIME2"]["cells"]["6.18"]["status"] == "partial"
-    # Every result lands in exactly one cell.
     counted = sum(cell[result] for row in by_id.values() for cell in row["cells"].values() for result in compat_report.RESULTS)
     assert counted == sum(len(FLEET[name][2]) for name in FLEET)
-    assert report["totals"] == {"PASS": 14, "FAIL": 4, "SKIP": 3}
-    assert report["kernels"][0]["totals"] == {"PASS": 3, "FAIL": 2, "SKIP": 2}
+    assert {key: report["counts"][key] for key in ("PASS", "FAIL", "SKIP", "hosts", "kernels", "without_result")} == {
+        "PASS": 15, "FAIL": 5, "SKIP": 3, "hosts": 7, "kernels": 3, "without_result": 3}
+
+
+def test_each_cell_says_whether_it_agrees_with_the_documented_first_kernel(report):
+    by_id = rows(report)
+    assert by_id["TIME3"]["first_kernel"] == "5.6" and by_id["G5"]["first_kernel"] == "5.8"
+    verdicts = dict(((prop_id, kernel), cell["verdict"]) for prop_id, row in by_id.items()
+                    for kernel, cell in row["cells"].items() if kernel in report["kernels"])
+    assert verdicts[("TIME3", "5.4")] == "expected"  # FAIL before 5.6
+    assert verdicts[("G5", "5.4")] == "finding"  # PASS before 5.8
+    assert verdicts[("G6", "6.18")] == verdicts[("UTS2", "5.10")] == "finding"  # FAIL at or after
+    assert verdicts[("TIME1", "5.10")] == "skip" and verdicts[("S2", "6.18")] == "agrees"
+    assert verdicts[("TIME1", "5.4")] == "none"
+
+
+def test_findings_come_first_then_failures_expected_by_version_then_skips(report):
+    findings = report["findings"]
+    assert [(f["id"], f["kernel"]) for f in findings["findings"]] == [
+        ("G5", "5.4"), ("G6", "6.18"), ("UTS2", "5.10"), ("UTS2", "6.18")]
+    blame = dict(((f["id"], f["kernel"]), f["what"]) for f in findings["findings"])
+    assert blame[("G6", "6.18")] == "FAIL for kernel; points at the kernel: the kit's own probes fail"
+    assert blame[("UTS2", "5.10")].endswith("points at the host: the reference set made by util-linux fails too")
+    assert blame[("UTS2", "6.18")].endswith("points at the collection: its set fails where util-linux's does not")
+    assert "PASS on a kernel older than the documented 5.8" in blame[("G5", "5.4")]
+    assert [(f["id"], f["kernel"]) for f in findings["expected"]] == [("TIME3", "5.4")]
+    assert findings["expected"][0]["reasons"] == ["kernel FAIL on ancient: OSError: EINVAL writing timens_offsets"]
+    assert [(f["id"], f["kernel"]) for f in findings["skips"]] == [("TIME1", "5.10"), ("TIME2", "5.10"), ("TIME2", "6.18")]
+    assert findings["skips"][2]["reasons"] == ["kernel SKIP on new2: needs root (CAP_SYS_ADMIN) on the host"]
+    assert (report["counts"]["findings"], report["counts"]["expected"]) == (4, 1)
 
 
 def test_each_row_shows_the_features_it_needs_and_their_first_kernel(report):
     time1 = rows(report)["TIME1"]
     assert time1["needs"] == [{"feature": "time_ns", "description": "time namespaces", "first_kernel": "5.6"}]
-    assert time1["first_kernel"] == "5.6"
     assert rows(report)["S2"]["first_kernel"] == "2.6.19"
     time_ns = [f for f in report["features"] if f["feature"] == "time_ns"][0]
-    assert time_ns["cells"] == {"5.10": {"present": 0, "absent": 1}, "6.18": {"present": 2, "absent": 0}}
-
-
-def test_reasons_and_findings_say_where_a_failure_points(report):
-    by_id = rows(report)
-    assert by_id["TIME1"]["reasons"] == [{"kernel": "5.10", "subject": "kernel", "result": "SKIP", "hosts": ["old1"],
-                                          "reason": FLEET["old1"][2][5][3]}]
-    blame = dict(((f["id"], f["kernel"]), f["blame"].split(":")[0]) for f in report["findings"])
-    assert blame == {("G6", "6.18"): "the kernel", ("UTS2", "5.10"): "the host", ("UTS2", "6.18"): "the collection"}
+    assert time_ns["cells"] == {"5.4": {"present": 0, "absent": 1}, "5.10": {"present": 0, "absent": 1},
+                                "6.18": {"present": 2, "absent": 0}}
 
 
 def test_the_callers_leak_check_decides_left_as_found_too():
@@ -135,45 +169,128 @@ def test_the_callers_leak_check_decides_left_as_found_too():
     assert {name: host["left_as_found"] for name, host in hosts.items()} == {"clean": True, "leaky": False, "kit only": True}
 
 
-def test_hosts_keep_their_kit_result_and_cleanup_verdict(report):
+def test_hosts_keep_their_facts_and_the_evidence_of_each_result(report):
     new1 = report["hosts"]["new1"]
     assert (new1["kernel"], new1["release"], new1["left_as_found"]) == ("6.18", "6.18.44-fc", True)
     assert new1["round_trips"] == {"commands": 3, "ansible_calls": 0, "backend": "local"}
-    assert new1["result"]["schema"] == compat_report.HOST_SCHEMA
-    assert json.loads(compat_report.render_json(report)) == report
+    assert new1["kit"]["backend"] == "local" and new1["features"]["time_ns"] is True
+    g6 = [e for e in new1["evidence"] if e["id"] == "G6"]
+    assert g6 == [{"id": "G6", "subject": "kernel", "result": "FAIL", "observed": "",
+                   "reason": "AssertionError: EINVAL binding a newer mount namespace"}]
 
 
-def test_markdown_has_a_table_per_group_with_a_column_per_kernel(report):
-    text = compat_report.render_markdown(report)
-    assert "| property | needs (feature first kernel) | first kernel | 5.10 (1 host) | 6.18 (2 hosts) |" in text
-    time1 = [line for line in text.splitlines() if line.startswith("| TIME1 |")]
-    assert time1 == ["| TIME1 | time\\_ns 5.6 | 5.6 | 1 SKIP (kernel 1 SKIP) | 2 PASS (kernel 2 PASS) |"]
-    assert "- UTS2 on 6.18: FAIL for collection; points at the collection" in text
-    assert "| gone | - | - | - | - | %s | - | - |" % compat_report.NO_RESULT in text
+def test_hosts_with_the_same_results_share_their_evidence_and_a_failing_group_is_open():
+    results = dict(("same%d" % n, kit_result("new2")) for n in range(3))
+    results["odd"] = kit_result("new1")
+    report = compat_report.build_report(results)
+    groups = [(g["hosts"], g["open"]) for g in report["host_groups"]]
+    assert groups == [(["odd"], True), (["same0", "same1", "same2"], True)]
+    # A cell links to the evidence of its kernel's worst group (the one with the most FAILs).
+    assert rows(report)["G6"]["cells"]["6.18"]["evidence"] == report["host_groups"][0]["anchor"] + "-G6"
 
 
-def test_each_hosts_python_is_shown_beside_its_kernel(report):
-    assert dict((name, host["python"]) for name, host in report["hosts"].items()) == PYTHONS
-    lines = compat_report.render_markdown(report).splitlines()
-    assert "| host | kernel | release | python | distribution | results | round trips | left as found |" in lines
-    assert [line for line in lines if line.startswith("| old1 |")][0].startswith("| old1 | 5.10 | 5.10.0-32-amd64 | 3.8.18 |")
-    page = compat_report.render_html(report)
-    assert "<th>host</th><th>kernel</th><th>release</th><th>python</th>" in page
-    _header, hosts = table_rows(page, "hosts", "data-host")
-    assert [text for _attributes, text in hosts["old1"]][:4] == ["old1", "5.10", "5.10.0-32-amd64", "3.8.18"]
+def test_a_report_of_the_previous_schema_is_refused_with_the_reason(report):
+    previous = {"schema": "linux.namespaces/compat-report/1", "title": compat_report.TITLE, "kernels": [], "groups": []}
+    with pytest.raises(AnsibleActionFail, match=r"written by linux.namespaces 0.1.0 \(schema compat-report/1\).*"
+                                                r"Run playbooks/compat_report.yml again"):
+        compat_report.load_report(json.dumps(previous))
+    with pytest.raises(AnsibleActionFail, match="not a compatibility report of schema"):
+        compat_report.load_report(json.dumps({"schema": "linux.namespaces/audit-report/2"}))
+    assert compat_report.load_report(compat_report.render_json(report)) == report
 
 
-def test_html_page_is_self_contained_and_colours_each_cell_by_its_status(report):
-    page = compat_report.render_html(report)
+def test_markdown_shows_the_title_beside_the_id_and_a_column_per_kernel(report):
+    report = compat_report.build_report(recorded_kit_results())
+    text = render(report, "markdown")
+    assert ("| property | title | first kernel | 5.10 (1 host) | 6.1 (1 host) | 6.12 (1 host) | 6.18 (1 host) |"
+            in text)
+    assert "| PID2 | unshare(CLONE\\_NEWPID) does not move the caller | 4.12 | 1 PASS | 1 PASS | 1 PASS | 1 PASS |" in text
+    assert text.index("## Findings") < text.index("## Per kernel") < text.index("## Properties by kernel version")
+
+
+def test_markdown_lists_findings_in_order_and_hosts_without_a_result(report):
+    text = render(report, "markdown")
+    findings = text[text.index("## Findings"):text.index("### FAIL expected by version")]
+    assert [line.split("**")[1] for line in findings.splitlines() if line.startswith("- **")] == ["G5", "G6", "UTS2", "UTS2"]
+    assert "- **TIME3**, kernel 5.4 (first kernel 5.6): kernel FAIL on ancient" in text
+    assert "| gone | gone | - | 0 | 0 | 0 | %s |" % compat_report.NO_RESULT in text
+
+
+def test_html_page_is_self_contained_and_every_link_has_its_anchor(report):
+    page = render(report, "html")
     assert not re.search(r"<(script|link|img|iframe)\b|\bsrc=|url\(", page)
+    assert dangling_links(page) == []
+    hrefs = [a["href"] for tag, a in elements(page) if tag == "a"]
+    assert len(hrefs) > 20
+
+
+def test_html_matrix_cells_carry_status_verdict_and_a_link_to_the_evidence(report):
+    page = render(report, "html")
     header, matrix = table_rows(page, "matrix", "data-property")
-    assert [th["data-kernel"] for th in header if "data-kernel" in th] == ["5.10", "6.18"]
+    assert [th["data-kernel"] for th in header if "data-kernel" in th] == [
+        "5.4", "5.10", "6.18", "no result: broken", "no result: foreign", "no result: gone"]
     cells = dict(((prop_id, attributes["data-kernel"]), (attributes, text)) for prop_id, row in matrix.items()
                  for attributes, text in row if "data-kernel" in attributes)
-    assert len(cells) == 5 * 2
     g6 = cells[("G6", "6.18")][0]
-    assert (g6["class"], g6["data-counts"]) == ("cell fail", "PASS 1 FAIL 1 SKIP 0")
-    assert cells[("TIME1", "5.10")][0]["class"] == "cell skip"
-    assert "the kernel has no time namespace" in cells[("TIME1", "5.10")][0]["title"]
-    assert cells[("TIME2", "6.18")][0]["class"] == "cell partial"
-    assert cells[("S2", "6.18")][1] == "4 PASSreference 2 PASS; collection 2 PASS"
+    assert (g6["class"], g6["data-counts"]) == ("cell fail finding", "PASS 1 FAIL 1 SKIP 0")
+    assert cells[("TIME3", "5.4")][0]["class"] == "cell fail expected"
+    assert cells[("TIME2", "6.18")][0]["class"] == "cell partial agrees"
+    assert cells[("S2", "no result: gone")][1].strip() == "no result"
+    evidence_ids = {a["id"] for _tag, a in elements(page) if a.get("id", "").startswith("group-")}
+    links = [a["href"][1:] for tag, a in elements(page) if tag == "a" and a.get("href", "").startswith("#group-")]
+    assert links and set(links) <= evidence_ids
+
+
+def test_html_heat_map_has_a_rectangle_per_cell_coloured_by_its_verdict(report):
+    page = render(report, "html")
+    rects = [a for tag, a in elements(page) if tag == "rect"]
+    assert len(rects) == len(rows(report)) * len(report["columns"])
+    fills = {}
+    for rect in rects:
+        fills.setdefault(rect["data-heat"], set()).add(rect["fill"])
+    assert all(len(colors) == 1 for colors in fills.values())
+    assert sorted(fills) == ["expected", "finding", "missing", "none", "partial", "pass", "skip"]
+    assert len({colors.pop() for colors in fills.values()}) == 7
+
+
+def test_properties_show_their_title_and_definition_on_demand():
+    report = compat_report.build_report(recorded_kit_results())
+    page = render(report, "html")
+    _header, matrix = table_rows(page, "matrix", "data-property")
+    assert sorted(matrix) == sorted(rows(report))
+    assert "<details><summary>PID8: Once PID 1 has exited, fork into the namespace fails with ENOMEM</summary>" in page
+    assert re.search(r'<p class="definition">Once PID 1 has exited, fork into the namespace fails with ENOMEM\. '
+                     r'\(selftests pid_namespace\)</p>', page)
+
+
+def test_the_report_keeps_each_hosts_evidence_under_30_kb():
+    recorded = recorded_kit_results()
+    assert len({document["kernel"]["version"] for document in recorded.values()}) >= 3
+    report = compat_report.build_report(recorded)
+    for name, host in report["hosts"].items():
+        assert len(json.dumps(host, sort_keys=True, separators=(",", ":"))) < 30 * 1024, name
+    # The longest observations are cut, with their full length said.
+    cut = [e["observed"] for host in report["hosts"].values() for e in host["evidence"] if "characters in all)" in e["observed"]]
+    assert cut and all(len(text) < compat_report.OBSERVED_LIMIT["PASS"] + 40 for text in cut)
+
+
+def test_a_report_over_20_hosts_is_a_page_under_200_kb_with_passing_hosts_collapsed():
+    recorded = list(recorded_kit_results().values())
+    fleet = dict(("host%02d" % n, dict(recorded[n % len(recorded)], host="host%02d" % n)) for n in range(20))
+    report = compat_report.build_report(fleet)
+    page = render(report, "html")
+    assert len(page.encode()) < 200 * 1024, len(page)
+    details = [a for tag, a in elements(page) if tag == "details" and a.get("id", "").startswith("group-")]
+    assert len(details) == len(recorded) and not any("open" in a for a in details)
+    assert len(compat_report.render_json(report)) / 20 < 30 * 1024
+
+
+def test_a_users_own_template_can_extend_the_collections(report, tmp_path):
+    mine = tmp_path / "mine.html.j2"
+    mine.write_text('{% extends "compat_report.html.j2" %}{% block css %}{{ super() }} body { color: #000; }'
+                    "{% endblock %}")
+    page = render_template("html", "compat_report.html.j2", report, compat_report.TEMPLATE_HELPERS, str(mine))
+    assert "body { color: #000; }" in page and 'id="matrix"' in page
+    with pytest.raises(AnsibleActionFail, match="cannot read the markdown template"):
+        render_template("markdown", "compat_report.md.j2", report, compat_report.TEMPLATE_HELPERS,
+                        str(tmp_path / "absent.md.j2"))
