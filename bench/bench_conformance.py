@@ -36,6 +36,7 @@ import testinfra
 from bench.common import REPO, ansible_env, write_results
 from tests.fleet import Fleet, SessionCounter, random_prefix
 
+
 class Network(typing.NamedTuple):
     """How the fleet is reached: an ssh_config, an inventory that uses it, and its own control sockets."""
     name: str

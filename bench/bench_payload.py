@@ -80,7 +80,9 @@ def become_program(collections: str, rounds: int) -> dict:
                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
     subprocess.run(adhoc + [json.dumps({"name": name, "store": store})], env=env, stdout=subprocess.DEVNULL, check=True)
     try:
-        ways = {"become program": [HOST_PYTHON, "-I", "-S", "-c", program, name, store, "true"],
+        # 0.1.0's program takes no become success marker before the set's name.
+        marker = [""] if "main(sys.argv[2:])" in program else []
+        ways = {"become program": [HOST_PYTHON, "-I", "-S", "-c", program, *marker, name, store, "true"],
                 "python start": [HOST_PYTHON, "-I", "-S", "-c", "pass"]}
         samples: Dict[str, List[float]] = {way: [] for way in ways}
         for unused in range(rounds + 1):  # round 0 warms the caches up

@@ -15,28 +15,68 @@ description:
   - The entering is done on the managed host by the collection's own code, which this plugin ships
     inside the command line (as Ansible ships a module), run by the host's Python 3.8 or later. The
     host needs neither a copy of the collection nor util-linux.
-  - The user does not change; I(become_user) names the set. Entering namespaces needs root, so connect
-    as root (or become root first on the connection).
+  - The user does not change. Entering namespaces needs root, so connect as root, or as a user who may
+    run anything as root through C(sudo) with O(sudo=true).
+  - Where the entering program cannot enter (an unknown set, a set whose holder has died), the task fails
+    with that reason as its message, before anything runs.
 author: linux.namespaces maintainers (@linux-namespaces)
 version_added: 0.1.0
 options:
-  become_user:
-    description: Name of the set to enter.
+  name:
+    description:
+      - Name of the set to enter, in O(store) (the O(linux.namespaces.nsenter#module:name) of the module).
     type: string
-    required: true
+    version_added: 0.2.0
+    ini:
+      - section: nsenter_become_plugin
+        key: set
+    vars:
+      - name: ansible_nsenter_set
+      - name: ansible_nsenter_name
+    env:
+      - name: ANSIBLE_NSENTER_SET
+  become_user:
+    description:
+      - Deprecated way to name the set, read only when O(name) is not given and the value is not C(root)
+        (an inherited C(ansible_become_user) of another become method is usually C(root)). Use O(name).
+    type: string
     ini:
       - section: privilege_escalation
         key: become_user
-      - section: nsenter_become_plugin
-        key: user
     vars:
       - name: ansible_become_user
-      - name: ansible_nsenter_set
     env:
       - name: ANSIBLE_BECOME_USER
-      - name: ANSIBLE_NSENTER_SET
     keyword:
       - name: become_user
+  sudo:
+    description:
+      - Run the entering program through C(sudo), for a connection user who is not root. Without
+        O(become_pass) C(sudo -n) (the user must be allowed without a password); with it, Ansible answers
+        sudo's password prompt as the P(ansible.builtin.sudo#become) plugin does.
+    type: bool
+    default: false
+    version_added: 0.2.0
+    ini:
+      - section: nsenter_become_plugin
+        key: sudo
+    vars:
+      - name: ansible_nsenter_sudo
+    env:
+      - name: ANSIBLE_NSENTER_SUDO
+  become_pass:
+    description: The password C(sudo) asks for, with O(sudo=true).
+    type: string
+    version_added: 0.2.0
+    vars:
+      - name: ansible_become_password
+      - name: ansible_become_pass
+      - name: ansible_nsenter_password
+    env:
+      - name: ANSIBLE_BECOME_PASS
+    ini:
+      - section: nsenter_become_plugin
+        key: password
   become_exe:
     description:
       - Python interpreter on the managed host that runs the entering code (Python 3.8 or later).
@@ -85,7 +125,8 @@ EXAMPLES = r"""
   hosts: webservers
   become: true
   become_method: linux.namespaces.nsenter
-  become_user: web
+  vars:
+    ansible_nsenter_set: web
   tasks:
     - name: Facts as seen inside the set (its hostname, interfaces)
       ansible.builtin.setup:
@@ -104,9 +145,22 @@ EXAMPLES = r"""
       changed_when: false
       become: true
       become_method: linux.namespaces.nsenter
-      become_user: lab1
       vars:
+        ansible_nsenter_set: lab1
         ansible_nsenter_store: /run/lab-namespaces
+
+- name: Connect as a user who is not root and enter through sudo
+  hosts: all
+  remote_user: deploy
+  become: true
+  become_method: linux.namespaces.nsenter
+  vars:
+    ansible_nsenter_set: web
+    ansible_nsenter_sudo: true
+  tasks:
+    - name: Hostname inside the set
+      ansible.builtin.command: hostname
+      changed_when: false
 """
 
 import ast
@@ -120,6 +174,9 @@ from typing import Dict, List, Optional, Tuple
 
 from ansible.errors import AnsibleError
 from ansible.plugins.become import BecomeBase
+from ansible.utils.display import Display
+
+display = Display()
 
 _PACKAGE = "ansible_collections.linux.namespaces.plugins.module_utils"
 _MODULE_UTILS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
@@ -127,9 +184,11 @@ _ENTRY_MODULE = "enter_main"
 _DEFAULT_PYTHON = "/usr/bin/python3"
 
 # Runs on the managed host (Python 3.8+, standard library only): serves the shipped module_utils from
-# memory under their real names, then hands over to enter_main. A reason enter_main gives for not
-# entering (on stderr, or an exception) is also printed on stdout as a failed module result, so Ansible
-# shows it as the task's message. No single quotes: it is shell-quoted.
+# memory under their real names, then hands over to enter_main with the arguments after the first.
+# The first is Ansible's become success marker: where enter_main gives a reason for not entering (on
+# stderr, or an exception), the program prints the marker and the reason as a failed module result on
+# stdout, so Ansible reads a task that failed for that reason rather than a become that never answered.
+# No single quotes: it is shell-quoted.
 # Plain finder and loader classes: importlib.abc would import importlib.resources, 13 ms on 3.11.
 _BOOTSTRAP = """import base64, importlib.machinery, io, json, sys, zlib
 PACKAGE = "%(package)s"
@@ -153,12 +212,14 @@ sys.meta_path.insert(0, Shipped())
 stderr, sys.stderr = sys.stderr, io.StringIO()
 try:
     from %(package)s.%(entry)s import main
-    code = main(sys.argv[1:])
+    code = main(sys.argv[2:])
 except Exception as exc:
     sys.stderr.write("linux.namespaces.nsenter: %%s: %%s" %% (type(exc).__name__, exc))
     code = 1
 reason, sys.stderr = sys.stderr.getvalue().strip(), stderr
 if code:
+    if sys.argv[1]:
+        print(sys.argv[1])
     print(json.dumps({"failed": True, "rc": code, "msg": reason or "exit code %%d" %% code}))
     sys.stderr.write(reason + "\\n")
 raise SystemExit(code)
@@ -280,7 +341,10 @@ def without_docstrings_and_comments(source: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def entering_program() -> str:
-    """The Python program (for python -c) that enters a set on the managed host: SET STORE CMD [ARG...]."""
+    """The Python program (for python -c) that enters a set on the managed host.
+
+    Arguments: MARKER SET STORE CMD [ARG...], MARKER the become success marker or "".
+    """
     sources, packages = shipped_sources(ShippedTree(_PACKAGE, _MODULE_UTILS_DIR), _ENTRY_MODULE)
     shipped = [{name: without_docstrings_and_comments(source) for name, source in sources.items()}, packages]
     payload = base64.b64encode(zlib.compress(json.dumps(shipped).encode(), 9))
@@ -292,22 +356,43 @@ class BecomeModule(BecomeBase):
     name = "linux.namespaces.nsenter"
     pipelining = True
     require_tty = False
+    # sudo's messages, as the ansible.builtin.sudo plugin matches them
+    fail = ("Sorry, try again.",)
+    missing = ("Sorry, a password is required to run sudo", "sudo: a password is required")
 
     def get_option(self, option, hostvars=None, playcontext=None):
-        # become_user names a set, not an account. Ansible would otherwise treat it as an unprivileged
-        # user to hand temporary files to (setfacl, chown) and fail; the task keeps the connection's user.
+        # become_user is not an account here. Ansible would otherwise treat it as an unprivileged user to
+        # hand temporary files to (setfacl, chown) and fail; the task keeps the connection's user.
         if option == "become_user":
             return None
         return super().get_option(option, hostvars=hostvars, playcontext=playcontext)
 
     @property
-    def set_name(self) -> str:
-        return super().get_option("become_user")
+    def set_name(self) -> Optional[str]:
+        """The name option, else a become_user other than root (the deprecated way)."""
+        name = super().get_option("name")
+        if name:
+            return name
+        user = super().get_option("become_user")
+        if user and user != "root":
+            display.deprecated("become_user as the set to enter (%r): set ansible_nsenter_set instead" % user,
+                               version="1.0.0", collection_name="linux.namespaces")
+            return user
+        return None
 
     def _python(self) -> str:
         python = self.get_option("become_exe")
         # Values such as "auto" ask Ansible's discovery, which become plugins do not get to see.
         return _DEFAULT_PYTHON if not python or python.startswith("auto") else python
+
+    def _sudo(self) -> List[str]:
+        """The sudo prefix: non-interactive, or with a prompt Ansible recognises and answers."""
+        if not self.get_option("sudo"):
+            return []
+        if self.get_option("become_pass"):
+            self.prompt = "[sudo via ansible, key=%s] password:" % self._id
+            return ["sudo", "-p", shlex.quote(self.prompt), "--"]
+        return ["sudo", "-n", "--"]
 
     def build_become_command(self, cmd, shell):
         super().build_become_command(cmd, shell)
@@ -315,12 +400,14 @@ class BecomeModule(BecomeBase):
             return cmd
         set_name = self.set_name
         if not set_name:
-            raise AnsibleError("become_method linux.namespaces.nsenter needs become_user: the name of the set to enter")
+            raise AnsibleError("become_method linux.namespaces.nsenter needs the set to enter: "
+                               "set ansible_nsenter_set (the plugin's option name)")
         # The success marker is printed from inside the set, so it also confirms that entering worked.
         inner = self._build_success_command(cmd, shell, noexe=True)
-        return " ".join([
+        return " ".join(self._sudo() + [
             # -I -S: neither PYTHON* variables nor site-packages have a say; the program needs the stdlib only.
-            self._python(), "-I", "-S", "-c", shlex.quote(entering_program()), shlex.quote(set_name),
+            self._python(), "-I", "-S", "-c", shlex.quote(entering_program()), shlex.quote(self.success),
+            shlex.quote(set_name),
             shlex.quote(self.get_option("store")), shlex.quote(getattr(shell, "executable", None) or "/bin/sh"),
             "-c", inner,
         ])
