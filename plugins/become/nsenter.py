@@ -361,10 +361,11 @@ class BecomeModule(BecomeBase):
     missing = ("Sorry, a password is required to run sudo", "sudo: a password is required")
 
     def get_option(self, option, hostvars=None, playcontext=None):
-        # become_user is not an account here. Ansible would otherwise treat it as an unprivileged user to
-        # hand temporary files to (setfacl, chown) and fail; the task keeps the connection's user.
+        # The account the task runs as, for Ansible: the connection's user (None), or root through sudo, so
+        # that Ansible expands ~ where the task runs (async results under root's home). Ansible would treat
+        # a set name here as an unprivileged user to hand temporary files to (setfacl, chown) and fail.
         if option == "become_user":
-            return None
+            return "root" if super().get_option("sudo") else None
         return super().get_option(option, hostvars=hostvars, playcontext=playcontext)
 
     @property

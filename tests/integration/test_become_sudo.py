@@ -7,11 +7,13 @@ The fleet host's user `fleet.user` exists only on that host and may run anything
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 from typing import List
 
 import pytest
 
-from tests.integration.test_nsenter import ansible_adhoc
+from tests.integration.test_nsenter import ansible_adhoc, ansible_env, ansible_program
 
 pytest_plugins = ("tests.fleet.pytest_plugin",)
 
@@ -67,3 +69,64 @@ def test_a_wrong_set_through_sudo_fails_with_the_reason(remote_set):
     assert status == "FAILED"
     assert result["msg"].startswith(
         "linux.namespaces.nsenter: no set named '%s-none' in store /run/linux-namespaces" % name), result
+
+
+PLAYBOOK = """
+- name: raw, script, async, check and diff inside the set, as a user who is not root through sudo
+  hosts: all
+  gather_facts: false
+  become: true
+  become_method: linux.namespaces.nsenter
+  tasks:
+    - name: Raw
+      ansible.builtin.raw: hostname
+      register: raw_result
+      changed_when: false
+    - name: Script
+      ansible.builtin.script: {script}
+      register: script_result
+      changed_when: false
+    - name: Async
+      ansible.builtin.command: hostname
+      async: 60
+      poll: 1
+      register: async_result
+      changed_when: false
+    - name: Copy in check mode, with diff
+      ansible.builtin.copy:
+        content: "predicted\\n"
+        dest: /tmp/checked.txt
+        mode: "0644"
+      check_mode: true
+      diff: true
+      register: checked
+    - name: What check mode left
+      ansible.builtin.stat:
+        path: /tmp/checked.txt
+      register: after_check
+    - name: Every task ran inside the set, check mode predicted and wrote nothing
+      ansible.builtin.assert:
+        that:
+          - raw_result.stdout | trim == ansible_nsenter_set
+          - script_result.stdout | trim == ansible_nsenter_set
+          - async_result.stdout == ansible_nsenter_set
+          - checked.changed and checked.diff[0].after == "predicted\\n"
+          - not after_check.stat.exists
+"""
+
+
+@pytest.mark.parametrize("pipelining", [False, True], ids=["no-pipelining", "pipelining"])
+def test_raw_script_async_check_and_diff_run_inside_through_sudo(remote_set, tmp_path: Path, pipelining: bool):
+    fleet, host, name = remote_set
+    script = tmp_path / "hostname.sh"
+    script.write_text("#!/bin/sh\nhostname\n")
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(PLAYBOOK.format(script=script))
+    extra = {"ansible_user": fleet.user, "ansible_nsenter_set": name, "ansible_nsenter_sudo": True,
+             "ansible_pipelining": pipelining, "ansible_ssh_pipelining": pipelining}
+    completed = subprocess.run([ansible_program("ansible-playbook"), "-i", str(fleet.inventory_path), str(playbook),
+                                "-e", json.dumps(extra)], capture_output=True, text=True, timeout=300,
+                               env=dict(ansible_env(), ANSIBLE_STDOUT_CALLBACK="default"), check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "ok=6" in completed.stdout and "failed=0" in completed.stdout, completed.stdout
+    assert fleet.run(host, "test -e /tmp/checked.txt", check=False).returncode == 1
