@@ -5,7 +5,7 @@ Every round runs each way once, in turn, so load on the machine weighs on all of
 
   module_utils        resolve_target + run_command from Python, in this process (fork, setns, exec)
   python start        python3 -I -S -c pass: what the become program pays before it enters
-  become program      the become plugin's entering program: python3 -I -S -c PROGRAM SET STORE true
+  become program      the become plugin's entering program: python3 -I -S -c PROGRAM '' SET STORE true
   nsenter -a          util-linux: nsenter -t HOLDER -a true
   ip netns exec       iproute2: ip netns exec NAME true (the network namespace only, plus a /sys)
   nsenter module      ansible localhost -m linux.namespaces.nsenter, end to end
@@ -94,7 +94,7 @@ def main() -> int:
             fast = {
                 "module_utils": ours_in_process,
                 "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet, check=True),
-                "become program": lambda: subprocess.run([interpreter, "-I", "-S", "-c", program, name, store.root,
+                "become program": lambda: subprocess.run([interpreter, "-I", "-S", "-c", program, "", name, store.root,
                                                           "true"], **quiet, check=True),
                 "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet, check=True),
                 "ip netns exec": lambda: subprocess.run(["ip", "netns", "exec", name, "true"], **quiet, check=True),

@@ -15,28 +15,68 @@ description:
   - The entering is done on the managed host by the collection's own code, which this plugin ships
     inside the command line (as Ansible ships a module), run by the host's Python 3.8 or later. The
     host needs neither a copy of the collection nor util-linux.
-  - The user does not change; I(become_user) names the set. Entering namespaces needs root, so connect
-    as root (or become root first on the connection).
+  - The user does not change. Entering namespaces needs root, so connect as root, or as a user who may
+    run anything as root through C(sudo) with O(sudo=true).
+  - Where the entering program cannot enter (an unknown set, a set whose holder has died), the task fails
+    with that reason as its message, before anything runs.
 author: linux.namespaces maintainers (@linux-namespaces)
 version_added: 0.1.0
 options:
-  become_user:
-    description: Name of the set to enter.
+  name:
+    description:
+      - Name of the set to enter, in O(store) (the O(linux.namespaces.nsenter#module:name) of the module).
     type: string
-    required: true
+    version_added: 0.2.0
+    ini:
+      - section: nsenter_become_plugin
+        key: set
+    vars:
+      - name: ansible_nsenter_set
+      - name: ansible_nsenter_name
+    env:
+      - name: ANSIBLE_NSENTER_SET
+  become_user:
+    description:
+      - Deprecated way to name the set, read only when O(name) is not given and the value is not C(root)
+        (an inherited C(ansible_become_user) of another become method is usually C(root)). Use O(name).
+    type: string
     ini:
       - section: privilege_escalation
         key: become_user
-      - section: nsenter_become_plugin
-        key: user
     vars:
       - name: ansible_become_user
-      - name: ansible_nsenter_set
     env:
       - name: ANSIBLE_BECOME_USER
-      - name: ANSIBLE_NSENTER_SET
     keyword:
       - name: become_user
+  sudo:
+    description:
+      - Run the entering program through C(sudo), for a connection user who is not root. Without
+        O(become_pass) C(sudo -n) (the user must be allowed without a password); with it, Ansible answers
+        sudo's password prompt as the P(ansible.builtin.sudo#become) plugin does.
+    type: bool
+    default: false
+    version_added: 0.2.0
+    ini:
+      - section: nsenter_become_plugin
+        key: sudo
+    vars:
+      - name: ansible_nsenter_sudo
+    env:
+      - name: ANSIBLE_NSENTER_SUDO
+  become_pass:
+    description: The password C(sudo) asks for, with O(sudo=true).
+    type: string
+    version_added: 0.2.0
+    vars:
+      - name: ansible_become_password
+      - name: ansible_become_pass
+      - name: ansible_nsenter_password
+    env:
+      - name: ANSIBLE_BECOME_PASS
+    ini:
+      - section: nsenter_become_plugin
+        key: password
   become_exe:
     description:
       - Python interpreter on the managed host that runs the entering code (Python 3.8 or later).
@@ -85,7 +125,8 @@ EXAMPLES = r"""
   hosts: webservers
   become: true
   become_method: linux.namespaces.nsenter
-  become_user: web
+  vars:
+    ansible_nsenter_set: web
   tasks:
     - name: Facts as seen inside the set (its hostname, interfaces)
       ansible.builtin.setup:
@@ -104,78 +145,209 @@ EXAMPLES = r"""
       changed_when: false
       become: true
       become_method: linux.namespaces.nsenter
-      become_user: lab1
       vars:
+        ansible_nsenter_set: lab1
         ansible_nsenter_store: /run/lab-namespaces
+
+- name: Connect as a user who is not root and enter through sudo
+  hosts: all
+  remote_user: deploy
+  become: true
+  become_method: linux.namespaces.nsenter
+  vars:
+    ansible_nsenter_set: web
+    ansible_nsenter_sudo: true
+  tasks:
+    - name: Hostname inside the set
+      ansible.builtin.command: hostname
+      changed_when: false
 """
 
+import ast
 import base64
 import functools
 import json
 import os
-import re
 import shlex
 import zlib
+from typing import Dict, List, Optional, Tuple
 
 from ansible.errors import AnsibleError
 from ansible.plugins.become import BecomeBase
+from ansible.utils.display import Display
+
+display = Display()
 
 _PACKAGE = "ansible_collections.linux.namespaces.plugins.module_utils"
 _MODULE_UTILS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
 _ENTRY_MODULE = "enter_main"
 _DEFAULT_PYTHON = "/usr/bin/python3"
-_IMPORT = re.compile(r"^\s*from\s+%s(?:\.(\w+))?\s+import\s+(\([^)]*\)|[^\n]+)" % re.escape(_PACKAGE), re.MULTILINE)
 
 # Runs on the managed host (Python 3.8+, standard library only): serves the shipped module_utils from
-# memory under their real names, then hands over to enter_main. No single quotes: it is shell-quoted.
+# memory under their real names, then hands over to enter_main with the arguments after the first.
+# The first is Ansible's become success marker: where enter_main gives a reason for not entering (on
+# stderr, or an exception), the program prints the marker and the reason as a failed module result on
+# stdout, so Ansible reads a task that failed for that reason rather than a become that never answered.
+# No single quotes: it is shell-quoted.
 # Plain finder and loader classes: importlib.abc would import importlib.resources, 13 ms on 3.11.
-_BOOTSTRAP = """import base64, importlib.machinery, json, sys, zlib
+_BOOTSTRAP = """import base64, importlib.machinery, io, json, sys, zlib
 PACKAGE = "%(package)s"
-SOURCES = json.loads(zlib.decompress(base64.b64decode("%(payload)s")).decode())
+SOURCES, PACKAGES = json.loads(zlib.decompress(base64.b64decode("%(payload)s")).decode())
 class Shipped:
     def find_spec(self, name, path, target=None):
         if name == PACKAGE or PACKAGE.startswith(name + "."):
             return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        parent, _, leaf = name.rpartition(".")
-        if parent == PACKAGE and leaf in SOURCES:
-            return importlib.machinery.ModuleSpec(name, self)
+        relative = name[len(PACKAGE) + 1:]
+        if name.startswith(PACKAGE + ".") and relative in SOURCES:
+            return importlib.machinery.ModuleSpec(name, self, is_package=relative in PACKAGES)
         return None
     def create_module(self, spec):
         return None
     def exec_module(self, module):
-        if module.__name__.startswith(PACKAGE + "."):
-            leaf = module.__name__.rpartition(".")[2]
-            exec(compile(SOURCES[leaf], "<linux.namespaces>/%%s.py" %% leaf, "exec"), module.__dict__)
+        relative = module.__name__[len(PACKAGE) + 1:]
+        if module.__name__.startswith(PACKAGE + ".") and relative in SOURCES:
+            exec(compile(SOURCES[relative], "<linux.namespaces>/%%s.py" %% relative.replace(".", "/"), "exec"),
+                 module.__dict__)
 sys.meta_path.insert(0, Shipped())
-from %(package)s.%(entry)s import main
-raise SystemExit(main(sys.argv[1:]))
+stderr, sys.stderr = sys.stderr, io.StringIO()
+try:
+    from %(package)s.%(entry)s import main
+    code = main(sys.argv[2:])
+except Exception as exc:
+    sys.stderr.write("linux.namespaces.nsenter: %%s: %%s" %% (type(exc).__name__, exc))
+    code = 1
+reason, sys.stderr = sys.stderr.getvalue().strip(), stderr
+if code:
+    if sys.argv[1]:
+        print(sys.argv[1])
+    print(json.dumps({"failed": True, "rc": code, "msg": reason or "exit code %%d" %% code}))
+    sys.stderr.write(reason + "\\n")
+raise SystemExit(code)
 """
 
 
-def _module_path(name: str) -> str:
-    return os.path.join(_MODULE_UTILS_DIR, name + ".py")
+class ShippedTree:
+    """The Python files of one package directory, as module names relative to the package."""
+
+    def __init__(self, package: str, directory: str):
+        self.package = package
+        self.directory = directory
+
+    def path(self, relative: str) -> Tuple[Optional[str], bool]:
+        """(file holding the module's source or None, whether it is a package); (None, False) if absent."""
+        base = os.path.join(self.directory, *relative.split("."))
+        if os.path.isfile(base + ".py"):
+            return base + ".py", False
+        if os.path.isdir(base):
+            init = os.path.join(base, "__init__.py")
+            return (init if os.path.isfile(init) else None), True
+        return None, False
+
+    def exists(self, relative: str) -> bool:
+        source, is_package = self.path(relative)
+        return source is not None or is_package
+
+    def relative(self, absolute: str) -> Optional[str]:
+        """absolute's name relative to the package, "" for the package itself, None if outside it."""
+        if absolute == self.package:
+            return ""
+        if absolute.startswith(self.package + "."):
+            return absolute[len(self.package) + 1:]
+        return None
 
 
-def _shipped_sources(entry: str) -> dict:
-    """entry and every module_utils file it imports, directly or not: {module name: source}."""
-    sources = {}
-    pending = [entry]
+def _imported(tree: ShippedTree, relative: str, is_package: bool, module: ast.AST) -> List[str]:
+    """The modules of the tree that one module imports, as ansible-core's ModuleDepFinder reads imports:
+    every Import and ImportFrom node anywhere in the syntax tree, relative ones resolved."""
+    found = []
+    for node in ast.walk(module):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                name = tree.relative(alias.name)
+                if name:
+                    found.append(name)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = (tree.package + "." + relative).split(".") if relative else tree.package.split(".")
+                parts = parts if is_package else parts[:-1]
+                parent = ".".join(parts[:len(parts) - node.level + 1])
+                absolute = parent + ("." + node.module if node.module else "")
+            else:
+                absolute = node.module or ""
+            base = tree.relative(absolute)
+            if base is None:
+                continue
+            if base and not tree.path(base)[1]:  # a module: the names are its attributes
+                found.append(base)
+                continue
+            for alias in node.names:
+                name = base + "." + alias.name if base else alias.name
+                if alias.name != "*" and (tree.exists(name) or not base):
+                    found.append(name)
+            if base:
+                found.append(base)
+    return found
+
+
+def shipped_sources(tree: ShippedTree, entry: str) -> Tuple[Dict[str, str], List[str]]:
+    """entry and every module of the tree it imports, directly or not: ({name: source}, package names).
+
+    Packages on the way to a module are shipped too; a package without __init__.py ships as empty.
+    An import of a name the tree does not hold fails here, on the controller, not on the managed host.
+    """
+    sources: Dict[str, str] = {}
+    packages: List[str] = []
+    pending = [(entry, entry)]
     while pending:
-        name = pending.pop()
+        name, importer = pending.pop()
         if name in sources:
             continue
-        with open(_module_path(name), encoding="utf-8") as handle:
-            sources[name] = handle.read()
-        for module, names in _IMPORT.findall(sources[name]):
-            candidates = [module] if module else re.findall(r"\w+", names)
-            pending.extend(c for c in candidates if c and os.path.exists(_module_path(c)))
-    return sources
+        path, is_package = tree.path(name)
+        if path is None and not is_package:
+            raise AnsibleError("%s imports %s.%s, which %s does not hold" % (importer, tree.package, name, tree.directory))
+        source = ""
+        if path is not None:
+            with open(path, encoding="utf-8") as handle:
+                source = handle.read()
+        sources[name] = source
+        if is_package:
+            packages.append(name)
+        parents = name.split(".")[:-1]
+        pending.extend((".".join(parents[:depth]), name) for depth in range(1, len(parents) + 1))
+        pending.extend((imported, name) for imported in _imported(tree, name, is_package, ast.parse(source, path or name)))
+    return sources, sorted(packages)
+
+
+def without_docstrings_and_comments(source: str) -> str:
+    """source as the syntax tree reads it: no comments, no docstrings (a quarter less to ship, compressed).
+
+    The source itself when the rewritten text would not parse as the same tree under Python 3.8's grammar,
+    which the managed host may have and the controller's ast.unparse does not target.
+    """
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    rewritten = ast.unparse(tree)
+    try:
+        same = ast.dump(ast.parse(rewritten, feature_version=(3, 8))) == ast.dump(tree)
+    except SyntaxError:
+        same = False
+    return rewritten if same else source
 
 
 @functools.lru_cache(maxsize=None)
 def entering_program() -> str:
-    """The Python program (for python -c) that enters a set on the managed host: SET STORE CMD [ARG...]."""
-    payload = base64.b64encode(zlib.compress(json.dumps(_shipped_sources(_ENTRY_MODULE)).encode(), 9))
+    """The Python program (for python -c) that enters a set on the managed host.
+
+    Arguments: MARKER SET STORE CMD [ARG...], MARKER the become success marker or "".
+    """
+    sources, packages = shipped_sources(ShippedTree(_PACKAGE, _MODULE_UTILS_DIR), _ENTRY_MODULE)
+    shipped = [{name: without_docstrings_and_comments(source) for name, source in sources.items()}, packages]
+    payload = base64.b64encode(zlib.compress(json.dumps(shipped).encode(), 9))
     return _BOOTSTRAP % {"package": _PACKAGE, "payload": payload.decode(), "entry": _ENTRY_MODULE}
 
 
@@ -184,22 +356,44 @@ class BecomeModule(BecomeBase):
     name = "linux.namespaces.nsenter"
     pipelining = True
     require_tty = False
+    # sudo's messages, as the ansible.builtin.sudo plugin matches them
+    fail = ("Sorry, try again.",)
+    missing = ("Sorry, a password is required to run sudo", "sudo: a password is required")
 
     def get_option(self, option, hostvars=None, playcontext=None):
-        # become_user names a set, not an account. Ansible would otherwise treat it as an unprivileged
-        # user to hand temporary files to (setfacl, chown) and fail; the task keeps the connection's user.
+        # The account the task runs as, for Ansible: the connection's user (None), or root through sudo, so
+        # that Ansible expands ~ where the task runs (async results under root's home). Ansible would treat
+        # a set name here as an unprivileged user to hand temporary files to (setfacl, chown) and fail.
         if option == "become_user":
-            return None
+            return "root" if super().get_option("sudo") else None
         return super().get_option(option, hostvars=hostvars, playcontext=playcontext)
 
     @property
-    def set_name(self) -> str:
-        return super().get_option("become_user")
+    def set_name(self) -> Optional[str]:
+        """The name option, else a become_user other than root (the deprecated way)."""
+        name = super().get_option("name")
+        if name:
+            return name
+        user = super().get_option("become_user")
+        if user and user != "root":
+            display.deprecated("become_user as the set to enter (%r): set ansible_nsenter_set instead" % user,
+                               version="1.0.0", collection_name="linux.namespaces")
+            return user
+        return None
 
     def _python(self) -> str:
         python = self.get_option("become_exe")
         # Values such as "auto" ask Ansible's discovery, which become plugins do not get to see.
         return _DEFAULT_PYTHON if not python or python.startswith("auto") else python
+
+    def _sudo(self) -> List[str]:
+        """The sudo prefix: non-interactive, or with a prompt Ansible recognises and answers."""
+        if not self.get_option("sudo"):
+            return []
+        if self.get_option("become_pass"):
+            self.prompt = "[sudo via ansible, key=%s] password:" % self._id
+            return ["sudo", "-p", shlex.quote(self.prompt), "--"]
+        return ["sudo", "-n", "--"]
 
     def build_become_command(self, cmd, shell):
         super().build_become_command(cmd, shell)
@@ -207,12 +401,14 @@ class BecomeModule(BecomeBase):
             return cmd
         set_name = self.set_name
         if not set_name:
-            raise AnsibleError("become_method linux.namespaces.nsenter needs become_user: the name of the set to enter")
+            raise AnsibleError("become_method linux.namespaces.nsenter needs the set to enter: "
+                               "set ansible_nsenter_set (the plugin's option name)")
         # The success marker is printed from inside the set, so it also confirms that entering worked.
         inner = self._build_success_command(cmd, shell, noexe=True)
-        return " ".join([
+        return " ".join(self._sudo() + [
             # -I -S: neither PYTHON* variables nor site-packages have a say; the program needs the stdlib only.
-            self._python(), "-I", "-S", "-c", shlex.quote(entering_program()), shlex.quote(set_name),
+            self._python(), "-I", "-S", "-c", shlex.quote(entering_program()), shlex.quote(self.success),
+            shlex.quote(set_name),
             shlex.quote(self.get_option("store")), shlex.quote(getattr(shell, "executable", None) or "/bin/sh"),
             "-c", inner,
         ])

@@ -11,9 +11,12 @@ so teardown is one SIGKILL per host plus deleting the bridge and the veths.
         nsenter -t host.pid -a ...                                  # enter a host from the machine
 
 A host sees the machine's files, except: its own /run and /tmp (tmpfs), /sys (of its network
-namespace), /etc/hostname, /etc/hosts, /etc/machine-id, /var/lib/dbus/machine-id, and /root as a
+namespace), /etc as an overlay (see below), /etc/hostname, /etc/hosts, /etc/machine-id, /var/lib/dbus/machine-id, and /root as a
 private overlay with its own ~/.ssh and plain shell startup files. Root in each host is root of the
-machine's user namespace: it can create namespaces of its own.
+machine's user namespace: it can create namespaces of its own. Each host also has a user who is not
+root, `fleet.user`, known only there (/etc is an overlay of the machine's whose upper layer holds the
+host's own passwd, group, shadow and sudoers): it logs in with the fleet's key (`-e ansible_user=` + fleet.user)
+and may run anything as root through `sudo -n`.
 """
 
 from __future__ import annotations
@@ -43,12 +46,15 @@ SSH_PORT = 22
 STATE_FILE = "state.json"
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]*$")
 
+USER_HOME = "/run/fleet/user-home"  # on the host's own /run
+FIRST_USER_ID = 61000
+
 # host-init.sh: runs as PID 1 of a new host, then becomes its sshd. Arguments: name, address/len, unowned
 # gateway, fleet directory, where the host sees it (the workdir may sit under /tmp, which the host
-# covers with its own tmpfs), sshd binary.
+# covers with its own tmpfs), sshd binary, the name and uid of the user who is not root.
 HOST_INIT = r"""
 set -eu
-name=$1 address=$2 gateway=$3 fleet_dir=$4 inside=$5 sshd=$6
+name=$1 address=$2 gateway=$3 fleet_dir=$4 inside=$5 sshd=$6 user=$7 uid=$8
 # The controller writes a line once eth0 has been moved into this network namespace.
 read -r _
 exec </dev/null
@@ -78,6 +84,13 @@ for target in $below_sys; do
     number=$((number + 1)); mount --move /run/fleet/sys-stash/$number "$target"
 done
 dir=$inside/$name
+# /etc becomes a private overlay whose upper layer holds this host's account files (they add the user
+# who is not root): a bind mount of one file would be detached when the machine replaces its own
+# /etc/passwd (useradd renames a new file over it).
+mkdir -p /run/fleet/etc-upper /run/fleet/etc-work
+cp -p "$dir/passwd" "$dir/group" "$dir/shadow" /run/fleet/etc-upper/
+if [ -e /etc/sudoers ]; then cp -p "$dir/sudoers" /run/fleet/etc-upper/; fi
+mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/fleet/etc-upper,workdir=/run/fleet/etc-work /etc
 mount --bind "$dir/hostname" /etc/hostname
 mount --bind "$dir/hosts" /etc/hosts
 mount --bind "$dir/machine-id" /etc/machine-id
@@ -93,13 +106,18 @@ mount -t overlay overlay \
     -o lowerdir=/root,upperdir=/run/fleet/home-upper,workdir=/run/fleet/home-work /root
 mkdir -p -m 0700 /root/.ssh
 mount --bind "$dir/dot-ssh" /root/.ssh
+# The user who is not root exists only in this host's /etc; its home is on this host's /run, so nothing
+# of it outlives the host.
+mkdir -p -m 0700 "$USER_HOME/.ssh"
+cp "$dir/dot-ssh/authorized_keys" "$USER_HOME/.ssh/"
+chown -R "$uid:$uid" "$USER_HOME"
 ip link set lo up
 ip address add "$address" dev eth0
 ip link set eth0 up
 # An address nobody owns: Ansible finds a default IPv4 route, and nothing can leave.
 ip route add default via "$gateway"
 exec "$sshd" -D -e -f "$inside/sshd_config" -o ListenAddress="${address%/*}"
-"""
+""".replace("$USER_HOME", USER_HOME)
 
 SSHD_CONFIG = """\
 # sshd of a fleet test host; ListenAddress is given per host on the command line.
@@ -119,6 +137,14 @@ MaxStartups 100:30:200
 MaxSessions 50
 Subsystem sftp internal-sftp
 LogLevel ERROR
+"""
+
+SUDOERS = """\
+# /etc/sudoers of a fleet test host: root, and the fleet's user who is not root, without a password.
+Defaults env_reset
+Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+root ALL=(ALL:ALL) ALL
+{user} ALL=(ALL:ALL) NOPASSWD: ALL
 """
 
 HOST_BASHRC = "# root's ~/.bashrc on a fleet test host: a plain shell, PATH as sshd sets it.\n"
@@ -181,6 +207,14 @@ def next_fleet_prefix() -> str:
 def default_python() -> str:
     system_python = Path("/usr/bin/python3")
     return str(system_python) if system_python.exists() else sys.executable
+
+
+def _unused_user_id() -> int:
+    """A user and group id that neither the machine's /etc/passwd nor its /etc/group uses."""
+    used = set()
+    for account_file in ("/etc/passwd", "/etc/group"):
+        used.update(int(line.split(":")[2]) for line in Path(account_file).read_text().splitlines() if line.count(":") >= 3)
+    return next(number for number in itertools.count(FIRST_USER_ID) if number not in used)
 
 
 def find_sshd() -> str:
@@ -272,6 +306,8 @@ class Fleet:
         self.bound_to_caller = bound_to_caller
         self.start_timeout = start_timeout
         self.inventory_path = self.root / "inventory.ini"
+        self.user = f"{prefix}u"
+        self.user_id = FIRST_USER_ID
         self.ssh_config_path = self.root / "ssh_config"
         self.hosts: list[FleetHost] = []
         self.subnet: ipaddress.IPv4Network | None = None
@@ -445,6 +481,12 @@ class Fleet:
         etc_hosts = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n" + "".join(
             f"{address} {name}\n" for name, address in zip(names, addresses)
         )
+        self.user_id = _unused_user_id()
+        accounts = {
+            "passwd": f"{self.user}:x:{self.user_id}:{self.user_id}:fleet test user:{USER_HOME}:/bin/sh\n",
+            "group": f"{self.user}:x:{self.user_id}:\n",
+            "shadow": f"{self.user}:*:20000:0:99999:7:::\n",  # sudo's PAM account check needs an entry
+        }
         for name in names:
             host_dir = self.root / name
             (host_dir / "dot-ssh").mkdir(mode=0o700, parents=True)
@@ -454,6 +496,15 @@ class Fleet:
             (host_dir / "hostname").write_text(name + "\n")
             (host_dir / "hosts").write_text(etc_hosts)
             (host_dir / "machine-id").write_text(secrets.token_hex(16) + "\n")
+            for account_file, line in accounts.items():
+                machine_file = Path("/etc", account_file)
+                copy = host_dir / account_file
+                copy.write_text(machine_file.read_text() + line)
+                copy.chmod(machine_file.stat().st_mode & 0o777)
+                os.chown(copy, 0, machine_file.stat().st_gid)
+            sudoers = host_dir / "sudoers"
+            sudoers.write_text(SUDOERS.format(user=self.user))
+            sudoers.chmod(0o440)
         (self.root / "host-init.sh").write_text(HOST_INIT)
         (self.root / ".bashrc").write_text(HOST_BASHRC)
         (self.root / ".profile").write_text(HOST_PROFILE)
@@ -501,7 +552,7 @@ class Fleet:
                         "--mount-proc", "--propagation", "private",
                         "sh", str(self.root / "host-init.sh"),
                         name, f"{address}/{prefix_len}", self.unowned_gateway, str(self.root), self.root_inside,
-                        sshd,
+                        sshd, self.user, str(self.user_id),
                     ],
                     stdin=subprocess.PIPE,
                     stdout=log,
@@ -582,14 +633,16 @@ class Fleet:
     def _close_control_masters(self) -> None:
         if self.control_dir is None or not self.control_dir.exists() or not any(self.control_dir.iterdir()):
             return
+        # One master per host and login user: ControlPath's %C hashes the user too.
         closers = [
             subprocess.Popen(
-                ["ssh", "-F", str(self.ssh_config_path), "-O", "exit", host.name],
+                ["ssh", "-F", str(self.ssh_config_path), "-l", user, "-O", "exit", host.name],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             for host in self.hosts
+            for user in ("root", self.user)
         ]
         for closer in closers:
             closer.wait()

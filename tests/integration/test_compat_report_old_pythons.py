@@ -18,8 +18,7 @@ import pytest
 from packaging.utils import canonicalize_name
 
 import tests.integration.test_compat_report_playbook as single_python
-from bench.bench_conformance import SessionCounter
-from tests.fleet import Fleet, next_fleet_prefix
+from tests.fleet import Fleet, SessionCounter, next_fleet_prefix
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils import conformance_bundle
 

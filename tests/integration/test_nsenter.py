@@ -198,7 +198,7 @@ def in_set(info: SetInfo, **args) -> dict:
 
 
 def become_options(info: SetInfo) -> List[str]:
-    return ["--become", "--become-method", "linux.namespaces.nsenter", "--become-user", info.name,
+    return ["--become", "--become-method", "linux.namespaces.nsenter", "-e", "ansible_nsenter_set=" + info.name,
             "-e", "ansible_nsenter_store=" + str(Path(info.path).parent)]
 
 
@@ -527,12 +527,26 @@ def test_copy_under_become_writes_into_the_sets_mount_namespace(web: SetInfo, pr
 
 
 def test_become_into_an_unknown_set_fails_before_the_task_runs(sets: Sets, prefix: str, marker: Path):
-    options = ["--become", "--become-method", "linux.namespaces.nsenter", "--become-user", prefix + "-none",
+    options = ["--become", "--become-method", "linux.namespaces.nsenter", "-e", "ansible_nsenter_set=%s-none" % prefix,
                "-e", "ansible_nsenter_store=" + sets.store.root]
     status, result = ansible_adhoc("file", {"path": str(marker), "state": "touch"}, *options)["localhost"]
     assert status == "FAILED"
-    assert "no set named '%s-none'" % prefix in result["msg"]
+    assert result["msg"].startswith("linux.namespaces.nsenter: no set named '%s-none' in store %s" % (
+        prefix, sets.store.root)), result
     assert not marker.exists()
+
+
+def test_an_inherited_become_user_root_is_not_a_set_name(web: SetInfo, prefix: str):
+    status, result = ansible_adhoc("setup", "filter=ansible_hostname", *become_options(web),
+                                   "--become-user", "root")["localhost"]
+    assert (status, result["ansible_facts"]["ansible_hostname"]) == ("SUCCESS", prefix + "-web"), result
+
+
+def test_become_user_still_names_the_set_when_no_set_is_given(web: SetInfo, prefix: str):
+    options = ["--become", "--become-method", "linux.namespaces.nsenter", "--become-user", web.name,
+               "-e", "ansible_nsenter_store=" + str(Path(web.path).parent)]
+    status, result = ansible_adhoc("setup", "filter=ansible_hostname", *options)["localhost"]
+    assert (status, result["ansible_facts"]["ansible_hostname"]) == ("SUCCESS", prefix + "-web"), result
 
 
 # --- the become plugin over SSH, against a fleet host -------------------------------------------------
@@ -550,7 +564,7 @@ def test_become_over_ssh_runs_tasks_in_a_set_on_the_remote_host(fleet_factory, p
     # /tmp is the fleet host's own tmpfs: the directory goes away with the host.
     fleet.run(host, "mkdir /tmp/%s && nsenter --mount=%s/mnt mount -t tmpfs %s-tmpfs /tmp/%s"
               % (name, store, name, name))
-    become = ["--become", "--become-method", "linux.namespaces.nsenter", "--become-user", name]
+    become = ["--become", "--become-method", "linux.namespaces.nsenter", "-e", "ansible_nsenter_set=" + name]
 
     status, result = ansible_adhoc("setup", "filter=ansible_hostname", *become, inventory=inventory,
                                    pipelining=pipelining)[host.name]
@@ -563,7 +577,7 @@ def test_become_over_ssh_runs_tasks_in_a_set_on_the_remote_host(fleet_factory, p
     assert fleet.run(host, "test -e " + dest, check=False).returncode == 1
     assert fleet.run(host, "hostname").stdout.strip() == host.name
     # An unknown set fails the task with the reason (over ssh Ansible shows it as module_stderr).
-    unknown = ["--become", "--become-method", "linux.namespaces.nsenter", "--become-user", name + "-none"]
+    unknown = ["--become", "--become-method", "linux.namespaces.nsenter", "-e", "ansible_nsenter_set=%s-none" % name]
     status, result = ansible_adhoc("ping", "", *unknown, inventory=inventory, pipelining=pipelining)[host.name]
     assert status == "FAILED"
-    assert "no set named '%s-none'" % name in json.dumps(result)
+    assert result["msg"].startswith("linux.namespaces.nsenter: no set named '%s-none'" % name), result

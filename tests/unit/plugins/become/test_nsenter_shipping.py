@@ -1,0 +1,109 @@
+"""What the become plugin ships: the import closure of its entry module, found in the syntax tree."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import textwrap
+import zlib
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleError
+
+from ansible_collections.linux.namespaces.plugins.become.nsenter import (
+    _MODULE_UTILS_DIR, _PACKAGE, ShippedTree, entering_program, shipped_sources, without_docstrings_and_comments)
+
+PACKAGE = "fake_collection.plugins.module_utils"
+
+
+def tree_of(tmp_path: Path, files: dict) -> ShippedTree:
+    for name, source in files.items():
+        path = tmp_path.joinpath(*name.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return ShippedTree(PACKAGE, str(tmp_path))
+
+
+def test_a_direct_import_and_its_own_imports_are_shipped(tmp_path: Path):
+    tree = tree_of(tmp_path, {
+        "entry.py": "import json\nimport fake_collection.plugins.module_utils.first\n",
+        "first.py": "from fake_collection.plugins.module_utils.second import thing\n",
+        "second.py": "thing = 1\n",
+        "unused.py": "",
+    })
+    assert sorted(shipped_sources(tree, "entry")[0]) == ["entry", "first", "second"]
+
+
+def test_from_package_import_module_ships_the_module(tmp_path: Path):
+    tree = tree_of(tmp_path, {
+        "entry.py": "from fake_collection.plugins.module_utils import first, second as other\n",
+        "first.py": "", "second.py": "", "third.py": "",
+    })
+    assert sorted(shipped_sources(tree, "entry")[0]) == ["entry", "first", "second"]
+
+
+def test_imports_inside_functions_and_relative_imports_count(tmp_path: Path):
+    tree = tree_of(tmp_path, {
+        "entry.py": "def later():\n    from . import first\n",
+        "first.py": "from .second import thing\n",
+        "second.py": "thing = 1\n",
+    })
+    assert sorted(shipped_sources(tree, "entry")[0]) == ["entry", "first", "second"]
+
+
+def test_a_nested_package_ships_with_its_parents(tmp_path: Path):
+    tree = tree_of(tmp_path, {
+        "entry.py": "from fake_collection.plugins.module_utils.sub.inner import leaf\n",
+        "sub/__init__.py": "from . import shared\n",
+        "sub/shared.py": "",
+        "sub/inner/leaf.py": "from ..shared import x\n",
+        "sub/inner/other.py": "",
+    })
+    sources, packages = shipped_sources(tree, "entry")
+    assert sorted(sources) == ["entry", "sub", "sub.inner", "sub.inner.leaf", "sub.shared"]
+    assert packages == ["sub", "sub.inner"]
+    assert sources["sub.inner"] == ""  # a package without __init__.py
+
+
+def test_an_import_cycle_ships_each_module_once(tmp_path: Path):
+    tree = tree_of(tmp_path, {
+        "entry.py": "from fake_collection.plugins.module_utils import first\n",
+        "first.py": "from fake_collection.plugins.module_utils import entry, first\n",
+    })
+    assert sorted(shipped_sources(tree, "entry")[0]) == ["entry", "first"]
+
+
+@pytest.mark.parametrize("statement", [
+    "from fake_collection.plugins.module_utils import missing",
+    "from fake_collection.plugins.module_utils.missing import thing",
+    "import fake_collection.plugins.module_utils.missing",
+])
+def test_an_unknown_module_fails_on_the_controller(tmp_path: Path, statement: str):
+    tree = tree_of(tmp_path, {"entry.py": statement + "\n"})
+    with pytest.raises(AnsibleError, match=r"entry imports fake_collection\.plugins\.module_utils\.missing"):
+        shipped_sources(tree, "entry")
+
+
+def test_imports_outside_the_package_are_not_shipped(tmp_path: Path):
+    tree = tree_of(tmp_path, {"entry.py": "import os\nfrom fake_collection.plugins.modules import x\n"})
+    assert list(shipped_sources(tree, "entry")[0]) == ["entry"]
+
+
+def test_stripping_keeps_the_code_and_drops_docstrings_and_comments():
+    source = '"""Module doc."""\n# why\ndef f(x):\n    """Doc."""\n    return x  # because\n\nclass C:\n    """Only a doc."""\n'
+    stripped = without_docstrings_and_comments(source)
+    assert "doc" not in stripped.lower() and "#" not in stripped
+    namespace: dict = {}
+    exec(compile(stripped, "stripped", "exec"), namespace)  # pylint: disable=exec-used
+    assert namespace["f"](3) == 3 and isinstance(namespace["C"](), namespace["C"])
+
+
+def test_the_program_carries_the_closure_of_enter_main_and_is_built_once():
+    program = entering_program()
+    payload = re.search(r'b64decode\("([^"]+)"\)', program).group(1)
+    shipped, packages = json.loads(zlib.decompress(base64.b64decode(payload)).decode())
+    closure, closure_packages = shipped_sources(ShippedTree(_PACKAGE, _MODULE_UTILS_DIR), "enter_main")
+    assert (sorted(shipped), packages) == (sorted(closure), closure_packages)
+    assert entering_program() is program

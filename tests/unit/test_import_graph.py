@@ -1,0 +1,194 @@
+"""The repository's import graph, read from the syntax tree: no cycle, and imports only in allowed directions.
+
+Rules (issue 10): module_utils imports no other plugin type; conformance/ never imports the collection;
+plugins/ and conformance/ never import tests/; tests/ never imports bench/ (bench/ may import tests.fleet).
+Imports under `if TYPE_CHECKING:` count: a cycle for type hints is still a cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+COLLECTION = "ansible_collections.linux.namespaces"
+MODULE_UTILS = COLLECTION + ".plugins.module_utils"
+WALKED = ("plugins", "conformance", "tests", "bench")
+
+# Known violations on this branch, each to be removed by the change that fixes it; the test fails when
+# one no longer occurs, so the list cannot outlive its reason.
+KNOWN_CYCLES: Set[Tuple[str, ...]] = {
+    # enter.py imports store.py for a type hint, store.py imports enter.py (issue 10's module_utils split).
+    (MODULE_UTILS + ".enter", MODULE_UTILS + ".store"),
+}
+
+
+def module_name(root: Path, path: Path) -> str:
+    """The dotted name path is imported by: plugins/ under the collection's name, other top folders as is."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    name = ".".join(parts)
+    return COLLECTION + "." + name if parts[0] == "plugins" else name
+
+
+def imported_names(module: str, is_package: bool, tree: ast.AST) -> Set[str]:
+    """Every module name an Import or ImportFrom node names (for `from X import y`, both X and X.y)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = module.split(".") if is_package else module.split(".")[:-1]
+                parent = ".".join(parts[:len(parts) - node.level + 1])
+                base = parent + ("." + base if base else "")
+            names.add(base)
+            names.update(base + "." + alias.name for alias in node.names if alias.name != "*")
+    return names
+
+
+def import_graph(root: Path, folders: Iterable[str] = WALKED) -> Dict[str, Set[str]]:
+    """{module: names it imports} for every .py file under the folders of root."""
+    graph = {}
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*.py")):
+            if "output" in path.relative_to(root).parts[:2]:  # tests/output holds ansible-test's copies
+                continue
+            module = module_name(root, path)
+            graph[module] = imported_names(module, path.name == "__init__.py", ast.parse(path.read_bytes()))
+    return graph
+
+
+def internal_edges(graph: Dict[str, Set[str]]) -> Dict[str, Set[str]]:
+    """The imports between modules of the graph; `from package import name` counts only if name is a module."""
+    edges = {}
+    for module, names in graph.items():
+        targets = {name for name in names if name in graph}
+        # `from a.b import c` also names a.b; c being a module of a.b is the import that matters.
+        edges[module] = {t for t in targets if not any(n.startswith(t + ".") for n in targets)} - {module}
+    return edges
+
+
+def find_cycles(edges: Dict[str, Set[str]]) -> List[Tuple[str, ...]]:
+    """Each import cycle once (as its modules, from the smallest name on), found by depth-first search."""
+    cycles = set()
+    done: Set[str] = set()
+
+    def visit(module: str, path: List[str]) -> None:
+        if module in path:
+            cycle = path[path.index(module):]
+            start = cycle.index(min(cycle))
+            cycles.add(tuple(cycle[start:] + cycle[:start]))
+            return
+        if module in done:
+            return
+        for target in sorted(edges.get(module, ())):
+            visit(target, path + [module])
+        done.add(module)
+
+    for module in sorted(edges):
+        visit(module, [])
+    return sorted(cycles)
+
+
+def _forbidden(importer: str, imported: str) -> Optional[str]:
+    def within(name: str, package: str) -> bool:
+        return name == package or name.startswith(package + ".")
+
+    if within(importer, MODULE_UTILS) and within(imported, COLLECTION + ".plugins") \
+            and not within(imported, MODULE_UTILS):
+        return "module_utils imports another plugin type"
+    if within(importer, "conformance") and within(imported, "ansible_collections"):
+        return "the conformance kit imports the collection"
+    if (within(importer, COLLECTION) or within(importer, "conformance")) and within(imported, "tests"):
+        return "shipped code imports tests"
+    if within(importer, "tests") and within(imported, "bench"):
+        return "tests import bench"
+    return None
+
+
+def forbidden_imports(graph: Dict[str, Set[str]]) -> List[str]:
+    """'importer -> imported: rule' for each module that breaks a rule of this file's docstring (once per rule)."""
+    found = []
+    for importer, names in sorted(graph.items()):
+        broken = {}
+        for imported in sorted(names):
+            rule = _forbidden(importer, imported)
+            if rule:
+                broken.setdefault(rule, imported)
+        found.extend("%s -> %s: %s" % (importer, imported, rule) for rule, imported in sorted(broken.items()))
+    return found
+
+
+def test_the_repository_has_no_import_cycle_but_the_known_ones():
+    cycles = set(find_cycles(internal_edges(import_graph(ROOT))))
+    assert not cycles - KNOWN_CYCLES, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles - KNOWN_CYCLES)
+    assert not KNOWN_CYCLES - cycles, "gone, remove from KNOWN_CYCLES: %s" % sorted(KNOWN_CYCLES - cycles)
+
+
+def test_the_repository_imports_only_in_allowed_directions():
+    assert forbidden_imports(import_graph(ROOT)) == []
+
+
+def fake_tree(tmp_path: Path, files: Dict[str, str]) -> Dict[str, Set[str]]:
+    for name, source in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return import_graph(tmp_path)
+
+
+def test_a_planted_cycle_is_found_and_named(tmp_path: Path):
+    graph = fake_tree(tmp_path, {
+        "plugins/module_utils/a.py": "from ansible_collections.linux.namespaces.plugins.module_utils import b\n",
+        "plugins/module_utils/b.py": "from .c import thing\n",
+        "plugins/module_utils/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import a\n",
+        "plugins/module_utils/d.py": "from . import a, b\n",
+        "conformance/__init__.py": "",
+        "conformance/x.py": "import conformance.y\n",
+        "conformance/y.py": "from conformance import x\n",
+    })
+    assert find_cycles(internal_edges(graph)) == [
+        ("ansible_collections.linux.namespaces.plugins.module_utils.a",
+         "ansible_collections.linux.namespaces.plugins.module_utils.b",
+         "ansible_collections.linux.namespaces.plugins.module_utils.c"),
+        ("conformance.x", "conformance.y"),
+    ]
+
+
+def test_an_acyclic_tree_has_no_cycle(tmp_path: Path):
+    graph = fake_tree(tmp_path, {
+        "plugins/module_utils/a.py": "from . import b, c\n",
+        "plugins/module_utils/b.py": "from .c import thing\n",
+        "plugins/module_utils/c.py": "import os\n",
+    })
+    assert find_cycles(internal_edges(graph)) == []
+
+
+@pytest.mark.parametrize("path, source, rule", [
+    ("plugins/module_utils/m.py", "from ansible_collections.linux.namespaces.plugins.modules import x\n",
+     "module_utils imports another plugin type"),
+    ("plugins/module_utils/m.py", "from ..plugin_utils import x\n", "module_utils imports another plugin type"),
+    ("conformance/m.py", "import ansible_collections.linux.namespaces.plugins.module_utils.x\n",
+     "the conformance kit imports the collection"),
+    ("plugins/become/m.py", "from tests.fleet import Fleet\n", "shipped code imports tests"),
+    ("tests/integration/m.py", "from bench.common import REPO\n", "tests import bench"),
+])
+def test_a_forbidden_direction_is_reported(tmp_path: Path, path: str, source: str, rule: str):
+    graph = fake_tree(tmp_path, {path: source})
+    assert [line.split(": ", 1)[1] for line in forbidden_imports(graph)] == [rule]
+
+
+def test_allowed_directions_are_not_reported(tmp_path: Path):
+    graph = fake_tree(tmp_path, {
+        "plugins/modules/m.py": "from ansible_collections.linux.namespaces.plugins.module_utils import x\n",
+        "bench/b.py": "from tests.fleet import Fleet\n",
+        "tests/t.py": "from conformance import report\n",
+    })
+    assert forbidden_imports(graph) == []
