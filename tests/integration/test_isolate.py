@@ -336,6 +336,37 @@ def test_veth_without_pyroute2_present_then_absent_leaves_nothing(prefix, ipc_ke
         remove_leftovers(subject)
 
 
+def test_pyroute2_missing_and_not_to_be_installed_fails_before_any_change(prefix, ipc_key, tmp_path):
+    subject = Subject(prefix, "refused", 8, ipc_key, veth=True)
+    python = fresh_venv(tmp_path / "bare", "--without-pip")
+    extra_vars = dict(subject.extra_vars, ansible_python_interpreter=python, isolate_pyroute2_install=False)
+    try:
+        played = ansible_playbook(MAIN_PLAYBOOK, extra_vars)
+        output = played.completed.stdout + played.completed.stderr
+        assert played.completed.returncode != 0, output
+        assert "isolate_pyroute2_install is false" in output and "Nothing was changed" in output, output
+        assert played.recap["localhost"]["changed"] == 0, output
+        assert leftovers(subject) == [] and not subject.store.exists()
+    finally:
+        remove_leftovers(subject)
+
+
+def test_a_failure_after_the_set_was_made_takes_it_back(prefix, ipc_key):
+    subject = Subject(prefix, "failing", 9, ipc_key, veth=True)
+    # The veth module refuses one address for both ends, after the set has been made.
+    extra_vars = dict(subject.extra_vars, ansible_python_interpreter=sys.executable,
+                      isolate_veth_peer_address=str(subject.host_address))
+    try:
+        played = ansible_playbook(MAIN_PLAYBOOK, extra_vars)
+        output = played.completed.stdout + played.completed.stderr
+        assert played.completed.returncode != 0, output
+        assert "rescued=1" in output.rpartition("PLAY RECAP")[2], output
+        assert "Link the set's network namespace to the host: address" in output, output
+        assert leftovers(subject) == [] and not subject.store.exists()
+    finally:
+        remove_leftovers(subject)
+
+
 @pytest.fixture
 def ordinary_user(prefix):
     """A test-prefixed user without a home, removed afterwards."""
