@@ -88,11 +88,12 @@ test:
 	@echo "== step timings (also in $(TIMINGS_FILE)):"
 	@cat $(TIMINGS_FILE)
 
-# The implicit localhost, connection local, with the venv's Python stated explicitly.
+# This host as a one-host inventory with a local connection (no implicit-localhost warnings), with the
+# venv's Python stated explicitly.
 ISOLATE_ARGS ?=
 isolate: deps venv collection
-	ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
-	ansible-playbook playbooks/isolate.yml -e ansible_python_interpreter=$(VENV)/bin/python $(ISOLATE_ARGS)
+	ansible-playbook -i localhost, -c local playbooks/isolate.yml -e ansible_python_interpreter=$(VENV)/bin/python \
+		$(ISOLATE_ARGS)
 
 # Re-pins requirements/controller.txt from requirements/controller.in in a scratch venv.
 requirements-lock:

@@ -103,8 +103,9 @@ class PlayRun:
     recap: dict
 
 
-def ansible_playbook(playbook, extra_vars: dict, inventory=None) -> PlayRun:
-    argv = [ansible_program("ansible-playbook"), str(playbook), "-e", json.dumps(extra_vars)]
+def ansible_playbook(playbook, extra_vars: dict, inventory=None, options=()) -> PlayRun:
+    """Run PLAYBOOK with EXTRA_VARS; OPTIONS are more ansible-playbook arguments, such as --check."""
+    argv = [ansible_program("ansible-playbook"), str(playbook), "-e", json.dumps(extra_vars), *options]
     if inventory is not None:
         argv += ["-i", str(inventory)]
     completed = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=ansible_environment(),

@@ -81,10 +81,11 @@ class Subject:
         return pids[0]
 
 
-def play_on_localhost(subject: Subject, state: str = "present") -> PlayRun:
-    # The venv's Python runs the modules, as `make isolate` does: it has pyroute2.
-    extra_vars = dict(subject.extra_vars, isolate_state=state, ansible_python_interpreter=sys.executable)
-    played = ansible_playbook(MAIN_PLAYBOOK, extra_vars)
+def play_on_localhost(subject: Subject, state: str = "present", python: str = sys.executable,
+                      options=()) -> PlayRun:
+    # By default the venv's Python runs the modules, as `make isolate` does: it has pyroute2.
+    extra_vars = dict(subject.extra_vars, isolate_state=state, ansible_python_interpreter=python)
+    played = ansible_playbook(MAIN_PLAYBOOK, extra_vars, options=options)
     output = played.completed.stdout + played.completed.stderr
     assert played.completed.returncode == 0, f"isolate.yml ({state}) failed:\n{output}"
     assert played.recap.get("localhost", {}).get("failed") == 0, output
@@ -296,6 +297,127 @@ def test_absent_leaves_nothing(prefix, ipc_key):
         assert leftovers(subject) == []
         recap = play_on_localhost(subject, "absent").recap
         assert recap["localhost"]["changed"] == 0
+    finally:
+        remove_leftovers(subject)
+
+
+# --- the traps: no pyroute2, a user who is not root, check mode ---------------------------------
+
+# Debian's own Python: other users can run it (pyenv's are under /root, mode 700).
+DISTRIBUTION_PYTHON = "/usr/bin/python3"
+
+
+def imports_pyroute2(python: str) -> bool:
+    return run([python, "-c", "import pyroute2"], check=False).returncode == 0
+
+
+def fresh_venv(directory: Path, *options: str) -> str:
+    """The Python of a new virtual environment of Debian's Python: it has no pyroute2."""
+    run([DISTRIBUTION_PYTHON, "-m", "venv", *options, str(directory)])
+    python = str(directory / "bin" / "python")
+    assert not imports_pyroute2(python)
+    return python
+
+
+def failing_play(extra_vars: dict) -> tuple:
+    """isolate.yml on this host, which must fail there: (the run, its output)."""
+    played = ansible_playbook(MAIN_PLAYBOOK, extra_vars)
+    output = played.completed.stdout + played.completed.stderr
+    assert played.completed.returncode != 0, output
+    assert played.recap["localhost"]["failed"] == 1, output
+    return played, output
+
+
+def test_veth_without_pyroute2_present_then_absent_leaves_nothing(prefix, ipc_key, tmp_path):
+    subject = Subject(prefix, "nopyroute2", 5, ipc_key, veth=True)
+    python = fresh_venv(tmp_path / "venv")
+    try:
+        made = play_on_localhost(subject, python=python)
+        assert "every row shows isolation" in made.completed.stdout
+        assert subject.veth_name in interface_names()
+        assert imports_pyroute2(python)  # the role put pyroute2 into that Python's virtual environment
+        # Removal with a Python that has no pyroute2 at all.
+        removed = play_on_localhost(subject, "absent", python=fresh_venv(tmp_path / "bare", "--without-pip"))
+        assert removed.recap["localhost"]["changed"] > 0
+        assert leftovers(subject) == []
+        assert not subject.store.exists()
+    finally:
+        remove_leftovers(subject)
+
+
+def test_pyroute2_missing_and_not_to_be_installed_fails_before_any_change(prefix, ipc_key, tmp_path):
+    subject = Subject(prefix, "refused", 8, ipc_key, veth=True)
+    python = fresh_venv(tmp_path / "bare", "--without-pip")
+    extra_vars = dict(subject.extra_vars, ansible_python_interpreter=python, isolate_pyroute2_install=False)
+    try:
+        played, output = failing_play(extra_vars)
+        assert "isolate_pyroute2_install is false" in output and "Nothing was changed" in output, output
+        assert played.recap["localhost"]["changed"] == 0, output
+        assert leftovers(subject) == [] and not subject.store.exists()
+    finally:
+        remove_leftovers(subject)
+
+
+def test_a_failure_after_the_set_was_made_takes_it_back(prefix, ipc_key):
+    subject = Subject(prefix, "failing", 9, ipc_key, veth=True)
+    # The veth module refuses one address for both ends, after the set has been made.
+    extra_vars = dict(subject.extra_vars, ansible_python_interpreter=sys.executable,
+                      isolate_veth_peer_address=str(subject.host_address))
+    try:
+        output = failing_play(extra_vars)[1]
+        assert "rescued=1" in output.rpartition("PLAY RECAP")[2], output
+        assert "Link the set's network namespace to the host: address" in output, output
+        assert leftovers(subject) == [] and not subject.store.exists()
+    finally:
+        remove_leftovers(subject)
+
+
+@pytest.fixture
+def ordinary_user(prefix):
+    """A test-prefixed user without a home, removed afterwards."""
+    name = f"{prefix}u"
+    run(["useradd", "--no-create-home", "--shell", "/bin/sh", name])
+    try:
+        yield name
+    finally:
+        # --force: userdel takes a process of another user namespace whose uid_map covers the user's uid
+        # (a set's holder made by another run) for one of the user's, and refuses; the user runs nothing.
+        run(["userdel", "--force", name])
+        assert run(["getent", "passwd", name], check=False).returncode != 0, f"user {name} is left behind"
+
+
+def test_run_as_another_user_fails_with_the_clear_message_and_leaves_nothing(prefix, ipc_key, ordinary_user):
+    subject = Subject(prefix, "rootless", 6, ipc_key, veth=True)
+    # The role's tasks become that user (su needs no password from root; pipelining needs no shared files).
+    as_user = dict(subject.extra_vars, ansible_python_interpreter=DISTRIBUTION_PYTHON, isolate_become=True,
+                   ansible_become_method="su", ansible_become_user=ordinary_user, ansible_pipelining=True)
+    try:
+        for state in ("present", "absent"):
+            played, output = failing_play(dict(as_user, isolate_state=state))
+            assert played.recap["localhost"]["changed"] == 0, output
+            assert "needs root" in output and "run as root" in output, output
+            assert leftovers(subject) == []
+            assert not subject.store.exists()
+    finally:
+        remove_leftovers(subject)
+
+
+def test_check_mode_predicts_the_run_and_changes_nothing(prefix, ipc_key, tmp_path):
+    subject = Subject(prefix, "checked", 7, ipc_key, veth=True)
+    python = fresh_venv(tmp_path / "venv")
+    try:
+        predicted = play_on_localhost(subject, python=python, options=["--check"]).recap["localhost"]["changed"]
+        assert leftovers(subject) == [] and not subject.store.exists()
+        assert not imports_pyroute2(python)
+        assert play_on_localhost(subject, python=python).recap["localhost"]["changed"] == predicted > 0
+
+        assert play_on_localhost(subject, python=python, options=["--check"]).recap["localhost"]["changed"] == 0
+
+        made = leftovers(subject)
+        predicted = play_on_localhost(subject, "absent", options=["--check"]).recap["localhost"]["changed"]
+        assert leftovers(subject) == made
+        assert play_on_localhost(subject, "absent").recap["localhost"]["changed"] == predicted > 0
+        assert leftovers(subject) == [] and not subject.store.exists()
     finally:
         remove_leftovers(subject)
 
