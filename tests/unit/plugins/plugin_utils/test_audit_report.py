@@ -6,13 +6,14 @@ import json
 import re
 from html.parser import HTMLParser
 
-from ansible_collections.linux.namespaces.plugins.module_utils import probe
+from ansible_collections.linux.namespaces.plugins.module_utils import facts_analysis
+from ansible_collections.linux.namespaces.plugins.modules.namespace_facts import isolate_verdict
 from ansible_collections.linux.namespaces.plugins.plugin_utils import audit_report
 
 
 def conclude(facts):
-    facts["disagreements"] = probe.find_disagreements(facts)
-    facts["isolate"] = probe.isolate_summary(facts)
+    facts["disagreements"] = facts_analysis.find_disagreements(facts)
+    facts["isolate"] = isolate_verdict(facts)
     return facts
 
 
