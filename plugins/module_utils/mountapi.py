@@ -66,7 +66,7 @@ def open_tree_clone(path: str, recursive: bool = False) -> int:
     nowhere until move_mount_to, gone when the fd closes."""
     raw = _c_string(path)
     return syscalls.syscall("open_tree", AT_FDCWD, _address(raw),
-                   OPEN_TREE_CLONE | os.O_CLOEXEC | (AT_RECURSIVE if recursive else 0))
+                            OPEN_TREE_CLONE | os.O_CLOEXEC | (AT_RECURSIVE if recursive else 0))
 
 
 def move_mount_to(mount_fd: int, target: str) -> None:

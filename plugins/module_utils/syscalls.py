@@ -149,7 +149,7 @@ def setns(fd: int, nstype: int = 0, target: Optional[str] = None) -> None:
 def mount(source: Optional[str], target: str, fstype: Optional[str], flags: int = 0,
           data: Optional[str] = None) -> None:
     checked("mount", libc.mount(_bytes(source), _bytes(target), _bytes(fstype), flags, _bytes(data)),
-             target=target)
+            target=target)
 
 
 def umount2(target: str, flags: int = 0) -> None:

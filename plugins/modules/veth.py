@@ -390,7 +390,6 @@ class VethModule:
                                             "peer": shown(peer.name, peer.addresses, peer.up)}, {})
 
 
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
