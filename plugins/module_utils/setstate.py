@@ -27,8 +27,6 @@ MAP_FIELD = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accep
 # Options fixed when a set is made; changing one needs state=absent first.
 FIXED_OPTIONS = ("types", "uid_map", "gid_map", "setgroups", "monotonic_offset", "boottime_offset",
                  "mount_proc", "mount_sysfs", "propagation")
-# Options a present set converges to in place.
-LIVE_OPTIONS = ("hostname", "domainname", "loopback", "netns_link")
 
 
 class SetOptions(NamedTuple):
