@@ -53,8 +53,9 @@ _PREFIX_KEY = pytest.StashKey[str]()
 
 def find_leaks(prefix: str) -> list[str]:
     """Return a description of each thing on the host that carries PREFIX, as util-linux, procps
-    and iproute2 see it. Store paths and the holder's name come from module_utils/store.py."""
-    store = importlib.import_module('ansible_collections.linux.namespaces.plugins.module_utils.store')
+    and iproute2 see it. Store paths come from module_utils/setstate.py, the holder's name from holder.py."""
+    store = importlib.import_module('ansible_collections.linux.namespaces.plugins.module_utils.setstate')
+    holder = importlib.import_module('ansible_collections.linux.namespaces.plugins.module_utils.holder')
     leaks = ['mount %s (%s)' % (target, fstype) for target, fstype in _mounts() if prefix in target]
     leaks += ['/run entry %s' % name for name in _listdir('/run') if prefix in name]
     leaks += ['/run/netns entry %s' % name for name in _listdir(store.NETNS_DIR) if prefix in name]
@@ -62,7 +63,7 @@ def find_leaks(prefix: str) -> list[str]:
               for name in _listdir(store.DEFAULT_STORE) if prefix in name]
     leaks += ['interface %s' % name for name in _interfaces() if prefix in name]
     # A holder's comm is nsh: + the set's name; any other process may carry the prefix in its arguments.
-    leaks += ['process %s' % line for line in set(_lines(['pgrep', '-a', '^' + store.HOLDER_COMM_PREFIX + prefix])
+    leaks += ['process %s' % line for line in set(_lines(['pgrep', '-a', '^' + holder.HOLDER_COMM_PREFIX + prefix])
                                                   + _lines(['pgrep', '-af', prefix]))]
     keys = ipc_key_range(prefix)
     leaks += ['SysV IPC %s key %#x' % (kind, key) for kind, key in _ipc_keys() if key in keys]

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: linux.namespaces contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Entering namespaces, always in a forked single-threaded child (pitfall 4)."""
+"""Entering namespaces, always in a forked single-threaded child (docs/PITFALLS.md, P4)."""
 
 from __future__ import annotations
 
@@ -13,77 +13,17 @@ import grp
 import json
 import os
 import pwd
-import select
 import selectors
 import signal
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, NoReturn, Optional,
-                    Sequence, Tuple)
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, NoReturn, Optional, Sequence, Tuple
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils.child import (
+    decode_outcome, encode_outcome, run_in_child, write_all)
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
-    CHILDREN_ONLY_TYPES, TYPE_NAMES, TYPES_BY_FLAG, TYPES_BY_NAME, flags_for, in_enter_order, sorted_types)
-
-if TYPE_CHECKING:  # store imports this module; the type is only needed for hints
-    from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    while data:
-        data = data[os.write(fd, data):]
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while True:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def encode_outcome(func: Callable[[], Any]) -> Tuple[bytes, bool]:
-    """Run func; encode its result, or the error it raised, as one JSON document; and say if it succeeded."""
-    try:
-        outcome: Dict[str, Any] = {"result": func()}
-    except NamespaceError as exc:
-        outcome = {"error": str(exc), "call": exc.call, "nstype": exc.nstype, "errno": exc.errno}
-    except Exception as exc:  # the child must always answer; the parent raises it as a NamespaceError
-        outcome = {"error": "%s: %s" % (type(exc).__name__, exc)}
-    return json.dumps(outcome).encode(), "error" not in outcome
-
-
-def decode_outcome(raw: bytes, what: str) -> Any:
-    """The result encode_outcome sent, or the NamespaceError it carried."""
-    if not raw:
-        raise NamespaceError("%s: the child process died without an answer" % what)
-    outcome = json.loads(raw.decode())
-    if "error" in outcome:
-        raise NamespaceError(outcome["error"], call=outcome.get("call") or "", nstype=outcome.get("nstype"),
-                             err=outcome.get("errno"))
-    return outcome["result"]
-
-
-def run_in_child(func: Callable[[], Any], what: str = "child") -> Any:
-    """Run func in a forked child and return its JSON-serialisable result (or raise its error).
-
-    The caller's own namespaces never change: setns and unshare happen in the child only.
-    """
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        try:
-            _write_all(write_end, encode_outcome(func)[0])
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        raw = _read_all(read_end)
-    finally:
-        os.close(read_end)
-        os.waitpid(pid, 0)
-    return decode_outcome(raw, what)
+    CHILDREN_ONLY_TYPES, TYPE_NAMES, TYPES_BY_NAME, flags_for, in_enter_order)
+from ansible_collections.linux.namespaces.plugins.module_utils.targets import EnterTarget
 
 
 def enter_files(files: Mapping[str, str]) -> None:
@@ -112,199 +52,8 @@ def call_inside(files: Mapping[str, str], func: Callable[[], Any], what: str = "
     return run_in_child(entered, what)
 
 
-# ---------------------------------------------------------------------------------------------
-# Targets: the namespaces of a set, of a process, or behind nsfs files, resolved and pinned.
-
-class EnterTarget:
-    """What to enter. Holds the fds that pin it (a pidfd, a /proc/PID directory) until closed."""
-
-    def __init__(self, what: str, types: Tuple[str, ...], inodes: Mapping[str, int], files: Mapping[str, str],
-                 pidfd: Optional[int] = None, held: Sequence[int] = ()) -> None:
-        self.what = what  # for messages: "set 'web'", "pid 1234", "the given paths"
-        self.types = types  # the types to enter, in table order
-        self.inodes = dict(inodes)  # the target's namespace inodes, for every type in types
-        self.files = dict(files)  # type -> nsfs file, joined type by type where a pidfd cannot be used
-        self.pidfd = pidfd  # a process in every namespace of the target: one setns for all (5.8+)
-        self._held = tuple(held) + ((pidfd,) if pidfd is not None else ())
-
-    @property
-    def held_fds(self) -> Tuple[int, ...]:
-        return self._held
-
-    def close(self) -> None:
-        for fd in self._held:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._held = ()
-
-    def __enter__(self) -> "EnterTarget":
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-
-def _caller_inode(nstype: str) -> Optional[int]:
-    try:
-        return os.stat("/proc/self/ns/" + nstype).st_ino
-    except OSError:
-        return None
-
-
-def _check_known(names: Iterable[str]) -> None:
-    unknown = [t for t in names if t not in TYPES_BY_NAME]
-    if unknown:
-        raise NamespaceError("unknown namespace type(s): %s; known types: %s"
-                             % (", ".join(unknown), ", ".join(TYPES_BY_NAME)))
-
-
-def _choose_types(wanted: Optional[Iterable[str]], available: Iterable[str], what: str) -> Tuple[str, ...]:
-    """The requested types (default: all available), checked against what the target has."""
-    available = sorted_types(available)
-    if wanted is None:
-        return available
-    wanted = list(wanted)
-    if not wanted:
-        raise NamespaceError("types is empty: name at least one namespace type to enter")
-    _check_known(wanted)
-    missing = [t for t in wanted if t not in available]
-    if missing:
-        raise NamespaceError("%s has no %s namespace (it has: %s)"
-                             % (what, " or ".join(missing), ", ".join(available) or "none"))
-    return sorted_types(wanted)
-
-
-def _without_own_user(types: Tuple[str, ...], inodes: Mapping[str, int]) -> Tuple[str, ...]:
-    # The kernel refuses to join the user namespace the caller is already in (EINVAL), as nsenter(1) knows.
-    if "user" in types and inodes.get("user") == _caller_inode("user"):
-        return tuple(t for t in types if t != "user")
-    return types
-
-
-def _try_pidfd(pid: int) -> Optional[int]:
-    """A pidfd for pid, or None where the kernel has none (before 5.3). ESRCH raises: no such process."""
-    try:
-        return syscalls.pidfd_open(pid)
-    except NamespaceError as exc:
-        if exc.errno == errno.ENOSYS:
-            return None
-        raise
-
-
-def _has_exited(pidfd: int) -> bool:
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    return bool(poller.poll(0))
-
-
-def _resolve_set(name: str, types: Optional[Iterable[str]], store: "Store") -> EnterTarget:
-    state = store.load(name)
-    if state is None:
-        known = store.names()
-        raise NamespaceError("no set named %r in store %s (%s)"
-                             % (name, store.root, "sets: " + ", ".join(known) if known else "it has no sets"))
-    what = "set %r" % name
-    # Pin the holder before checking it: once the check passes, the pidfd names the holder itself.
-    pidfd = None
-    if state.holder_pid:
-        try:
-            pidfd = _try_pidfd(state.holder_pid)
-        except NamespaceError as exc:
-            if exc.errno != errno.ESRCH:  # a dead holder: problems() says so below
-                raise
-    target = EnterTarget(what, (), {}, state.files, pidfd)
-    try:
-        problems = store.problems(state)
-        if problems:
-            raise NamespaceError("%s cannot be entered: %s" % (what, "; ".join(problems)))
-        target.types = _without_own_user(_choose_types(types, state.types, what), state.inodes)
-        target.inodes = {t: state.inodes[t] for t in target.types}
-    except BaseException:
-        target.close()
-        raise
-    return target
-
-
-def _resolve_pid(pid: int, types: Optional[Iterable[str]]) -> EnterTarget:
-    what = "pid %d" % pid
-    gone = NamespaceError("no process with pid %d" % pid, call="pidfd_open", err=errno.ESRCH)
-    try:
-        pidfd = _try_pidfd(pid)
-    except NamespaceError as exc:
-        raise gone if exc.errno == errno.ESRCH else exc
-    try:
-        # A /proc/PID directory fd stays bound to this process: lookups through it fail once it exits,
-        # even if its number is reused (the pinning available before pidfds).
-        proc_dir = os.open("/proc/%d" % pid, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        if pidfd is not None:
-            os.close(pidfd)
-        raise gone
-    target = EnterTarget(what, (), {}, {}, pidfd, (proc_dir,))
-    try:
-        inodes = {}
-        for nstype in TYPE_NAMES:
-            try:
-                inodes[nstype] = os.stat("ns/" + nstype, dir_fd=proc_dir).st_ino
-            except FileNotFoundError:
-                continue  # the kernel lacks the type, or the process is a zombie
-            except ProcessLookupError:
-                break
-        if not inodes or (pidfd is not None and _has_exited(pidfd)):
-            raise NamespaceError("process %d has exited" % pid, call="setns", err=errno.ESRCH)
-        if types is None:  # may be none at all: the command then runs where the caller is
-            chosen = sorted_types(t for t, inode in inodes.items() if inode != _caller_inode(t))
-        else:
-            chosen = _choose_types(types, inodes, what)
-        target.types = _without_own_user(chosen, inodes)
-        target.inodes = {t: inodes[t] for t in target.types}
-        # /proc/self/fd/N/ns/TYPE resolves through the pinned directory, never through a reused pid.
-        target.files = {t: "/proc/self/fd/%d/ns/%s" % (proc_dir, t) for t in target.types}
-    except BaseException:
-        target.close()
-        raise
-    return target
-
-
-def _resolve_paths(paths: Mapping[str, str], types: Optional[Iterable[str]]) -> EnterTarget:
-    _check_known(paths)
-    inodes = {}
-    for nstype, path in paths.items():
-        fd = syscalls.open_namespace(path)
-        try:
-            found = TYPES_BY_FLAG.get(syscalls.ns_get_nstype(fd))
-            if found is None or found.name != nstype:
-                raise NamespaceError("%s is a %s namespace file, not %s"
-                                     % (path, found.name if found else "unknown", nstype), call="setns",
-                                     nstype=nstype, err=errno.EINVAL)
-            inodes[nstype] = os.fstat(fd).st_ino
-        finally:
-            os.close(fd)
-    chosen = _without_own_user(_choose_types(types, paths, "the given paths"), inodes)
-    return EnterTarget("the given paths", chosen, {t: inodes[t] for t in chosen}, paths)
-
-
-def resolve_target(name: Optional[str] = None, pid: Optional[int] = None, paths: Optional[Mapping[str, str]] = None,
-                   types: Optional[Iterable[str]] = None, store: Optional["Store"] = None) -> EnterTarget:
-    """Check a target and pin it; raise NamespaceError naming what is wrong (nothing is entered yet).
-
-    Exactly one of name (a set of store), pid or paths ({type: nsfs file}). types defaults to all the
-    set's, all given paths, or for a pid every type in which the process differs from the caller.
-    """
-    given = [label for label, value in (("name", name), ("pid", pid), ("paths", paths)) if value is not None]
-    if len(given) != 1:
-        raise NamespaceError("give exactly one of name, pid or paths (got: %s)" % (", ".join(given) or "none"))
-    if name is not None:
-        if store is None:
-            raise NamespaceError("entering set %r needs its store" % name)
-        return _resolve_set(name, types, store)
-    if pid is not None:
-        return _resolve_pid(pid, types)
-    return _resolve_paths(paths or {}, types)
-
-
 def enter_target(target: EnterTarget) -> None:
-    """Join the target's namespaces in the calling process, which must be single-threaded (pitfall 4).
+    """Join the target's namespaces in the calling process, which must be single-threaded (docs/PITFALLS.md, P4).
 
     For pid and time the caller's children are the ones inside: fork afterwards.
     """
@@ -485,10 +234,10 @@ def _launch_child(target: EnterTarget, launch: Launch, stdio: Sequence[int], rep
         # command's stdin open.
         syscalls.close_fds_except((report_fd,) + target.held_fds)
         message, ok = encode_outcome(lambda: _enter_and_prepare(target, launch, (report_fd,)))
-        _write_all(report_fd, message + b"\n")
+        write_all(report_fd, message + b"\n")
         if ok:
             message = encode_outcome(lambda: _exec(launch))[0]
-            _write_all(report_fd, message + b"\n")
+            write_all(report_fd, message + b"\n")
             os._exit(_exec_failure_code(json.loads(message.decode()).get("errno")))
     finally:
         os._exit(127)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from ansible_collections.linux.namespaces.plugins.module_utils.enter import Launch, exec_inside, resolve_target
+from ansible_collections.linux.namespaces.plugins.module_utils.enter import Launch, exec_inside
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
-from ansible_collections.linux.namespaces.plugins.module_utils.store import Store, validate_name, validate_store_path
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import validate_name, validate_store_path
+from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
+from ansible_collections.linux.namespaces.plugins.module_utils.targets import resolve_target
 
 PROGRAM = "linux.namespaces.nsenter"
 

@@ -50,7 +50,7 @@ TYPE_NAMES: Tuple[str, ...] = tuple(t.name for t in NAMESPACE_TYPES)
 TYPES_BY_NAME: Dict[str, NamespaceType] = {t.name: t for t in NAMESPACE_TYPES}
 TYPES_BY_FLAG: Dict[int, NamespaceType] = {t.flag: t for t in NAMESPACE_TYPES}
 
-# The six types of the seed document's table, the classic set.
+# The six types of the seed tutorial's table (docs/SEED.md), the classic set.
 SEED_TYPES: Tuple[str, ...] = ("mnt", "uts", "ipc", "pid", "net", "user")
 DEFAULT_SET_TYPES: Tuple[str, ...] = ("mnt", "uts", "ipc", "pid", "net")
 
@@ -58,7 +58,7 @@ DEFAULT_SET_TYPES: Tuple[str, ...] = ("mnt", "uts", "ipc", "pid", "net")
 # mnt late because joining it changes what paths resolve to.
 ENTER_ORDER: Tuple[str, ...] = ("user", "cgroup", "ipc", "uts", "net", "pid", "mnt", "time")
 
-# Types whose unshare/setns affects only children: the caller must fork afterwards (pitfall 3).
+# Types whose unshare/setns affects only children: the caller must fork afterwards (docs/PITFALLS.md, P3).
 CHILDREN_ONLY_TYPES: Tuple[str, ...] = tuple(t.name for t in NAMESPACE_TYPES if t.for_children)
 
 

@@ -28,6 +28,7 @@ author:
   - linux.namespaces maintainers (@linux-namespaces)
 extends_documentation_fragment:
   - action_common_attributes
+  - linux.namespaces.store
 options:
   name:
     description:
@@ -120,12 +121,6 @@ options:
       - Also publish the network namespace at C(/run/netns/NAME), so C(ip netns exec NAME) works.
     type: bool
     default: true
-  store:
-    description:
-      - Directory of the store. A private tmpfs is mounted there on first use and unmounted when its
-        last set is removed. Must not be a symbolic link.
-    type: path
-    default: /run/linux-namespaces
 attributes:
   check_mode:
     support: full
@@ -147,7 +142,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: An isolated environment like the seed document's demos
+- name: An isolated environment like the demos of the seed tutorial (docs/SEED.md)
   linux.namespaces.namespace:
     name: isolated
     types: [mnt, uts, ipc, pid, net]
@@ -246,12 +241,17 @@ recovered:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.linux.namespaces.plugins.module_utils._module import (
+    fail_from_error, set_diff, store_argument_spec)
+from ansible_collections.linux.namespaces.plugins.module_utils.converge import converge, observe
+from ansible_collections.linux.namespaces.plugins.module_utils.creating import create_set, remove_set
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
     DEFAULT_SET_TYPES, TYPE_NAMES, sorted_types)
-from ansible_collections.linux.namespaces.plugins.module_utils.store import (
-    DEFAULT_STORE, FIXED_OPTIONS, NETNS_DIR, SetOptions, Store, describe, effective_options, validate_name,
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
+    FIXED_OPTIONS, SetOptions, SetState, describe_options, describe_set, effective_options, validate_name,
     validate_options, validate_store_path)
+from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
 
 
 def options_from(params):
@@ -270,27 +270,6 @@ def options_from(params):
         loopback=params["loopback"],
         netns_link=params["netns_link"],
     )
-
-
-def summary(name, options, live):
-    """What diff mode shows: the set's options and live values, the same in check mode and for real."""
-    types = options.types
-    return {
-        "name": name,
-        "types": list(types),
-        "hostname": live.get("hostname") if "uts" in types else None,
-        "domainname": live.get("domainname") if "uts" in types else None,
-        "loopback": live.get("loopback") if "net" in types else None,
-        "netns_link": bool(live.get("netns_link")) if "net" in types else None,
-        "mount_proc": options.mount_proc,
-        "mount_sysfs": options.mount_sysfs,
-        "propagation": options.propagation if "mnt" in types else None,
-        "uid_map": list(options.uid_map),
-        "gid_map": list(options.gid_map),
-        "setgroups": options.setgroups if "user" in types else None,
-        "monotonic_offset": options.monotonic_offset if "time" in types else None,
-        "boottime_offset": options.boottime_offset if "time" in types else None,
-    }
 
 
 def predicted_live(options):
@@ -351,7 +330,7 @@ class NamespaceModule:
             self.module.warn("set %s was half-made by an interrupted run; it is %s"
                              % (self.name, "removed" if self.params["state"] == "absent" else "made again"))
             if self.apply:
-                self.store.remove(self.name)
+                remove_set(self.store, self.name)
             existing = None
         if self.params["state"] == "absent":
             self._absent(existing)
@@ -360,18 +339,18 @@ class NamespaceModule:
 
     def _absent(self, existing):
         if existing is None:
-            self._set_diff(before={}, after={})
+            set_diff(self.module, self.result, before={}, after={})
             return
-        before = summary(self.name, existing.options, self._observe_if_healthy(existing))
+        before = describe_options(self.name, existing.options, self._observe_if_healthy(existing))
         if self.apply:
-            self.store.remove(self.name)
+            remove_set(self.store, self.name)
         self.result["changed"] = True
-        self._set_diff(before=before, after={})
+        set_diff(self.module, self.result, before=before, after={})
 
     def _observe_if_healthy(self, state):
         if self.store.problems(state):
             return {}
-        return self.store.observe(state)
+        return observe(state)
 
     def _present(self, existing):
         options = effective_options(options_from(self.params))
@@ -379,12 +358,12 @@ class NamespaceModule:
             live = predicted_live(options)
             self.result["changed"] = True
             if self.apply:
-                state = self.store.create(self.name, options)
-                live = self.store.observe(state)
-                self.result["set"] = describe(state, live)
+                state = create_set(self.store, self.name, options)
+                live = observe(state)
+                self.result["set"] = describe_set(state, live)
             else:
                 self.result["set"] = self._predicted_set(options, live)
-            self._set_diff(before={}, after=summary(self.name, options, live))
+            set_diff(self.module, self.result, before={}, after=describe_options(self.name, options, live))
             return
         problems = self.store.problems(existing)
         if problems:
@@ -397,38 +376,23 @@ class NamespaceModule:
                     msg="option %s of set %s is %r but the task asks for %r; it cannot change in place: "
                         "remove the set with state=absent first" % (key, self.name, _shown(have), _shown(want)),
                     option=key)
-        live = self.store.observe(existing)
+        live = observe(existing)
         wanted = wanted_changes(options, live)
         after_live = dict(live, **wanted)
         state = existing
         if wanted:
             self.result["changed"] = True
             if self.apply:
-                state = self.store.converge(existing, wanted)
-                after_live = self.store.observe(state)
-        self.result["set"] = describe(state, after_live)
-        self._set_diff(before=summary(self.name, existing.options, live),
-                       after=summary(self.name, existing.options, after_live))
+                state = converge(self.store, existing, wanted)
+                after_live = observe(state)
+        self.result["set"] = describe_set(state, after_live)
+        set_diff(self.module, self.result, before=describe_options(self.name, existing.options, live),
+                 after=describe_options(self.name, existing.options, after_live))
 
     def _predicted_set(self, options, live):
-        path = self.store.set_path(self.name)
-        return {
-            "name": self.name, "path": path, "types": list(options.types),
-            "namespaces": {t: {"inode": None, "path": os.path.join(path, t)} for t in options.types},
-            "holder_pid": None, "hostname": live["hostname"] if "uts" in options.types else None,
-            "domainname": live["domainname"] if "uts" in options.types else None,
-            "loopback": options.loopback if "net" in options.types else None,
-            "netns_link": os.path.join(NETNS_DIR, self.name) if "net" in options.types and options.netns_link
-            else None,
-            "mount_proc": options.mount_proc,
-            "mount_sysfs": options.mount_sysfs,
-            "propagation": options.propagation if "mnt" in options.types else None,
-            "uid_map": list(options.uid_map), "gid_map": list(options.gid_map), "created": None,
-        }
-
-    def _set_diff(self, before, after):
-        if self.module._diff:
-            self.result["diff"] = {"before": before, "after": after}
+        planned = SetState(name=self.name, path=self.store.set_path(self.name), status="creating", options=options,
+                           inodes={}, holder_pid=None, created=None)
+        return describe_set(planned, live)
 
 
 def _shown(value):
@@ -453,7 +417,7 @@ def main():
             propagation=dict(type="str", choices=["private", "slave", "shared", "unchanged"], default="private"),
             loopback=dict(type="bool", default=True),
             netns_link=dict(type="bool", default=True),
-            store=dict(type="path", default=DEFAULT_STORE),
+            **store_argument_spec()
         ),
         supports_check_mode=True,
     )
@@ -467,7 +431,7 @@ def main():
     try:
         result = NamespaceModule(module).run()
     except NamespaceError as exc:
-        module.fail_json(msg=str(exc), call=exc.call, nstype=exc.nstype, errno=exc.errno)
+        fail_from_error(module, exc)
     except OSError as exc:
         module.fail_json(msg="%s: %s" % (exc.filename or "namespace operation", exc.strerror or exc))
     module.exit_json(**result)

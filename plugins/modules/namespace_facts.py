@@ -176,8 +176,21 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.linux.namespaces.plugins.module_utils._module import fail_from_error
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
-from ansible_collections.linux.namespaces.plugins.module_utils.probe import NOBODY, gather
+from ansible_collections.linux.namespaces.plugins.module_utils.facts import gather
+from ansible_collections.linux.namespaces.plugins.module_utils.facts_analysis import readiness
+from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import DEFAULT_SET_TYPES
+from ansible_collections.linux.namespaces.plugins.module_utils.userns_policy import NOBODY
+
+# What isolate.yml needs: its set's five types, and pidfd_open, by which a set's holder is stopped.
+ISOLATE_TYPES = DEFAULT_SET_TYPES
+ISOLATE_FEATURES = ("pidfd_open",)
+
+
+def isolate_verdict(facts):
+    """Whether the collection's isolate.yml can run on the host the facts describe."""
+    return readiness(facts, "isolate.yml", ISOLATE_TYPES, ISOLATE_FEATURES)
 
 
 def main() -> None:
@@ -190,8 +203,11 @@ def main() -> None:
     )
     try:
         facts = gather(module.params["unprivileged_uid"], module.params["unprivileged_gid"])
-    except (NamespaceError, OSError) as exc:
+    except NamespaceError as exc:
+        fail_from_error(module, exc, "namespace audit failed")
+    except OSError as exc:
         module.fail_json(msg="namespace audit failed: %s" % exc)
+    facts["isolate"] = isolate_verdict(facts)
     module.exit_json(changed=False, ansible_facts={"linux_namespaces": facts})
 
 

@@ -25,6 +25,8 @@ description:
     (permission denied, exited during the walk, zombies) are counted in RV(unreadable_processes) and
     skipped.
   - Only reads. It creates, enters and changes nothing, also outside check mode.
+extends_documentation_fragment:
+  - linux.namespaces.store
 author:
   - linux.namespaces maintainers (@linux-namespaces)
 options:
@@ -62,11 +64,6 @@ options:
       - O(tree) needs them and turns them on.
     type: bool
     default: false
-  store:
-    description:
-      - The store of named sets, as given to M(linux.namespaces.namespace).
-    type: path
-    default: /run/linux-namespaces
 attributes:
   check_mode:
     description: Can run in check_mode and return the same listing; it never changes anything.
@@ -337,7 +334,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.inspect import TREE_KEYS, inspect_host
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPE_NAMES
-from ansible_collections.linux.namespaces.plugins.module_utils.store import DEFAULT_STORE
+from ansible_collections.linux.namespaces.plugins.module_utils._module import fail_from_error, store_argument_spec
 
 
 def main():
@@ -348,7 +345,7 @@ def main():
             name=dict(type="str"),
             tree=dict(type="str", choices=list(TREE_KEYS)),
             relations=dict(type="bool", default=False),
-            store=dict(type="path", default=DEFAULT_STORE),
+            **store_argument_spec()
         ),
         supports_check_mode=True,
     )
@@ -356,7 +353,9 @@ def main():
     try:
         found = inspect_host(store_root=params["store"], types=params["type"], pid=params["pid"],
                              name=params["name"], tree=params["tree"], relations=params["relations"])
-    except (NamespaceError, OSError, ValueError) as exc:
+    except NamespaceError as exc:
+        fail_from_error(module, exc, "cannot list namespaces")
+    except (OSError, ValueError) as exc:
         module.fail_json(msg="cannot list namespaces: %s" % exc)
     module.exit_json(changed=False, **found)
 

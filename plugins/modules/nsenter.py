@@ -28,6 +28,7 @@ author:
   - linux.namespaces maintainers (@linux-namespaces)
 extends_documentation_fragment:
   - action_common_attributes
+  - linux.namespaces.store
 attributes:
   check_mode:
     support: partial
@@ -44,10 +45,6 @@ options:
       - Name of the set to enter, in O(store).
       - Exactly one of O(name), O(pid) and O(paths) is required.
     type: str
-  store:
-    description: Directory of the sets (the O(linux.namespaces.namespace#module:store) they were made in).
-    type: path
-    default: /run/linux-namespaces
   pid:
     description:
       - Enter the namespaces of this process. It is held by a pidfd (kernel 5.3 and later) or by its
@@ -252,11 +249,13 @@ import shlex
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.linux.namespaces.plugins.module_utils.enter import (
-    Launch, glob_inside, resolve_target, run_command)
+from ansible_collections.linux.namespaces.plugins.module_utils._module import fail_from_error, store_argument_spec
+from ansible_collections.linux.namespaces.plugins.module_utils.enter import Launch, glob_inside, run_command
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPE_NAMES
-from ansible_collections.linux.namespaces.plugins.module_utils.store import DEFAULT_STORE, Store, validate_name
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import validate_name
+from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
+from ansible_collections.linux.namespaces.plugins.module_utils.targets import resolve_target
 
 
 def command_argv(params):
@@ -288,7 +287,6 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="str"),
-            store=dict(type="path", default=DEFAULT_STORE),
             pid=dict(type="int"),
             paths=dict(type="dict"),
             types=dict(type="list", elements="str", choices=list(TYPE_NAMES)),
@@ -306,6 +304,7 @@ def main():
             no_new_privs=dict(type="bool", default=True),
             creates=dict(type="str"),
             removes=dict(type="str"),
+            **store_argument_spec()
         ),
         required_one_of=[("name", "pid", "paths"), ("argv", "cmd")],
         mutually_exclusive=[("name", "pid", "paths"), ("argv", "cmd")],
@@ -328,7 +327,9 @@ def main():
             validate_name(params["name"])
         target = resolve_target(name=params["name"], pid=params["pid"], paths=params["paths"],
                                 types=params["types"], store=Store(params["store"]))
-    except (NamespaceError, ValueError) as exc:
+    except NamespaceError as exc:
+        fail_from_error(module, exc, **result)
+    except ValueError as exc:
         fail(str(exc))
 
     with target:
@@ -336,7 +337,7 @@ def main():
         try:
             skipped = skip_reason(target, params, "Would" if module.check_mode else "Did")
         except NamespaceError as exc:
-            fail(str(exc))
+            fail_from_error(module, exc, **result)
         if skipped:
             result.update(msg=skipped[0], stdout=skipped[1], rc=0)
             module.exit_json(**result)
@@ -356,7 +357,7 @@ def main():
         try:
             ran = run_command(target, launch, None if stdin is None else stdin.encode())
         except NamespaceError as exc:
-            fail(str(exc))
+            fail_from_error(module, exc, **result)
 
     stdout = to_text(ran.stdout, errors="surrogate_or_replace")
     stderr = to_text(ran.stderr, errors="surrogate_or_replace")

@@ -14,8 +14,8 @@ description:
   - Makes sure a System V message queue with a given key exists or not in the IPC namespace of the module's
     process, as C(ipcmk -Q) and C(ipcrm -Q KEY) do, but by a key the caller chooses, so a later task or run
     finds the same queue again.
-  - The seed document's IPC demonstration compares queues by key (C(ipcs -q)) on the host and inside a new
-    IPC namespace; this module makes such a queue on the host.
+  - The IPC demonstration of the seed tutorial (docs/SEED.md) compares queues by key (C(ipcs -q)) on the
+    host and inside a new IPC namespace; this module makes such a queue on the host.
   - Uses only the Python standard library and ctypes on the target.
 author:
   - linux.namespaces maintainers (@linux-namespaces)
@@ -80,7 +80,8 @@ id:
 import errno
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils import sysv_ipc
+from ansible_collections.linux.namespaces.plugins.module_utils._module import fail_from_error
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 
 IPC_PRIVATE = 0
@@ -109,7 +110,7 @@ def parse_mode(text):
 def queue_id(key):
     """The id of the queue with that key, or None."""
     try:
-        return syscalls.msgget(key)
+        return sysv_ipc.msgget(key)
     except NamespaceError as exc:
         if exc.errno == errno.ENOENT:
             return None
@@ -138,14 +139,14 @@ def main():
         found = existing
         if changed and not module.check_mode:
             if want_present:
-                found = syscalls.msgget(key, syscalls.IPC_CREAT | mode)
+                found = sysv_ipc.msgget(key, sysv_ipc.IPC_CREAT | mode)
             else:
-                syscalls.msgctl_remove(existing)
+                sysv_ipc.msgctl_remove(existing)
                 found = None
         elif changed:
             found = None
     except NamespaceError as exc:
-        module.fail_json(msg=str(exc), call=exc.call, errno=exc.errno)
+        fail_from_error(module, exc)
     result = {"changed": changed, "key": shown_key, "id": found}
     if module._diff:
         result["diff"] = {"before": {"key": shown_key, "present": existing is not None},

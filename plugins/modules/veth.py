@@ -28,6 +28,7 @@ author:
   - linux.namespaces maintainers (@linux-namespaces)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - linux.namespaces.store
 options:
   name:
     description:
@@ -46,11 +47,6 @@ options:
         into it.
       - Exactly one of O(namespace) and O(netns_path) is required.
     type: str
-  store:
-    description:
-      - Store of the set named by O(namespace).
-    type: path
-    default: /run/linux-namespaces
   netns_path:
     description:
       - Path of a network namespace file, such as C(/run/netns/NAME) or C(/proc/PID/ns/net); the peer goes
@@ -168,9 +164,12 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils._module import (
+    fail_from_error, set_diff, store_argument_spec)
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import CLONE_NEWNET
-from ansible_collections.linux.namespaces.plugins.module_utils.store import Store, validate_name
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import validate_name
+from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
 
 try:
     from pyroute2 import IPRoute, NetlinkError, NetNS
@@ -290,7 +289,7 @@ class VethModule:
                                       else "no set %s in store %s: create it with linux.namespaces.namespace first"
                                       % (self.params["namespace"], self.params["store"]))
             # The peer lived in that namespace, and a veth dies with its namespace.
-            self._set_diff({}, {})
+            set_diff(self.module, self.result, {}, {})
             return self.result
         nsfd = syscalls.open_namespace(path)
         try:
@@ -364,7 +363,7 @@ class VethModule:
             if not self.apply:
                 self.result["host"].update(addresses=wanted_host, up=True)
                 self.result["peer"].update(addresses=wanted_peer, up=True)
-        self._set_diff(before, after)
+        set_diff(self.module, self.result, before, after)
 
     @staticmethod
     def _converge(ipr, link, wanted):
@@ -382,17 +381,13 @@ class VethModule:
     def _absent(self, host, pair):
         host_end, peer = pair
         if host_end is None:
-            self._set_diff({}, {})
+            set_diff(self.module, self.result, {}, {})
             return
         self.result["changed"] = True
         if self.apply:
             host.link("del", index=host_end.index)
-        self._set_diff({"host": shown(host_end.name, host_end.addresses, host_end.up),
-                        "peer": shown(peer.name, peer.addresses, peer.up)}, {})
-
-    def _set_diff(self, before, after):
-        if self.module._diff:
-            self.result["diff"] = {"before": before, "after": after}
+        set_diff(self.module, self.result, {"host": shown(host_end.name, host_end.addresses, host_end.up),
+                                            "peer": shown(peer.name, peer.addresses, peer.up)}, {})
 
 
 def main():
@@ -401,11 +396,11 @@ def main():
             name=dict(type="str", required=True),
             peer_name=dict(type="str", default="eth0"),
             namespace=dict(type="str"),
-            store=dict(type="path", default="/run/linux-namespaces"),
             netns_path=dict(type="path"),
             addresses=dict(type="list", elements="str", default=[], aliases=["address"]),
             peer_addresses=dict(type="list", elements="str", default=[], aliases=["peer_address"]),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            **store_argument_spec()
         ),
         mutually_exclusive=[("namespace", "netns_path")],
         required_one_of=[("namespace", "netns_path")],
@@ -430,7 +425,7 @@ def main():
     try:
         result = VethModule(module).run()
     except NamespaceError as exc:
-        module.fail_json(msg=str(exc), call=exc.call, nstype=exc.nstype, errno=exc.errno)
+        fail_from_error(module, exc)
     except NetlinkError as exc:
         module.fail_json(msg="netlink request failed: %s" % os.strerror(exc.code), errno=exc.code)
     except OSError as exc:

@@ -17,7 +17,7 @@ import textwrap
 import time
 
 import pytest
-from ansible_collections.linux.namespaces.plugins.module_utils.store import HOLDER_COMM_PREFIX
+from ansible_collections.linux.namespaces.plugins.module_utils.holder import HOLDER_COMM_PREFIX
 
 CONFTEST = pathlib.Path(__file__).resolve().parents[1] / 'conftest.py'
 INNER_TIMEOUT = 120

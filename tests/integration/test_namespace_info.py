@@ -17,8 +17,9 @@ from typing import Dict, Iterator, List, NamedTuple
 import pytest
 
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import read_mountinfo
-from ansible_collections.linux.namespaces.plugins.module_utils.store import (
-    NETNS_DIR, SetOptions, SetState, Store)
+from ansible_collections.linux.namespaces.plugins.module_utils.creating import create_set, remove_set
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import NETNS_DIR, SetOptions, SetState
+from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
 
 SET_TYPES = ("mnt", "uts", "ipc", "pid", "net")
 TARGET_PYTHONS = ("3.8.18", "3.13.0")
@@ -54,8 +55,8 @@ def planted(prefix: str) -> Iterator[Planted]:
     plain_netns = os.path.join(NETNS_DIR, prefix + "plain")
     try:
         with store.locked():
-            healthy = store.create(prefix + "web", SetOptions(types=SET_TYPES))
-            unmounted = store.create(prefix + "gone", SetOptions(types=("uts",)))
+            healthy = create_set(store, prefix + "web", SetOptions(types=SET_TYPES))
+            unmounted = create_set(store, prefix + "gone", SetOptions(types=("uts",)))
         subprocess.run(["umount", os.path.join(unmounted.path, "uts")], check=True)
         stray_dir = os.path.join(root, prefix + "stray")
         os.mkdir(stray_dir)
@@ -70,7 +71,7 @@ def planted(prefix: str) -> Iterator[Planted]:
             os.unlink(plain_netns)
         for name in (prefix + "web", prefix + "gone"):
             with contextlib.suppress(Exception):
-                store.remove(name)
+                remove_set(store, name)
         for point in sorted(_mounts_under(root), key=len, reverse=True):
             subprocess.run(["umount", "-l", point], check=False)
         subprocess.run(["rm", "-rf", "--one-file-system", root], check=False)

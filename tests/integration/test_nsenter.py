@@ -42,10 +42,12 @@ def _link_collection() -> None:
 
 _link_collection()
 
-from ansible_collections.linux.namespaces.plugins.module_utils.enter import (  # noqa: E402
-    EnterTarget, Launch, resolve_target, run_command)
+from ansible_collections.linux.namespaces.plugins.module_utils.creating import create_set, remove_set  # noqa: E402
+from ansible_collections.linux.namespaces.plugins.module_utils.enter import Launch, run_command  # noqa: E402
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError  # noqa: E402
-from ansible_collections.linux.namespaces.plugins.module_utils.store import SetOptions, Store  # noqa: E402
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions  # noqa: E402
+from ansible_collections.linux.namespaces.plugins.module_utils.store import Store  # noqa: E402
+from ansible_collections.linux.namespaces.plugins.module_utils.targets import EnterTarget, resolve_target  # noqa: E402
 
 pytest_plugins = ("tests.fleet.pytest_plugin",)
 
@@ -109,13 +111,13 @@ class Sets:
         options.setdefault("netns_link", False)
         self.names.append(name)
         with self.store.locked():
-            state = self.store.create(name, SetOptions(**options))
+            state = create_set(self.store, name, SetOptions(**options))
         return SetInfo(name, state.path, json.loads(Path(state.path, "state.json").read_text()))
 
     def remove_all(self) -> None:
         with self.store.locked():
             for name in self.names:
-                self.store.remove(name)
+                remove_set(self.store, name)
         self.store.unmount_if_empty()
 
 

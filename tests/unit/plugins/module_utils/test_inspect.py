@@ -9,7 +9,7 @@ from typing import Dict
 
 import pytest
 
-from ansible_collections.linux.namespaces.plugins.module_utils import inspect
+from ansible_collections.linux.namespaces.plugins.module_utils import inspect, procfs
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 
 
@@ -38,7 +38,7 @@ def proc(tmp_path):
 
 
 def test_walk_counts_and_skips_unreadable_processes(proc) -> None:
-    records, unreadable = inspect.walk_processes(("net", "uts"), str(proc))
+    records, unreadable = procfs.walk_processes(("net", "uts"), str(proc))
     assert unreadable == 2  # 11 exited before the walk, 13 during it
     assert {i: r.nprocs for i, r in records.items()} == {200: 2, 100: 3, 201: 1}  # 13 counted nowhere
     assert (records[100].pid, records[100].command) == (10, "sleep 600")
@@ -54,13 +54,13 @@ def test_permission_denied_is_counted_not_fatal(proc, monkeypatch) -> None:
         return real_readlink(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "readlink", readlink)
-    records, unreadable = inspect.walk_processes(("net", "uts"), str(proc))
+    records, unreadable = procfs.walk_processes(("net", "uts"), str(proc))
     assert unreadable == 3
     assert records[100].nprocs == 2 and records[100].pid == 12
 
 
 def test_present_types_ignore_for_children_links(proc) -> None:
-    assert inspect.present_types(str(proc)) == ("uts", "net")  # table order
+    assert procfs.present_types(str(proc)) == ("uts", "net")  # table order
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ import os
 import pytest
 
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount
-from ansible_collections.linux.namespaces.plugins.module_utils.store import (
-    MAX_MAP_LINES, STORE_FSNAME, SetOptions, Store, parse_id_map, validate_name, validate_options, validate_store_path)
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
+    MAX_MAP_LINES, SetOptions, parse_id_map, validate_name, validate_options, validate_store_path)
+from ansible_collections.linux.namespaces.plugins.module_utils.store import STORE_FSNAME, Store
 
 
 @pytest.mark.parametrize("name", ["a", "web-1", "A.b_c-9", "x" * 64, ".hidden", "..x", "x..", "..."])

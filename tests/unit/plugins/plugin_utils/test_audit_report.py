@@ -15,7 +15,8 @@ REPOSITORY = Path(__file__).resolve().parents[4]
 if str(REPOSITORY) not in sys.path:  # ansible-test runs units from a copy of the collection
     sys.path.insert(0, str(REPOSITORY))
 
-from ansible_collections.linux.namespaces.plugins.module_utils import probe  # noqa: E402
+from ansible_collections.linux.namespaces.plugins.module_utils import facts_analysis  # noqa: E402
+from ansible_collections.linux.namespaces.plugins.modules.namespace_facts import isolate_verdict  # noqa: E402
 from ansible_collections.linux.namespaces.plugins.plugin_utils import audit_report  # noqa: E402
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import render_template  # noqa: E402
 from tests.report_page import dangling_links, elements, table_rows  # noqa: E402
@@ -24,8 +25,8 @@ NO_ROUTE = "unreachable: Failed to connect to the host via ssh: ssh: connect to 
 
 
 def conclude(facts):
-    facts["disagreements"] = probe.find_disagreements(facts)
-    facts["isolate"] = probe.isolate_summary(facts)
+    facts["disagreements"] = facts_analysis.find_disagreements(facts)
+    facts["isolate"] = isolate_verdict(facts)
     return facts
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linux.namespaces.plugins.module_utils import probe
+from ansible_collections.linux.namespaces.plugins.module_utils import facts_analysis, kernel_config
+from ansible_collections.linux.namespaces.plugins.modules.namespace_facts import isolate_verdict
 from ansible_collections.linux.namespaces.plugins.module_utils.features import release_has, version_tuple
 
 
@@ -19,15 +20,15 @@ def failed(reason, err):
 
 def test_healthy_host_has_no_disagreement_and_can_run_isolate(make_facts):
     facts = make_facts()
-    assert probe.find_disagreements(facts) == []
-    assert probe.isolate_summary(facts)["status"] == "pass"
+    assert facts_analysis.find_disagreements(facts) == []
+    assert isolate_verdict(facts)["status"] == "pass"
 
 
 def test_stale_config_disagrees_with_runtime_and_probe(make_facts):
     facts = make_facts()
     facts["kernel_config"]["options"]["CONFIG_TIME_NS"] = "absent"
     facts["types"]["time"]["config"] = "absent"
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     assert between(found, "time") == {("config", "runtime"), ("config", "probe")}
     assert all("does not describe the running kernel" in d["meaning"] for d in found if d["subject"] == "time")
 
@@ -35,7 +36,7 @@ def test_stale_config_disagrees_with_runtime_and_probe(make_facts):
 def test_config_namespaces_off_turns_every_configured_type_off(make_facts):
     facts = make_facts()
     facts["kernel_config"]["options"]["CONFIG_NAMESPACES"] = "n"
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     assert ("config", "runtime") in between(found, "uts")
     assert between(found, "mnt") == set()  # no option builds mnt namespaces: always there
 
@@ -43,7 +44,7 @@ def test_config_namespaces_off_turns_every_configured_type_off(make_facts):
 def test_built_in_type_missing_from_proc(make_facts):
     facts = make_facts()
     facts["types"]["net"]["present"] = False
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     assert between(found, "net") == {("config", "runtime"), ("runtime", "probe")}
 
 
@@ -51,11 +52,11 @@ def test_max_sysctl_zero_disables_a_built_in_type(make_facts):
     facts = make_facts()
     facts["types"]["ipc"]["max"] = 0
     facts["types"]["ipc"]["creatable"] = failed("cannot create an ipc namespace: limit", "ENOSPC")
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     assert between(found, "ipc") == {("config", "policy"), ("runtime", "probe")}
     runtime = [d for d in found if d["subject"] == "ipc" and d["between"] == ["runtime", "probe"]][0]
     assert "user.max_ipc_namespaces limit is reached" in runtime["meaning"]
-    summary = probe.isolate_summary(facts)
+    summary = isolate_verdict(facts)
     assert summary["status"] == "fail"
     assert summary["blockers"] == ["ipc namespace: cannot create an ipc namespace: limit"]
 
@@ -63,22 +64,22 @@ def test_max_sysctl_zero_disables_a_built_in_type(make_facts):
 def test_max_sysctl_zero_yet_created(make_facts):
     facts = make_facts()
     facts["types"]["uts"]["max"] = 0
-    assert ("policy", "probe") in between(probe.find_disagreements(facts), "uts")
+    assert ("policy", "probe") in between(facts_analysis.find_disagreements(facts), "uts")
 
 
 def test_root_denied_by_seccomp_blocks_isolate(make_facts):
     facts = make_facts()
     facts["types"]["net"]["creatable"] = failed("cannot create a net namespace: permission denied", "EPERM")
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     runtime = [d for d in found if d["subject"] == "net" and d["between"] == ["runtime", "probe"]]
     assert runtime and "seccomp" in runtime[0]["meaning"]
-    assert probe.isolate_summary(facts)["status"] == "fail"
+    assert isolate_verdict(facts)["status"] == "fail"
 
 
 def test_isolate_needs_pidfd_open(make_facts):
     facts = make_facts("5.2.0")
     facts["features"]["pidfd_open"] = failed("no pidfd_open", "ENOSYS")
-    summary = probe.isolate_summary(facts)
+    summary = isolate_verdict(facts)
     assert summary["status"] == "fail"
     assert summary["blockers"] == ["pidfd_open: no pidfd_open"]
 
@@ -88,8 +89,8 @@ def test_unprivileged_audit_cannot_judge_isolate_and_reports_no_permission_disag
     facts["probed_as"] = {"uid": 1000, "root": False}
     for name in ("mnt", "uts", "ipc", "pid", "net", "cgroup", "time"):
         facts["types"][name]["creatable"] = {"status": "unknown", "reason": "needs CAP_SYS_ADMIN", "errno": "EPERM"}
-    assert probe.isolate_summary(facts)["status"] == "unknown"
-    assert probe.find_disagreements(facts) == []
+    assert isolate_verdict(facts)["status"] == "unknown"
+    assert facts_analysis.find_disagreements(facts) == []
 
 
 def test_no_kernel_config_means_unknown_not_disagreement(make_facts):
@@ -98,7 +99,7 @@ def test_no_kernel_config_means_unknown_not_disagreement(make_facts):
     for entry in facts["types"].values():
         entry["config"] = "builtin" if entry["kernel_config"] is None else "unknown"
     facts["types"]["pid"]["present"] = False
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     assert between(found, "pid") == {("runtime", "probe")}
 
 
@@ -106,7 +107,7 @@ def test_feature_newer_than_release_is_a_backport(make_facts):
     facts = make_facts("5.10.0")
     for name in ("listmount", "statmount", "ns_get_id"):
         facts["features"][name] = failed("ENOSYS", "ENOSYS")
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     backports = {d["subject"] for d in found if d["meaning"] == "the distribution backported it"}
     assert backports == {"mount_setattr", "idmapped_mounts"}
     assert between(found, "listmount") == set()
@@ -115,7 +116,7 @@ def test_feature_newer_than_release_is_a_backport(make_facts):
 def test_feature_missing_on_a_new_enough_kernel(make_facts):
     facts = make_facts()
     facts["features"]["clone3"] = failed("the running kernel does not have the clone3 system call", "ENOSYS")
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     assert between(found, "clone3") == {("version", "probe")}
     assert "seccomp" in [d for d in found if d["subject"] == "clone3"][0]["meaning"]
 
@@ -123,14 +124,14 @@ def test_feature_missing_on_a_new_enough_kernel(make_facts):
 def test_unknown_feature_is_no_disagreement(make_facts):
     facts = make_facts()
     facts["features"]["setns_pidfd"] = {"status": "unknown", "reason": "denied", "errno": "EPERM"}
-    assert probe.find_disagreements(facts) == []
+    assert facts_analysis.find_disagreements(facts) == []
 
 
 def test_missing_max_sysctls_on_a_49_kernel(make_facts):
     facts = make_facts()
     for entry in facts["types"].values():
         entry["max"] = None
-    assert between(probe.find_disagreements(facts), "user.max_*_namespaces") == {("version", "runtime")}
+    assert between(facts_analysis.find_disagreements(facts), "user.max_*_namespaces") == {("version", "runtime")}
 
 
 USERNS = "unprivileged user namespaces"
@@ -152,7 +153,7 @@ def set_userns(facts, create, operation, **sysctls):
 def test_ubuntu_apparmor_restriction(make_facts):
     facts = make_facts()
     set_userns(facts, "pass", "fail", **{"kernel.apparmor_restrict_unprivileged_userns": "1"})
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     assert between(found, USERNS) == {("probe", "probe"), ("config", "policy")}
     capabilities = [d for d in found if d["between"] == ["probe", "probe"]][0]
     assert "AppArmor" in capabilities["meaning"]
@@ -161,34 +162,34 @@ def test_ubuntu_apparmor_restriction(make_facts):
 def test_capabilities_denied_without_apparmor_gate_names_another_cause(make_facts):
     facts = make_facts()
     set_userns(facts, "pass", "fail")
-    capabilities = [d for d in probe.find_disagreements(facts) if d["between"] == ["probe", "probe"]][0]
+    capabilities = [d for d in facts_analysis.find_disagreements(facts) if d["between"] == ["probe", "probe"]][0]
     assert "AppArmor's restriction" not in capabilities["meaning"]
 
 
 def test_apparmor_gate_set_but_not_applied(make_facts):
     facts = make_facts()
     set_userns(facts, "pass", "pass", **{"kernel.apparmor_restrict_unprivileged_userns": "1"})
-    assert between(probe.find_disagreements(facts), USERNS) == {("policy", "probe")}
+    assert between(facts_analysis.find_disagreements(facts), USERNS) == {("policy", "probe")}
 
 
 def test_debian_switch_off_agrees_with_probe(make_facts):
     facts = make_facts()
     set_userns(facts, "fail", "unknown", **{"kernel.unprivileged_userns_clone": "0"})
     # The gate explains the refusal: only the built-in-but-off disagreement remains.
-    assert between(probe.find_disagreements(facts), USERNS) == {("config", "policy")}
+    assert between(facts_analysis.find_disagreements(facts), USERNS) == {("config", "policy")}
 
 
 def test_no_gate_closed_but_creation_refused(make_facts):
     facts = make_facts()
     set_userns(facts, "fail", "unknown")
-    found = [d for d in probe.find_disagreements(facts) if d["between"] == ["policy", "probe"]]
+    found = [d for d in facts_analysis.find_disagreements(facts) if d["between"] == ["policy", "probe"]]
     assert len(found) == 1 and "seccomp" in found[0]["meaning"]
 
 
 def test_gate_closed_yet_creation_worked(make_facts):
     facts = make_facts()
     set_userns(facts, "pass", "pass", **{"user.max_user_namespaces": "0"})
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     assert ("policy", "probe") in between(found, USERNS)
 
 
@@ -200,11 +201,11 @@ def test_gate_closed_yet_creation_worked(make_facts):
     ("CONFIG_NET_NS=y\n", None, "builtin"),
 ])
 def test_config_state(text, option, state):
-    assert probe.config_state(probe.parse_kernel_config(text), option) == state
+    assert kernel_config.config_state(kernel_config.parse_kernel_config(text), option) == state
 
 
 def test_parse_kernel_config_keeps_values():
-    parsed = probe.parse_kernel_config('# comment\nCONFIG_LOCALVERSION="-fc"\nCONFIG_IPC_NS=m\n')
+    parsed = kernel_config.parse_kernel_config('# comment\nCONFIG_LOCALVERSION="-fc"\nCONFIG_IPC_NS=m\n')
     assert parsed == {"CONFIG_LOCALVERSION": "-fc", "CONFIG_IPC_NS": "m"}
 
 
@@ -226,5 +227,5 @@ def test_version_tuple_pads_patch():
 
 def test_type_newer_than_release_is_a_backport(make_facts):
     facts = make_facts("5.4.0")
-    found = probe.find_disagreements(facts)
+    found = facts_analysis.find_disagreements(facts)
     assert between(found, "time") == {("version", "probe")}

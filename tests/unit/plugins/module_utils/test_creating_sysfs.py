@@ -9,7 +9,7 @@ import errno
 
 import pytest
 
-from ansible_collections.linux.namespaces.plugins.module_utils import store
+from ansible_collections.linux.namespaces.plugins.module_utils import creating
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount
 
@@ -24,27 +24,27 @@ def _open_tree_failing(err: int):
 
 def test_copy_is_taken_recursively_when_cgroups_are_mounted(monkeypatch) -> None:
     calls = []
-    monkeypatch.setattr(store, "topmost", lambda path: CGROUP2 if path == store.CGROUP_MOUNT else None)
-    monkeypatch.setattr(store.syscalls, "open_tree_clone", lambda path, recursive=False: calls.append(
+    monkeypatch.setattr(creating, "topmost", lambda path: CGROUP2 if path == creating.CGROUP_MOUNT else None)
+    monkeypatch.setattr(creating.mountapi, "open_tree_clone", lambda path, recursive=False: calls.append(
         (path, recursive)) or 42)
-    assert store._copy_of_cgroup_mounts() == 42
-    assert calls == [(store.CGROUP_MOUNT, True)]
+    assert creating._copy_of_cgroup_mounts() == 42
+    assert calls == [(creating.CGROUP_MOUNT, True)]
 
 
 def test_no_cgroup_mount_means_nothing_to_copy(monkeypatch) -> None:
-    monkeypatch.setattr(store, "topmost", lambda path: None)
-    monkeypatch.setattr(store.syscalls, "open_tree_clone", _open_tree_failing(errno.EPERM))
-    assert store._copy_of_cgroup_mounts() is None
+    monkeypatch.setattr(creating, "topmost", lambda path: None)
+    monkeypatch.setattr(creating.mountapi, "open_tree_clone", _open_tree_failing(errno.EPERM))
+    assert creating._copy_of_cgroup_mounts() is None
 
 
 def test_kernel_without_open_tree_hides_the_cgroups(monkeypatch) -> None:
-    monkeypatch.setattr(store, "topmost", lambda path: CGROUP2)
-    monkeypatch.setattr(store.syscalls, "open_tree_clone", _open_tree_failing(errno.ENOSYS))
-    assert store._copy_of_cgroup_mounts() is None
+    monkeypatch.setattr(creating, "topmost", lambda path: CGROUP2)
+    monkeypatch.setattr(creating.mountapi, "open_tree_clone", _open_tree_failing(errno.ENOSYS))
+    assert creating._copy_of_cgroup_mounts() is None
 
 
 def test_other_open_tree_errors_fail_the_set(monkeypatch) -> None:
-    monkeypatch.setattr(store, "topmost", lambda path: CGROUP2)
-    monkeypatch.setattr(store.syscalls, "open_tree_clone", _open_tree_failing(errno.EPERM))
+    monkeypatch.setattr(creating, "topmost", lambda path: CGROUP2)
+    monkeypatch.setattr(creating.mountapi, "open_tree_clone", _open_tree_failing(errno.EPERM))
     with pytest.raises(NamespaceError):
-        store._copy_of_cgroup_mounts()
+        creating._copy_of_cgroup_mounts()

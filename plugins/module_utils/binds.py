@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright: linux.namespaces contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nsfs bind mounts: a set's namespace files in the store and its link in /run/netns."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+
+from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import mount_points
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import NETNS_DIR, SetState
+from ansible_collections.linux.namespaces.plugins.module_utils.store import is_nsfs_of
+
+
+def create_empty_file(path: str) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444))
+
+
+def bind(source: str, target: str) -> None:
+    create_empty_file(target)
+    syscalls.mount(source, target, None, syscalls.MS_BIND)
+
+
+def unbind(path: str) -> None:
+    """Detach a bind mount (if it is one) and remove its mount-point file."""
+    try:
+        syscalls.umount2(path, syscalls.MNT_DETACH)
+    except NamespaceError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOENT):
+            raise
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def link_netns(state: SetState) -> None:
+    """Publish the net namespace at /run/netns/NAME, as `ip netns add` would."""
+    link = os.path.join(NETNS_DIR, state.name)
+    if os.path.lexists(link):
+        if is_nsfs_of(link, state.inodes["net"]):
+            return
+        raise NamespaceError("%s exists and is not this set's network namespace; remove it or set "
+                             "netns_link: false" % link)
+    os.makedirs(NETNS_DIR, mode=0o755, exist_ok=True)
+    if NETNS_DIR not in mount_points():
+        # iproute2 makes /run/netns a shared mount of its own, so namespaces bound there later
+        # appear in mount namespaces made earlier by `ip netns exec`.
+        syscalls.mount(NETNS_DIR, NETNS_DIR, None, syscalls.MS_BIND | syscalls.MS_REC)
+        syscalls.mount(None, NETNS_DIR, None, syscalls.MS_SHARED | syscalls.MS_REC)
+    bind(os.path.join(state.path, "net"), link)
+
+
+def unlink_netns(state: SetState) -> bool:
+    """Remove /run/netns/NAME if it is the set's network namespace; say if it was."""
+    link = os.path.join(NETNS_DIR, state.name)
+    if "net" in state.inodes and is_nsfs_of(link, state.inodes["net"]):
+        unbind(link)
+        return True
+    return False

@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright: linux.namespaces contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Making a named set and removing it again.
+
+A forked child unshares and sets the new namespaces up; with a PID namespace its own child, the holder
+(holder.py), becomes PID 1 there. Each step reports through child.Channel, so a failure inside raises
+here; the module binds the namespace files into the store and records the set (store.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import os
+from typing import List, Optional
+
+from ansible_collections.linux.namespaces.plugins.module_utils import mountapi, syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils.binds import bind, link_netns, unbind, unlink_netns
+from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel
+from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
+from ansible_collections.linux.namespaces.plugins.module_utils.holder import holder_main, stop_holder
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import topmost
+from ansible_collections.linux.namespaces.plugins.module_utils.netdev import set_link_up
+from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPES_BY_NAME, flags_for
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
+    STATE_FILE, SetOptions, SetState, effective_options)
+from ansible_collections.linux.namespaces.plugins.module_utils.store import Store, process_ns_inode
+
+CGROUP_MOUNT = "/sys/fs/cgroup"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _setup_inside(options: SetOptions) -> None:
+    """Make the new namespaces what the options say, from a process inside all of them."""
+    types = set(options.types)
+    if "mnt" in types and options.propagation != "unchanged":
+        syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.PROPAGATION_FLAGS[options.propagation])
+    if options.mount_proc:
+        # The old /proc is made private first so the new one cannot propagate to the host (docs/PITFALLS.md, P1).
+        syscalls.mount(None, "/proc", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+        syscalls.mount("proc", "/proc", "proc", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
+    if options.mount_sysfs:
+        _mount_sysfs()
+    if options.hostname is not None:
+        syscalls.sethostname(options.hostname)
+    if options.domainname is not None:
+        syscalls.setdomainname(options.domainname)
+    if "net" in types:
+        set_link_up("lo", options.loopback)
+
+
+def _copy_of_cgroup_mounts() -> Optional[int]:
+    """A detached copy of the cgroup mounts at /sys/fs/cgroup; None when there are none, or on a kernel before
+    5.2 (no open_tree), where they end up hidden as with ip netns exec."""
+    if topmost(CGROUP_MOUNT) is None:
+        return None
+    try:
+        return mountapi.open_tree_clone(CGROUP_MOUNT, recursive=True)
+    except NamespaceError as exc:
+        if exc.errno == errno.ENOSYS:
+            return None
+        raise
+
+
+def _mount_sysfs() -> None:
+    """A /sys showing the set's own network devices: sysfs takes the network namespace of the process that
+    mounts it, as `ip netns exec` does for each command. The old /sys is made private first so the new one
+    cannot propagate to the host (docs/PITFALLS.md, P1). The new /sys would hide the cgroup file systems under the
+    old one, which ip netns exec loses; a copy of them is taken first and attached again.
+    Other file systems under the old /sys (debugfs, bpf...) stay hidden."""
+    syscalls.mount(None, "/sys", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+    cgroups = _copy_of_cgroup_mounts()
+    try:
+        syscalls.mount("sysfs", "/sys", "sysfs", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
+        if cgroups is not None:
+            mountapi.move_mount_to(cgroups, CGROUP_MOUNT)
+    finally:
+        if cgroups is not None:
+            os.close(cgroups)
+
+
+def _become_root_inside(options: SetOptions) -> None:
+    """Inside a new user namespace, take the ids that map to root if the maps have them."""
+    if any(line.split()[0] == "0" for line in options.gid_map):
+        if options.setgroups == "allow":
+            os.setgroups([])
+        os.setresgid(0, 0, 0)
+    if any(line.split()[0] == "0" for line in options.uid_map):
+        os.setresuid(0, 0, 0)
+
+
+def _unshare_on(cpu: Optional[int], flags: int) -> None:
+    """unshare, on one CPU when cpu is given (see _MountNamespaceIdOrder)."""
+    if cpu is None:
+        syscalls.unshare(flags)
+        return
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError:  # offline, or outside our cpuset: an unpinned unshare is the best we can do
+        pass
+    try:
+        syscalls.unshare(flags)
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: Channel, down: Channel) -> None:
+    """Runs in the forked child that unshares; never returns.
+
+    Each step answers on `up`; a failed step ends the child, so the module sees its error.
+    """
+    up.keep_writing()
+    down.keep_reading()
+    try:
+        os.setsid()  # the holder must not get signals sent to Ansible's process group
+        if not up.report(lambda: _unshare_on(cpu, flags_for(options.types))):
+            return
+        # Before taking other ids: a credential change makes /proc/self/timens_offsets root's.
+        if not up.report(lambda: _write_time_offsets(options)):
+            return
+        if "user" in options.types:
+            if os.read(down.read_fd, 1) != b"g":  # the module writes the id maps, then says go
+                return
+            if not up.report(lambda: _become_root_inside(options)):
+                return
+        if "pid" not in options.types:
+            if up.report(lambda: (_setup_inside(options), os.getpid())[1]):
+                os.read(down.read_fd, 1)  # stay alive while the module binds our namespace files
+            return
+        if os.fork() == 0:
+            holder_main(name, up, lambda: _setup_inside(options))
+    finally:
+        os._exit(0)
+
+
+def _write_time_offsets(options: SetOptions) -> None:
+    # Offsets can be written only before the first process enters the time namespace (TIME3).
+    if options.monotonic_offset or options.boottime_offset:
+        with open("/proc/self/timens_offsets", "w") as handle:
+            handle.write("monotonic %d 0\nboottime %d 0\n" % (options.monotonic_offset, options.boottime_offset))
+
+
+def _write_id_maps(pid: int, options: SetOptions) -> None:
+    uid_map = options.uid_map or ("0 %d 1" % os.geteuid(),)
+    gid_map = options.gid_map or ("0 %d 1" % os.getegid(),)
+    try:
+        with open("/proc/%d/uid_map" % pid, "w") as handle:
+            handle.write("\n".join(uid_map) + "\n")
+        with open("/proc/%d/setgroups" % pid, "w") as handle:
+            handle.write(options.setgroups + "\n")
+        with open("/proc/%d/gid_map" % pid, "w") as handle:
+            handle.write("\n".join(gid_map) + "\n")
+    except OSError as exc:
+        raise NamespaceError("cannot write the id maps of the new user namespace: %s" % exc.strerror,
+                             call="write", nstype="user", err=exc.errno)
+
+
+class _MountNamespaceIdOrder(Exception):
+    """The kernel refused to bind a mount namespace whose id is below the binder's (EINVAL).
+
+    It does so to rule out reference loops. Since Linux 6.18 namespace ids come from per-CPU batches, so
+    a namespace made later on another CPU can get a lower id than the binder's. The CPU whose batch gave
+    the binder's id hands out higher ones afterwards, so unsharing pinned to each CPU in turn succeeds.
+    """
+
+
+def create_set(store: Store, name: str, options: SetOptions) -> SetState:
+    """Make a set; on any failure, remove what was made and raise."""
+    options = effective_options(options)
+    cpus: List[Optional[int]] = [None]
+    if "mnt" in options.types:
+        cpus += list(range(os.cpu_count() or 1))
+    for attempt, cpu in enumerate(cpus, 1):
+        state = SetState(name=name, path=store.set_path(name), status="creating", options=options, inodes={},
+                         holder_pid=None, created=_now())
+        os.mkdir(state.path, 0o755)
+        store.save(state)
+        try:
+            return _populate(store, state, cpu)
+        except _MountNamespaceIdOrder as exc:
+            remove_set(store, name)
+            if attempt == len(cpus):
+                raise NamespaceError("cannot persist the new mount namespace: the kernel refused every "
+                                     "attempt to bind it (%s)" % exc, call="mount", nstype="mnt",
+                                     err=errno.EINVAL)
+        except BaseException:
+            remove_set(store, name)
+            raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _populate(store: Store, state: SetState, cpu: Optional[int]) -> SetState:
+    options = state.options
+    up, down = Channel(), Channel()
+    creator = os.fork()
+    if creator == 0:
+        _creator_child(options, state.name, cpu, up, down)
+    up.keep_reading()
+    down.keep_writing()
+    try:
+        up.receive("unshare")
+        up.receive("writing the time offsets")
+        if "user" in options.types:
+            _write_id_maps(creator, options)
+            os.write(down.write_fd, b"g")
+            up.receive("taking root's ids inside the user namespace")
+        if "pid" in options.types:
+            member = up.receive("starting the holder")
+            # Saved at once, with the holder's PID namespace, so recovery after a crash can stop
+            # this holder and no process that reuses its number.
+            state = state._replace(holder_pid=member, inodes={"pid": process_ns_inode(member, "pid")})
+            store.save(state)
+            up.receive("setup inside the set")
+            sources = {t: "/proc/%d/ns/%s" % (member, t) for t in options.types}
+        else:
+            member = up.receive("setup inside the set")
+            sources = {t: "/proc/%d/ns/%s" % (member, TYPES_BY_NAME[t].for_children or t)
+                       for t in options.types}
+        inodes = {}
+        for nstype, source in sources.items():
+            target = os.path.join(state.path, nstype)
+            try:
+                bind(source, target)
+            except NamespaceError as exc:
+                if nstype == "mnt" and exc.errno == errno.EINVAL:
+                    raise _MountNamespaceIdOrder(str(exc))
+                raise
+            inodes[nstype] = os.stat(target).st_ino
+        state = state._replace(inodes=inodes)
+        if "net" in options.types and options.netns_link:
+            link_netns(state)
+        state = state._replace(status="ready")
+        store.save(state)
+        return state
+    finally:
+        up.close()
+        down.close()
+        os.waitpid(creator, 0)
+
+
+def remove_set(store: Store, name: str) -> bool:
+    """Remove a set and everything it had: holder, processes, mounts, files. False if none."""
+    state = store.load(name)
+    if state is None:
+        return False
+    if state.holder_pid:
+        stop_holder(state.holder_pid, state.inodes.get("pid"))
+    unlink_netns(state)
+    for entry in os.listdir(state.path):
+        if entry != STATE_FILE:
+            unbind(os.path.join(state.path, entry))
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(state.path, STATE_FILE))
+    os.rmdir(state.path)
+    return True

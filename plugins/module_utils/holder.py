@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright: linux.namespaces contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The holder of a set with a PID namespace: PID 1 there, member of all the set's namespaces, reaping
+orphans until the set is removed (docs/PITFALLS.md, P2: a PID namespace whose init exited is dead).
+Stopped by pidfd, so a recycled pid is never signalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import select
+import signal
+import time
+from typing import Callable, NoReturn, Optional
+
+from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel
+from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
+from ansible_collections.linux.namespaces.plugins.module_utils.store import process_ns_inode
+
+HOLDER_COMM_PREFIX = "nsh:"
+HOLDER_EXIT_TIMEOUT = 10.0
+
+
+def _holder_loop() -> None:
+    """PID 1 of the set: reap every child until SIGKILL from outside ends the namespace."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    while True:
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        signal.sigwait({signal.SIGCHLD})
+
+
+def _detach_stdio() -> None:
+    """The holder outlives the module: it must not keep Ansible's pipes or files open."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    syscalls.close_fds_except(())
+    os.chdir("/")
+
+
+def holder_main(name: str, up: Channel, setup: Callable[[], None]) -> NoReturn:
+    """The holder: PID 1 of the new PID namespace. Reports its pid on the host, then the setup. Never returns."""
+    try:
+        syscalls.set_name(HOLDER_COMM_PREFIX + name)
+        # /proc is still the host's procfs here, so /proc/self names our pid on the host.
+        if up.report(lambda: int(os.readlink("/proc/self"))) and up.report(setup):
+            _detach_stdio()
+            _holder_loop()
+    finally:
+        os._exit(1)
+
+
+def stop_holder(pid: int, pid_inode: Optional[int]) -> None:
+    """SIGKILL the holder (which ends every process of its PID namespace) and wait for it."""
+    try:
+        pidfd = syscalls.pidfd_open(pid)
+    except NamespaceError as exc:
+        if exc.errno == errno.ESRCH:
+            return
+        raise
+    try:
+        # The pidfd pins this process: the check below cannot be fooled by pid reuse.
+        if pid_inode is not None and process_ns_inode(pid, "pid") != pid_inode:
+            return
+        syscalls.pidfd_send_signal(pidfd, signal.SIGKILL)
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        if not poller.poll(HOLDER_EXIT_TIMEOUT * 1000):
+            raise NamespaceError("holder pid %d did not exit within %.0f s of SIGKILL" % (pid, HOLDER_EXIT_TIMEOUT))
+    finally:
+        os.close(pidfd)
+    _wait_reaped(pid)
+
+
+def _wait_reaped(pid: int) -> None:
+    """Give the host's init a moment to reap the exited holder, so no zombie of ours is left listed."""
+    deadline = time.monotonic() + 2.0
+    while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+        time.sleep(0.01)

@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: linux.namespaces contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The module_utils import graph, read from the syntax trees: no cycle, and each program ships only its job."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+from typing import Dict, Set
+
+import pytest
+
+PLUGINS = pathlib.Path(__file__).resolve().parents[4] / "plugins"
+PACKAGE = "ansible_collections.linux.namespaces.plugins."
+CREATION = {"creating", "holder", "binds", "converge"}
+INSPECTION = {"inspect", "procfs", "facts", "facts_analysis", "kernel_probes", "kernel_config", "userns_policy"}
+
+
+def _imports(path: pathlib.Path) -> Set[str]:
+    """The plugins modules a file imports, as 'module_utils.X', 'modules.X' or 'plugin_utils.X'."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(PACKAGE):
+            rest = node.module[len(PACKAGE):]
+            if rest.count("."):
+                found.add(rest)
+            else:
+                found.update("%s.%s" % (rest, alias.name) for alias in node.names)
+    return found
+
+
+def _graph() -> Dict[str, Set[str]]:
+    return {"module_utils." + path.stem: _imports(path) for path in (PLUGINS / "module_utils").glob("*.py")}
+
+
+def _closure(roots: Set[str], graph: Dict[str, Set[str]]) -> Set[str]:
+    seen: Set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(graph.get(name, ()))
+    return {name.split(".", 1)[1] for name in seen if name.startswith("module_utils.")}
+
+
+def test_module_utils_have_no_import_cycle() -> None:
+    graph = _graph()
+    cycles = [name for name in graph if name.split(".", 1)[1] in _closure(graph[name], graph)]
+    assert cycles == []
+
+
+def test_module_utils_import_neither_modules_nor_plugin_utils() -> None:
+    for name, imported in _graph().items():
+        assert all(i.startswith("module_utils.") for i in imported), (name, imported)
+
+
+def test_module_utils_files_stay_under_500_lines() -> None:
+    assert [p.name for p in (PLUGINS / "module_utils").glob("*.py") if len(p.read_text().splitlines()) > 500] == []
+
+
+def test_entering_ships_no_creation_and_no_inspection() -> None:
+    shipped = _closure({"module_utils.enter_main"}, _graph())
+    assert "targets" in shipped and "store" in shipped
+    assert not shipped & (CREATION | INSPECTION)
+
+
+@pytest.mark.parametrize("module, forbidden", [
+    ("namespace_facts", {"store", "creating", "holder", "binds", "converge", "enter", "inspect"}),
+    ("namespace_info", CREATION),
+    ("nsenter", CREATION | INSPECTION),
+    ("veth", CREATION | INSPECTION),
+])
+def test_module_ships_only_its_job(module: str, forbidden: Set[str]) -> None:
+    graph = _graph()
+    shipped = _closure(_imports(PLUGINS / "modules" / (module + ".py")), graph)
+    assert shipped and not shipped & forbidden, sorted(shipped & forbidden)
