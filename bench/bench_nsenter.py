@@ -63,13 +63,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix=prefix + "-bench-") as workdir:
         collections = collections_path(workdir)
         sys.path.insert(0, collections)
-        from ansible_collections.linux.namespaces.plugins.module_utils.enter import Launch, resolve_target, run_command
-        from ansible_collections.linux.namespaces.plugins.module_utils.store import SetOptions, Store
+        from ansible_collections.linux.namespaces.plugins.module_utils.creating import create_set, remove_set
+        from ansible_collections.linux.namespaces.plugins.module_utils.enter import Launch, run_command
+        from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions
+        from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
+        from ansible_collections.linux.namespaces.plugins.module_utils.targets import resolve_target
 
         store = Store("/run/%s-bench" % prefix)
         name = prefix + "-bench"
         with store.locked():
-            state = store.create(name, SetOptions(types=SET_TYPES, mount_proc=True, netns_link=True))
+            state = create_set(store, name, SetOptions(types=SET_TYPES, mount_proc=True, netns_link=True))
         try:
             env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_LOCALHOST_WARNING="false",
                        ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
@@ -113,7 +116,7 @@ def main() -> int:
                         samples[way].append(seconds(run))
         finally:
             with store.locked():
-                store.remove(name)
+                remove_set(store, name)
             store.unmount_if_empty()
 
     medians = {way: statistics.median(values) for way, values in samples.items()}
