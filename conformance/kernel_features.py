@@ -10,7 +10,7 @@ from typing import Dict, NamedTuple
 
 
 class KernelFeature(NamedTuple):
-    description: str
+    title: str
     first_kernel: str
 
 
@@ -45,4 +45,4 @@ FEATURES: Dict[str, KernelFeature] = {
 def skip_reason(reason: str, feature: str) -> str:
     """A SKIP reason that names the missing feature and the kernel that brings it."""
     known = FEATURES[feature]
-    return "%s: needs %s (Linux %s+)" % (reason, known.description, known.first_kernel)
+    return "%s: needs %s (Linux %s+)" % (reason, known.title, known.first_kernel)

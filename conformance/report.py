@@ -79,7 +79,7 @@ class HostReport:
                       "iproute2": facts.get("iproute2")},
             "privileges": {"euid": facts.get("euid"), "pid_namespace_level": facts.get("pid_ns_level"),
                            "initial_user_namespace": facts.get("at_initial_user_ns")},
-            "features": dict((key, {"present": present, "description": FEATURES[key].description,
+            "features": dict((key, {"present": present, "description": FEATURES[key].title,
                                     "first_kernel": FEATURES[key].first_kernel})
                              for key, present in sorted(outcome.get("features", {}).items())),
             "subjects": subjects,

@@ -103,6 +103,10 @@ class UnshareSubject(Subject):
                 self.process.wait()
 
 
+# The state.json schema the kit reads (docs/DESIGN.md, "The store"); a file without one was written by 0.1.0.
+SET_STATE_SCHEMA = "linux.namespaces/set-state/1"
+
+
 class CollectionSubject(Subject):
     """A set made by the collection's namespace module, read from its documented store layout."""
 
@@ -112,6 +116,8 @@ class CollectionSubject(Subject):
             state = json.loads(read_text(state_path))
         except (OSError, ValueError) as exc:
             raise ProbeError("cannot read the set's %s: %s" % (state_path, exc))
+        if state.get("schema", SET_STATE_SCHEMA) != SET_STATE_SCHEMA:
+            raise ProbeError("the set's %s has schema %r; this kit reads %r" % (state_path, state["schema"], SET_STATE_SCHEMA))
         if state.get("status") != "ready":
             raise ProbeError("the set's status is %r, not 'ready'" % state.get("status"))
         types = list(state.get("types", []))
