@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from tests.fleet.fleet import PREFIX_PATTERN, SSH_CLIENT_OPTIONS, SSHD_CONFIG, default_python
-from tests.fleet.initramfs import GUEST_DIR, ROOT_TAG, build_initramfs
+from tests.fleet.initramfs import GUEST_DIR, ROOT_TAG, InitramfsError, build_initramfs
 from tests.fleet.kernels import Kernel
 
 GUEST_MEMORY_MB = 1024
@@ -254,7 +254,7 @@ class Guests:
                 try:
                     self._launch(host)
                     booting[host.name] = time.monotonic()
-                except (GuestError, OSError, subprocess.SubprocessError) as error:
+                except (GuestError, InitramfsError, OSError, subprocess.SubprocessError) as error:
                     self._fail(host, str(error))
             for host in [host for host in self.hosts if host.name in booting]:
                 started = booting[host.name]
