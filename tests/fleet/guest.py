@@ -224,7 +224,8 @@ class Guests:
     def _write_inventory(self) -> None:
         self.inventory_path.write_text(
             f"# guests {self.prefix}: made by tests/fleet/guest.py, removed with them\n[guests]\n"
-            + "".join(f"{host.name} ansible_host=127.0.0.1 ansible_port={host.port}\n" for host in self.ready)
+            # ssh finds each host's address, port and host key alias in the ssh_config block of its name.
+            + "".join(f"{host.name}\n" for host in self.ready)
             + "\n[guests:vars]\n"
             + "ansible_user=root\n"
             + f"ansible_python_interpreter={self.python}\n"
