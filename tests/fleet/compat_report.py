@@ -20,6 +20,7 @@ import contextlib
 import datetime
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -33,7 +34,8 @@ from tests.fleet.fleet import Fleet
 from tests.fleet.guest import Guests, free_loopback_port, stop_on_signals
 from tests.fleet.kernels import DEFAULT_CACHE, DEFAULT_KERNELS, Kernel, KernelCache, KernelError
 
-PLAYBOOK_TIMEOUT = 3600
+# Task names (roles/audit, roles/conformance) whose end on a host is worth a progress line.
+PROGRESS_TASKS = {"Probe the kernel's namespace support": "audit probed", "Run the kit on the host": "kit done"}
 
 
 def say(line: str) -> None:
@@ -70,16 +72,33 @@ def unreachable_inventory(path: Path, failures: Dict[str, str], python: str) -> 
     path.write_text("".join(lines))
 
 
-def run_playbook(name: str, inventories: List[Path], extra_vars: dict, log: Path) -> int:
+def run_playbook(name: str, inventories: List[Path], extra_vars: dict, log: Path, forks: int,
+                 progress: Callable[[str], None] = say) -> int:
+    """Runs the playbook with its output in `log`, and a progress line per host when a task the
+    per-host progress cares about ends there (the kit, the audit's probe)."""
     arguments = [word for inventory in inventories for word in ("-i", str(inventory))]
+    task_progress = ""
     with open(log, "w") as output:
-        completed = subprocess.run(
+        playbook = subprocess.Popen(
             [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / name), *arguments,
-             "-f", "20", "-e", json.dumps(extra_vars)],
-            env=ansible_env(ANSIBLE_HOST_KEY_CHECKING="false"), stdout=output, stderr=subprocess.STDOUT,
-            check=False, timeout=PLAYBOOK_TIMEOUT,
+             "-f", str(forks), "-e", json.dumps(extra_vars)],
+            env=ansible_env(ANSIBLE_HOST_KEY_CHECKING="false"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
         )
-    return completed.returncode
+        try:
+            for line in playbook.stdout:
+                output.write(line)
+                output.flush()
+                if line.startswith("TASK ["):
+                    task_progress = next((label for words, label in PROGRESS_TASKS.items() if words in line), "")
+                result = re.match(r"^(ok|changed|fatal|failed): \[([^\]]+)\]", line)
+                if result and task_progress:
+                    progress(f"host {result.group(2)}: {task_progress} ({result.group(1)})")
+            return playbook.wait()
+        finally:
+            if playbook.poll() is None:
+                playbook.kill()
+                playbook.wait()
 
 
 def report_hosts(results: Path) -> Dict[str, dict]:
@@ -89,7 +108,7 @@ def report_hosts(results: Path) -> Dict[str, dict]:
         return {}
 
 
-def compat_report(kernel_choices: List[str], cache_dir: Path, results: Path, select: str,
+def compat_report(kernel_choices: List[str], cache_dir: Path, results: Path, select: str, kit_forks: int,
                   progress: Callable[[str], None] = say) -> int:
     steps = Steps()
     results.mkdir(parents=True, exist_ok=True)
@@ -131,13 +150,14 @@ def compat_report(kernel_choices: List[str], cache_dir: Path, results: Path, sel
             unreachable_inventory(unreachable, failures, guests.python)
             inventories.append(unreachable)
         with steps.step("audit"):
-            code = run_playbook("audit.yml", inventories, {"audit_report_dir": str(results)}, results / "audit.log")
+            code = run_playbook("audit.yml", inventories, {"audit_report_dir": str(results)}, results / "audit.log",
+                                forks=len(status) + 1)
             progress(f"audit.yml: exit {code} (log {results / 'audit.log'})")
         with steps.step("kit"):
             for name in [host.hosts[0].name] + [guest.name for guest in guests.ready]:
                 progress(f"host {name}: kit running")
             extra = {"conformance_report_dir": str(results), **({"conformance_select": select} if select else {})}
-            code = run_playbook("compat_report.yml", inventories, extra, results / "compat-report.log")
+            code = run_playbook("compat_report.yml", inventories, extra, results / "compat-report.log", forks=kit_forks)
             progress(f"compat_report.yml: exit {code} (log {results / 'compat-report.log'})")
             for name, entry in report_hosts(results).items():
                 summary = (entry.get("result") or {}).get("summary")
@@ -163,6 +183,10 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=REPO / "reports" / f"compat-{stamp}",
                         help="results folder (default reports/compat-STAMP)")
     parser.add_argument("--select", default="", help="a pytest -k expression: only these properties of the kit")
+    # Emulated guests share the machine's cores: more kits at once only slow each other down, and the
+    # kit's own waits (5 s for a reference set's holder) then run out.
+    parser.add_argument("--kit-forks", type=int, default=os.cpu_count() or 1,
+                        help="hosts running the kit at once (default: the number of CPUs, %(default)s)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("compat-report: run as root (guests share the machine's root, the host is made of namespaces)",
@@ -171,7 +195,7 @@ def main(argv: List[str] | None = None) -> int:
     stop_on_signals()
     try:
         return compat_report([choice for choice in args.kernels.split(",") if choice], args.cache,
-                             args.results.resolve(), args.select)
+                             args.results.resolve(), args.select, args.kit_forks)
     except KeyboardInterrupt:
         say("interrupted: everything was torn down")
         return 130

@@ -113,7 +113,7 @@ def test_kit_properties_pass_on_the_guests_kernel(guest_run):
 
 def test_teardown_leaves_nothing(guest_run):
     guests = guest_run.guests
-    qemu_pids = [process.pid for process in guests._processes.values()]
+    qemu_pids = guests.qemu_pids
     assert qemu_pids and all(Path(f"/proc/{pid}").exists() for pid in qemu_pids)
     guests.teardown()
     assert guests.leftovers() == []
