@@ -133,6 +133,7 @@ def compat_report(kernel_choices: List[str], cache_dir: Path, results: Path, sel
                 kernels.append(kernel)
         with steps.step("boot"):
             host = stack.enter_context(Fleet(prefix, 1, workdir))
+            status[host.hosts[0].name] = {"kernel": "this machine's", "release": os.uname().release, "status": "ready"}
             progress(f"host {host.hosts[0].name} ({os.uname().release}, this machine's kernel): ready")
             guests = stack.enter_context(Guests(prefix, kernels, workdir, busybox=busybox, progress=progress))
         for guest in guests.hosts:
@@ -155,7 +156,7 @@ def compat_report(kernel_choices: List[str], cache_dir: Path, results: Path, sel
             progress(f"audit.yml: exit {code} (log {results / 'audit.log'})")
         with steps.step("kit"):
             for name in [host.hosts[0].name] + [guest.name for guest in guests.ready]:
-                progress(f"host {name}: kit running")
+                progress(f"host {name}: kit running ({kit_forks} hosts at a time)")
             extra = {"conformance_report_dir": str(results), **({"conformance_select": select} if select else {})}
             code = run_playbook("compat_report.yml", inventories, extra, results / "compat-report.log", forks=kit_forks)
             progress(f"compat_report.yml: exit {code} (log {results / 'compat-report.log'})")

@@ -36,6 +36,9 @@ mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run || fail "no /run"
 mkdir -p __GUEST_DIR__ && cp -a /guest/. /newroot__GUEST_DIR__/ || fail "no guest files"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/var/tmp
+# The kernel's unpacked package may sit under /root (the default cache), which the guest covers next.
+mkdir -p /newroot__GUEST_DIR__/kernel
+mount --bind "/newroot$(cat /guest/modules-root)" /newroot__GUEST_DIR__/kernel || fail "no modules"
 mount -t tmpfs -o mode=0700 tmpfs /newroot/root
 mount --move /dev /newroot/dev
 umount /proc
@@ -58,11 +61,11 @@ mount --bind $guest/hosts /etc/hosts
 mount --bind $guest/machine-id /etc/machine-id
 # Ansible reads this one before /etc/machine-id.
 if [ -e /var/lib/dbus/machine-id ]; then mount --bind $guest/machine-id /var/lib/dbus/machine-id; fi
-# This kernel's modules where modprobe looks for them (the machine's /lib/modules has its own).
-release=$(uname -r)
-mount -t tmpfs -o mode=0755 tmpfs /usr/lib/modules
-mkdir -p "/usr/lib/modules/$release"
-mount --bind "$(cat $guest/modules)" "/usr/lib/modules/$release"
+# The machine's root has no modules of this kernel: the kernel's module loader (veth, bridge...)
+# calls a modprobe that reads them from the unpacked package.
+printf '#!/bin/sh\nexec /usr/sbin/modprobe -d %s/kernel "$@"\n' $guest > $guest/modprobe
+chmod 0755 $guest/modprobe
+echo $guest/modprobe > /proc/sys/kernel/modprobe
 mkdir -p -m 0700 /root/.ssh
 cp $guest/authorized_keys /root/.ssh/authorized_keys
 chmod 0600 /root/.ssh/authorized_keys
@@ -72,7 +75,7 @@ ip link set lo up
 ip link set eth0 up
 ip address add 10.0.2.15/24 dev eth0
 ip route add default via 10.0.2.2
-echo "guest ready: $(hostname) $release"
+echo "guest ready: $(hostname) $(uname -r)"
 exec /usr/sbin/sshd -D -e -f $guest/sshd_config
 """
 
@@ -166,7 +169,7 @@ def build_initramfs(
         archive.file(f"modules/{name}", _module_bytes(module))
         names.append(name)
     archive.file("modules/order", ("\n".join(names) + "\n").encode())
-    files = dict(guest_files, **{"stage2.sh": STAGE2.replace("__GUEST_DIR__", GUEST_DIR), "modules": f"{modules_dir}\n"})
+    files = dict(guest_files, **{"stage2.sh": STAGE2.replace("__GUEST_DIR__", GUEST_DIR), "modules-root": f"{modules_dir.parents[2]}\n"})
     for name, content in files.items():
         mode = 0o600 if name.endswith("_key") else 0o644
         archive.file(f"guest/{name}", content.encode() if isinstance(content, str) else content, mode)

@@ -1,7 +1,7 @@
 """A qemu guest of tests/fleet/guest.py booting a Debian kernel other than this machine's: it answers ssh,
-runs that kernel on this machine's root shared read-only over 9p, lets root create user namespaces (a
-switch_root, not a chroot), takes the audit and a few properties of the conformance kit through the
-playbooks, and its teardown leaves no qemu process, directory or mount behind.
+runs that kernel on this machine's root shared read-only over 9p, loads that kernel's modules, lets root
+create user namespaces (a switch_root, not a chroot), takes the audit and a few properties of the
+conformance kit through the playbooks, and its teardown leaves no qemu process, directory or mount behind.
 
 The kernel (bookworm's 6.1, the quickest to boot here) is fetched into the default kernel cache on the
 first run (tests/fleet/kernels.py); later runs use the cache. Needs root and qemu-system-x86 (make
@@ -78,6 +78,14 @@ def test_guest_runs_its_own_kernel_on_the_machines_root(guest_run):
     assert lines[1] == host.name
     fstype, options = lines[2].split()
     assert fstype == "9p" and "ro" in options.split(",")
+
+
+def test_guest_loads_modules_of_its_own_kernel(guest_run):
+    # veth is a module in Debian's kernels; the machine's root has none of the guest kernel's.
+    guests, link = guest_run.guests, guest_run.prefix + "v"
+    result = guests.run(guests.hosts[0], f"ip link add {link}a type veth peer name {link}b && ip link delete {link}a",
+                        check=False)
+    assert result.returncode == 0, result.stderr
 
 
 def test_root_in_the_guest_creates_user_namespaces(guest_run):
