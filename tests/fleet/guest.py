@@ -75,8 +75,8 @@ def free_loopback_port() -> int:
 
 def guest_name(prefix: str, kernel: Kernel) -> str:
     """PREFIX-kMAJOR-MINOR: the kernel series in the host name shows which column a host is."""
-    series = ".".join(kernel.release.split(".")[:2]).split("-")[0].split("+")[0]
-    return f"{prefix}-k{series.replace('.', '-')}"
+    major, minor = re.match(r"(\d+)\.(\d+)", kernel.release).groups()
+    return f"{prefix}-k{major}-{minor}"
 
 
 class Guests:
