@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import lzma
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -155,8 +154,8 @@ def build_initramfs(
     destination: Path, *, busybox: Path, modules_dir: Path, guest_files: dict[str, bytes | str]
 ) -> Path:
     """Writes the initramfs to `destination`; `guest_files` land in /run/guest of the guest."""
-    if not busybox.exists() or not shutil.which("qemu-system-x86_64"):
-        raise InitramfsError("busybox or qemu-system-x86_64 missing")
+    if not busybox.exists():
+        raise InitramfsError(f"no busybox at {busybox}")
     archive = _Cpio()
     for directory in ("bin", "dev", "modules", "guest"):
         archive.directory(directory)
