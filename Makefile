@@ -21,6 +21,10 @@ APT_PACKAGES := python3 python3-venv git util-linux mount hostname iproute2 proc
 
 # The collection is made visible to Ansible as COLLECTIONS_ROOT/ansible_collections/NS/NAME, a
 # symlink to this repository (galaxy.yml is the one place that names the collection).
+# What the qemu guests of tests/fleet/guest.py need (make compat-report and the integration tests):
+# qemu, and kmod's depmod for the unpacked kernels' module lists.
+GUEST_APT_PACKAGES := qemu-system-x86 kmod
+
 COLLECTION_NAMESPACE := $(shell awk '$$1 == "namespace:" {print $$2}' galaxy.yml)
 COLLECTION_NAME := $(shell awk '$$1 == "name:" {print $$2}' galaxy.yml)
 COLLECTIONS_ROOT := $(CURDIR)/.ansible/collections
@@ -32,18 +36,22 @@ export TIMINGS_FILE := $(CURDIR)/tests/output/timings.txt
 
 TIMED := tests/ci/timed.sh
 
-.PHONY: help deps venv collection sanity units integration conformance lint changelog-lint test isolate \
+.PHONY: help deps guest-deps compat-report venv collection sanity units integration conformance lint changelog-lint test isolate \
 	requirements-lock conformance-hosts-lock clean
 
 help:
 	@echo "make isolate   run the main job: playbooks/isolate.yml on this host"
 	@echo "make test      run every test (deps, venv, collection, changelog-lint, sanity, units,"
 	@echo "               integration, conformance, lint); exits non-zero on any failure"
-	@echo "other targets: deps venv collection sanity units integration conformance lint changelog-lint"
+	@echo "make compat-report  audit and compatibility reports over Debian kernels booted in qemu"
+	@echo "other targets: deps guest-deps venv collection sanity units integration conformance lint changelog-lint"
 	@echo "               requirements-lock conformance-hosts-lock clean"
 
 deps:
 	@$(TIMED) deps tests/ci/apt-ensure.sh $(APT_PACKAGES)
+
+guest-deps:
+	@$(TIMED) guest-deps tests/ci/apt-ensure.sh $(GUEST_APT_PACKAGES)
 
 venv: $(VENV_READY)
 
@@ -68,7 +76,7 @@ units: venv
 	@$(TIMED) units python tests/ci/run_ansible_test.py units
 
 # Integration tests touch the kernel: root only.
-integration: deps venv collection
+integration: deps guest-deps venv collection
 	@if (( EUID != 0 )); then echo "integration: run as root" >&2; exit 1; fi
 	@$(TIMED) integration tests/ci/pytest-suite.sh integration tests/integration
 
@@ -94,6 +102,13 @@ ISOLATE_ARGS ?=
 isolate: deps venv collection
 	ansible-playbook -i localhost, -c local playbooks/isolate.yml -e ansible_python_interpreter=$(VENV)/bin/python \
 		$(ISOLATE_ARGS)
+
+# The audit and the compatibility report over Debian kernels in qemu guests plus this machine's kernel
+# (tests/fleet/compat_report.py); e.g. COMPAT_ARGS="--kernels bookworm:6.1,trixie:6.12 --select UTS".
+COMPAT_ARGS ?=
+compat-report: deps guest-deps venv collection
+	@if (( EUID != 0 )); then echo "compat-report: run as root" >&2; exit 1; fi
+	@$(TIMED) compat-report python -m tests.fleet.compat_report $(COMPAT_ARGS)
 
 # Re-pins requirements/controller.txt from requirements/controller.in in a scratch venv.
 requirements-lock:
