@@ -104,11 +104,11 @@ isolate: deps venv collection
 		$(ISOLATE_ARGS)
 
 # The audit and the compatibility report over Debian kernels in qemu guests plus this machine's kernel
-# (tests/fleet/compat_report.py); e.g. COMPAT_ARGS="--kernels bookworm:6.1,trixie:6.12 --select UTS".
+# (bench/compat_report.py); e.g. COMPAT_ARGS="--kernels bookworm:6.1,trixie:6.12 --select UTS".
 COMPAT_ARGS ?=
 compat-report: deps guest-deps venv collection
 	@if (( EUID != 0 )); then echo "compat-report: run as root" >&2; exit 1; fi
-	@$(TIMED) compat-report python -m tests.fleet.compat_report $(COMPAT_ARGS)
+	@$(TIMED) compat-report python -m bench.compat_report $(COMPAT_ARGS)
 
 # Re-pins requirements/controller.txt from requirements/controller.in in a scratch venv.
 requirements-lock:

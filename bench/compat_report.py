@@ -1,6 +1,6 @@
 """`make compat-report`: the audit and the compatibility report over a mixed fleet of real kernels.
 
-    python3 -m tests.fleet.compat_report [--kernels SUITE:SERIES,...] [--cache DIR] [--results DIR]
+    python3 -m bench.compat_report [--kernels SUITE:SERIES,...] [--cache DIR] [--results DIR]
 
 Steps, each with a progress line and its wall time (also written to bench/results/compat_report-*.json):
 fetch the Debian kernels (tests/fleet/kernels.py; the cache serves later runs without the network), boot
@@ -175,7 +175,7 @@ def compat_report(kernel_choices: List[str], cache_dir: Path, results: Path, sel
 
 
 def main(argv: List[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m tests.fleet.compat_report", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python3 -m bench.compat_report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kernels", default=",".join(DEFAULT_KERNELS),
                         help="comma-separated SUITE:SERIES (default %(default)s)")
