@@ -157,7 +157,9 @@ def compat_report(kernel_choices: List[str], cache_dir: Path, results: Path, sel
         with steps.step("kit"):
             for name in [host.hosts[0].name] + [guest.name for guest in guests.ready]:
                 progress(f"host {name}: kit running ({kit_forks} hosts at a time)")
-            extra = {"conformance_report_dir": str(results), **({"conformance_select": select} if select else {})}
+            (results / "hosts").mkdir(exist_ok=True)
+            extra = {"conformance_report_dir": str(results), "conformance_host_results_dir": str(results / "hosts"),
+                     **({"conformance_select": select} if select else {})}
             code = run_playbook("compat_report.yml", inventories, extra, results / "compat-report.log", forks=kit_forks)
             progress(f"compat_report.yml: exit {code} (log {results / 'compat-report.log'})")
             for name, entry in report_hosts(results).items():

@@ -91,11 +91,13 @@ def compat_report_playbook(inventories: list, extra_vars: dict,
 def compat(tmp_path_factory, prefix) -> CompatRun:
     workdir = tmp_path_factory.mktemp("compat")
     report_dir = workdir / "reports"
+    (workdir / "hosts").mkdir()
     role_prefix = prefix + "c"  # the role's run; the kit on the hosts adds a letter of its own
     with Fleet(next_fleet_prefix(), HOSTS, workdir) as fleet:
         names = [host.name for host in fleet.hosts]
         before = dict((name, host_trace(fleet, name, role_prefix)) for name in names)
-        extra_vars = {"conformance_report_dir": str(report_dir), "conformance_prefix": role_prefix}
+        extra_vars = {"conformance_report_dir": str(report_dir), "conformance_prefix": role_prefix,
+                      "conformance_host_results_dir": str(workdir / "hosts")}
         completed = compat_report_playbook([fleet.inventory_path], extra_vars)
         after = dict((name, host_trace(fleet, name, role_prefix)) for name in names)
     assert completed.returncode == 0, completed.stdout[-6000:]
@@ -150,6 +152,10 @@ def test_the_kit_ran_on_each_host_itself_and_came_back(compat):
         assert result["subjects"]["collection"]["ns"]["uts"] == "/run/%s-store/%s-col/uts" % (compat.prefix, compat.prefix)
         assert result["caller_cleanup"]["leftovers"] == [] and result["caller_cleanup"].get("errors", []) == []
         assert report["hosts"][name]["left_as_found"] is True
+        # conformance_host_results_dir keeps each host's own result, the evidence the report was built from.
+        kept = json.loads((compat.report_dir.parent / "hosts" / ("%s.json" % name)).read_text())
+        assert kept["schema"] == "linux.namespaces/conformance-host-result/1"
+        assert kept["caller"]["hostname"] == name and kept["results"]
 
 
 def test_every_property_passes_or_skips_with_a_true_reason_on_each_host(compat, prefix):
