@@ -7,6 +7,7 @@ import signal
 import subprocess
 
 from conformance.probes.lib.errors import ProbeError, Skip
+from conformance.probes.lib.mutants import recipe
 from conformance.probes.lib.observe import children_of, ns_id, read_text, self_ns, wait_for
 from conformance.probes.lib.syscalls import NS_TYPES
 
@@ -54,18 +55,24 @@ class Subject:
 
 
 class UnshareSubject(Subject):
-    """The reference: a set made by util-linux unshare, held by its PID 1 (`sleep`)."""
+    """A set made by util-linux unshare, held by a `sleep`: the reference, or a broken subject made by one
+    of conformance/probes/lib/mutants.py's recipes (one option left out or one step skipped)."""
 
     def __init__(self, kind, name, types, started):
         self.holder_pid = None
-        shares_uts = kind == "broken-uts"
-        made = [t for t in types if not (t == "uts" and shares_uts)]
-        options = [NS_TYPES[t][1] for t in made] + ["--fork", "--mount-proc", "--propagation", "private"]
-        if "time" in made:
+        how = recipe(kind)
+        made = [t for t in types if t != how.left_out]
+        options = [NS_TYPES[t][1] for t in made] + ["--fork"]
+        if how.mount_proc:
+            options.append("--mount-proc")
+        if how.propagation:
+            options += ["--propagation", how.propagation]
+        if "time" in made and how.time_offsets:
             options += ["--monotonic", str(TIME_OFFSET), "--boottime", str(TIME_OFFSET)]
-        # The broken subject claims a UTS namespace it does not have, so it must not set a hostname.
-        script = "exec sleep infinity" if shares_uts else 'hostname "$1" && exec sleep infinity'
-        self.process = subprocess.Popen(["unshare"] + options + ["--", "sh", "-c", script, "sh", name],
+        # Without its own UTS namespace a subject must not set a hostname: it would be the host's.
+        steps = ['hostname "$1"'] if how.set_hostname and "uts" in made else []
+        steps.append("exec sleep infinity" if how.holder_is_pid1 else "{ sleep infinity & wait; }")
+        self.process = subprocess.Popen(["unshare"] + options + ["--", "sh", "-c", " && ".join(steps), "sh", name],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
         started.append(self.process.pid)
@@ -76,17 +83,22 @@ class UnshareSubject(Subject):
                              % self.process.stderr.read().decode(errors="replace").strip())
         started.append(holder)
         ns = dict((t, "/proc/%d/ns/%s" % (holder, t)) for t in types)
+        if how.mislabelled:
+            claimed, real = how.mislabelled
+            ns[claimed] = ns[real]
         Subject.__init__(self, kind, ns, holder, name, list(types))
 
     def _holder(self):
         if self.process.poll() is not None:
             return None
-        for pid in children_of(self.process.pid):
-            try:
-                if read_text("/proc/%d/comm" % pid).strip() == "sleep":
-                    return pid
-            except OSError:
-                pass
+        # The holder is unshare's child, or its grandchild when a shell stays PID 1.
+        for child in children_of(self.process.pid):
+            for pid in [child] + children_of(child):
+                try:
+                    if read_text("/proc/%d/comm" % pid).strip() == "sleep":
+                        return pid
+                except OSError:
+                    pass
         return None
 
     def destroy(self):
