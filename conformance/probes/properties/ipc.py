@@ -8,7 +8,8 @@ import time
 from conformance.probes.declare import prop
 from conformance.probes.lib.child import Child, in_child
 from conformance.probes.lib.errors import Skip
-from conformance.probes.lib.observe import enter_user_ns, ipcs_keys, nsenter, read_text, run, sysvipc_keys, write_text
+from conformance.probes.lib.observe import ipcs_keys, nsenter, read_text, run, sysvipc_keys, write_text
+from conformance.probes.lib.policy import enter_user_ns
 from conformance.probes.lib.syscalls import CLONE_NEWIPC, MQUEUE, MQ_LABELS, SYSV, SYSV_KINDS, outcome, setns, unshare
 
 

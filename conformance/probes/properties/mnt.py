@@ -4,8 +4,8 @@ import os
 
 from conformance.probes.declare import prop
 from conformance.probes.lib.child import in_child
-from conformance.probes.lib.errors import Skip
 from conformance.probes.lib.observe import mounted_at, mountinfo, need_root, nsenter
+from conformance.probes.lib.policy import refused_user_ns
 from conformance.probes.lib.syscalls import (
     CLONE_NEWNS, CLONE_NEWUSER, MNT_DETACH, MS_BIND, MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE, MS_UNBINDABLE,
     errno_name, mount, outcome, setns, umount2, unshare)
@@ -111,7 +111,7 @@ def probe_mnt3(probe_run):
             try:
                 unshare(CLONE_NEWUSER | CLONE_NEWNS)
             except OSError as exc:
-                raise Skip("a user namespace is denied here (%s): see USER7" % errno_name(exc))
+                refused_user_ns(errno_name(exc), unprivileged=False)
             own = "%s/s/a" % base
             mount(probe_run.scope, own, "tmpfs", 0, "size=16k")
             return {"after": optional_of(base + "/s"), "umount_inherited": outcome(umount2, base + "/s"),

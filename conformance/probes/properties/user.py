@@ -7,6 +7,7 @@ from conformance.probes.lib.child import Child, in_child
 from conformance.probes.lib.errors import Skip
 from conformance.probes.lib.observe import (
     at_initial_user_ns, need_root, ns_id, read_text, self_ns, status_field, unshare_user_as_root, write_text)
+from conformance.probes.lib.policy import read_gates, refused_user_ns
 from conformance.probes.lib.syscalls import (
     CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWUTS, NS_GET_USERNS, drop_to_nobody,
     errno_name, ns_ioctl, outcome, sethostname, unshare)
@@ -19,7 +20,7 @@ def probe_user1(probe_run):
     def experiment():
         enter_unmapped = outcome(unshare, CLONE_NEWUSER)
         if enter_unmapped != "OK":
-            raise Skip("a user namespace is denied here (%s): see USER7" % enter_unmapped)
+            refused_user_ns(enter_unmapped, unprivileged=False)
         return {"uid": os.getuid(), "gid": os.getgid(), "root_dir_owner": os.stat("/").st_uid}
 
     observed = in_child(experiment)
@@ -41,7 +42,7 @@ def probe_user2(probe_run):
         scratch = outcome(unshare, CLONE_NEWUTS)
         made = outcome(unshare, CLONE_NEWUSER)
         if made != "OK":
-            raise Skip("a user namespace is denied here (%s): see USER7" % made)
+            refused_user_ns(made, unprivileged=False)
         cap_eff = int(status_field("self", "CapEff")[0], 16)
         foreign = outcome(sethostname, "%s-user2" % probe_run.prefix)
         own = outcome(unshare, CLONE_NEWUTS)
@@ -108,7 +109,7 @@ def probe_user4(probe_run):
         drop_to_nobody()
         made = outcome(unshare, CLONE_NEWUSER)
         if made != "OK":
-            raise Skip("an unprivileged user namespace is denied here (%s): see USER7" % made)
+            refused_user_ns(made, unprivileged=True)
         mapping = "0 %d 1" % os.getegid()
         before = read_text("/proc/self/setgroups").strip()
         with_allow = outcome(write_text, "/proc/self/gid_map", mapping)
@@ -132,7 +133,7 @@ def probe_user5(probe_run):
         alone = outcome(unshare, CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
         together = outcome(unshare, flags)
         if together in ("EPERM", "EACCES", "ENOSPC") and alone == "EPERM":
-            raise Skip("an unprivileged user namespace is denied here (%s): see USER7" % together)
+            refused_user_ns(together, unprivileged=True)
         owners = {}
         if together == "OK":
             user = self_ns("user")
@@ -167,21 +168,13 @@ def probe_user6(probe_run):
     return observed
 
 
-USER_GATES = {"user.max_user_namespaces": "/proc/sys/user/max_user_namespaces",
-              "kernel.unprivileged_userns_clone": "/proc/sys/kernel/unprivileged_userns_clone",
-              "kernel.apparmor_restrict_unprivileged_userns":
-                  "/proc/sys/kernel/apparmor_restrict_unprivileged_userns"}
-
-
 @prop("USER7", "Policy gates on user namespaces are reported", needs=("user_ns", "max_namespaces"))
 def probe_user7(probe_run):
     """user.max_user_namespaces, kernel.unprivileged_userns_clone and
     kernel.apparmor_restrict_unprivileged_userns are read, and an unprivileged process creates a user
     namespace and tries a privileged operation inside. It fails if the gates and the outcome disagree.
     Needs user namespaces and the user.max_*_namespaces sysctls."""
-    gates = {}
-    for name, path in USER_GATES.items():
-        gates[name] = read_text(path).strip() if os.path.exists(path) else None
+    gates = read_gates()
 
     def unprivileged():
         drop_to_nobody()
