@@ -21,11 +21,12 @@ from conformance.collection import CollectionsPath
 from conformance.hostrun import HostRun
 from conformance.kernel_features import skip_reason
 from conformance.probes.lib.mutants import BROKEN
+from conformance.probes.lib.third_party import THIRD_PARTY
 from conformance.probes.registry import PROPERTIES
 from conformance.report import HostReport, property_group
 
 PROPERTY_TEST = re.compile(r"^test_([A-Z]+[0-9]+)_")
-SUBJECTS = ("reference", "collection") + tuple(BROKEN)
+SUBJECTS = ("reference", "collection") + THIRD_PARTY + tuple(BROKEN)
 KIT = pytest.StashKey["Kit"]()
 OBSERVED = pytest.StashKey[Dict]()
 NOTES = pytest.StashKey[Dict]()
@@ -61,7 +62,8 @@ def pytest_addoption(parser):
     group = parser.getgroup("lns", "linux.namespaces conformance kit")
     group.addoption("--lns-subjects", "--lns-subject", dest="lns_subject", default="reference,collection",
                     help="comma-separated subjects checked beside the kernel: reference (util-linux unshare), "
-                         "collection (the namespace module), and the test-only broken subjects of "
+                         "collection (the namespace module), bwrap (bubblewrap), runc (an OCI runtime), and "
+                         "the test-only broken subjects of "
                          "conformance/probes/lib/mutants.py (%s). Default: reference,collection"
                          % ", ".join(BROKEN))
     group.addoption("--lns-report-dir", default=None, help="write one JSON result per host to DIR/<host>.json")

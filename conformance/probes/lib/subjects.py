@@ -21,6 +21,9 @@ TIME_OFFSET = 864000  # ten days
 class Subject:
     """A set of namespaces under test: {type: ns file}, its holder (PID 1) and its hostname."""
 
+    # A third-party tool may not offer every type: a property about a type it does not make SKIPs.
+    tool_lacks_types = False
+
     def __init__(self, kind, ns, holder_pid, hostname, types):
         self.kind = kind
         self.ns = ns
@@ -33,6 +36,8 @@ class Subject:
             feature = NS_TYPES[nstype][2]
             if not os.path.exists("/proc/self/ns/" + nstype):
                 raise Skip("the kernel has no %s namespace" % nstype, feature)
+            if self.tool_lacks_types:
+                raise Skip("the %s subject does not make a %s namespace" % (self.kind, nstype))
             raise ProbeError("the %s subject has no %s namespace" % (self.kind, nstype))
         return self.ns[nstype]
 
@@ -54,44 +59,32 @@ class Subject:
                 "hostname": self.hostname, "types": self.types}
 
 
-class UnshareSubject(Subject):
-    """A set made by util-linux unshare, held by a `sleep`: the reference, or a broken subject made by one
-    of conformance/probes/lib/mutants.py's recipes (one option left out or one step skipped)."""
+class SpawnedSubject(Subject):
+    """A set made by a tool the probe starts and that stays in the foreground, held by a `sleep` among its
+    children or grandchildren; destroyed by killing that holder."""
 
-    def __init__(self, kind, name, types, started):
+    def spawn(self, kind, argv, hostname, ns_types, started):
+        """Start argv; the set's namespace files are the holder's, for ns_types."""
         self.holder_pid = None
-        how = recipe(kind)
-        made = [t for t in types if t != how.left_out]
-        options = [NS_TYPES[t][1] for t in made] + ["--fork"]
-        if how.mount_proc:
-            options.append("--mount-proc")
-        if how.propagation:
-            options += ["--propagation", how.propagation]
-        if "time" in made and how.time_offsets:
-            options += ["--monotonic", str(TIME_OFFSET), "--boottime", str(TIME_OFFSET)]
-        # Without its own UTS namespace a subject must not set a hostname: it would be the host's.
-        steps = ['hostname "$1"'] if how.set_hostname and "uts" in made else []
-        steps.append("exec sleep infinity" if how.holder_is_pid1 else "{ sleep infinity & wait; }")
-        self.process = subprocess.Popen(["unshare"] + options + ["--", "sh", "-c", " && ".join(steps), "sh", name],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+        try:
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.PIPE)
+        except FileNotFoundError:
+            raise ProbeError("%s is not installed on the host: the %s subject cannot be made" % (argv[0], kind))
         started.append(self.process.pid)
         holder = wait_for(self._holder)
         if not holder:
             self.destroy()
-            raise ProbeError("unshare did not start a holder: %s"
-                             % self.process.stderr.read().decode(errors="replace").strip())
+            raise ProbeError("%s did not start a holder: %s"
+                             % (argv[0], self.process.stderr.read().decode(errors="replace").strip()))
         started.append(holder)
-        ns = dict((t, "/proc/%d/ns/%s" % (holder, t)) for t in types)
-        if how.mislabelled:
-            claimed, real = how.mislabelled
-            ns[claimed] = ns[real]
-        Subject.__init__(self, kind, ns, holder, name, list(types))
+        ns = dict((t, "/proc/%d/ns/%s" % (holder, t)) for t in ns_types)
+        Subject.__init__(self, kind, ns, holder, hostname, list(ns_types))
 
     def _holder(self):
         if self.process.poll() is not None:
             return None
-        # The holder is unshare's child, or its grandchild when a shell stays PID 1.
+        # The holder is the tool's child, or its grandchild when a shell or the tool stays in between.
         for child in children_of(self.process.pid):
             for pid in [child] + children_of(child):
                 try:
@@ -115,6 +108,30 @@ class UnshareSubject(Subject):
                 self.process.wait()
 
 
+class UnshareSubject(SpawnedSubject):
+    """A set made by util-linux unshare, held by a `sleep`: the reference, or a broken subject made by one
+    of conformance/probes/lib/mutants.py's recipes (one option left out or one step skipped)."""
+
+    def __init__(self, kind, name, types, started):
+        how = recipe(kind)
+        made = [t for t in types if t != how.left_out]
+        options = [NS_TYPES[t][1] for t in made] + ["--fork"]
+        if how.mount_proc:
+            options.append("--mount-proc")
+        if how.propagation:
+            options += ["--propagation", how.propagation]
+        if "time" in made and how.time_offsets:
+            options += ["--monotonic", str(TIME_OFFSET), "--boottime", str(TIME_OFFSET)]
+        # Without its own UTS namespace a subject must not set a hostname: it would be the host's.
+        steps = ['hostname "$1"'] if how.set_hostname and "uts" in made else []
+        steps.append("exec sleep infinity" if how.holder_is_pid1 else "{ sleep infinity & wait; }")
+        self.spawn(kind, ["unshare"] + options + ["--", "sh", "-c", " && ".join(steps), "sh", name],
+                   name, types, started)
+        if how.mislabelled:
+            claimed, real = how.mislabelled
+            self.ns[claimed] = self.ns[real]
+
+
 class CollectionSubject(Subject):
     """A set made by the collection's namespace module, read from its documented store layout."""
 
@@ -132,13 +149,6 @@ class CollectionSubject(Subject):
 
     def destroy(self):
         """The controller removes it with the module (state: absent)."""
-
-
-def make_subject(spec, types, started):
-    """The subject spec describes; started collects the pids of processes the kit starts for it."""
-    if spec["kind"] == "collection":
-        return CollectionSubject(spec["store"], spec["name"], spec["hostname"])
-    return UnshareSubject(spec["kind"], spec["hostname"], types, started)
 
 
 def supported_types():

@@ -129,12 +129,20 @@ def probe_mnt3(probe_run):
 
 @prop("MNT4", "A mount made inside never reaches the host", needs=("mnt_ns", "pid_ns"), setup=True)
 def probe_mnt4(probe_run, subject):
-    """A tmpfs is mounted inside the set's mount namespace on a directory of the run, and `findmnt` looks
-    for it inside, through the set's holder and on the host. It fails if it is missing inside or shows on
-    the host. Needs mount and PID namespaces."""
+    """A tmpfs is mounted inside the set's mount namespace on a directory of the run (under /dev when the
+    set has its own root directory, as an OCI container does), and `findmnt` looks for it inside, through
+    the set's holder and, by its source name, among all of the host's mounts. It fails if it is missing
+    inside or shows on the host. Needs mount and PID namespaces."""
     path = subject.private("mnt")
-    point = probe_run.tmpdir("mnt4")
     source = probe_run.scope + "-mnt4"
+    own_root = subject.holder_pid and not os.path.samestat(os.stat("/proc/%d/root" % subject.holder_pid), os.stat("/"))
+    if own_root:
+        # Made through the holder's view of its root: a directory the host does not see at that path.
+        point = "/dev/" + source
+        made_dir = "/proc/%d/root%s" % (subject.holder_pid, point)
+        os.mkdir(made_dir, 0o700)
+    else:
+        point = made_dir = probe_run.tmpdir("mnt4")
     try:
         # util-linux reads /proc/self/mountinfo: with the subject's /proc that needs its PID ns too.
         inside_paths = {"mnt": path, "pid": subject.path("pid")}
@@ -143,11 +151,13 @@ def probe_mnt4(probe_run, subject):
             inside = [m["source"] for m in mountinfo("/proc/%d/mountinfo" % subject.holder_pid)
                       if m["point"] == point] if subject.holder_pid else None
             inside_cmd = nsenter(inside_paths, ["findmnt", "-n", "-o", "SOURCE", point], check=False).split()
-            host = [m["source"] for m in mounted_at(point)]
+            host = ["%s on %s" % (m["source"], m["point"]) for m in mountinfo() if m["source"] == source]
         finally:
             nsenter(inside_paths, ["umount", point], check=False)
     finally:
-        for _mount in mounted_at(point):  # only if it wrongly reached the host
-            umount2(point, MNT_DETACH)
-        os.rmdir(point)
-    return {"source": source, "inside_holder_view": inside, "inside_findmnt": inside_cmd, "host": host}
+        if not own_root:
+            for _mount in mounted_at(point):  # only if it wrongly reached the host
+                umount2(point, MNT_DETACH)
+        os.rmdir(made_dir)
+    return {"source": source, "mount_point": point, "set_has_own_root": bool(own_root),
+            "inside_holder_view": inside, "inside_findmnt": inside_cmd, "host": host}
