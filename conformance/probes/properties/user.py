@@ -189,3 +189,50 @@ def probe_user7(probe_run):
     observed = in_child(unprivileged)
     observed["gates"] = gates
     return observed
+
+
+@prop("USER8", "setgroups \"deny\" cannot be switched back to \"allow\"", needs=("user_ns", "setgroups"))
+def probe_user8(probe_run):
+    """In a new user namespace /proc/self/setgroups is set to deny, then allow is written (LTP userns).
+    It fails unless deny is accepted and allow then gives EPERM and the file still reads deny. Needs user
+    namespaces and /proc/PID/setgroups."""
+    if not os.path.exists("/proc/self/setgroups"):
+        raise Skip("no /proc/PID/setgroups", "setgroups")
+
+    def experiment():
+        made = outcome(unshare, CLONE_NEWUSER)
+        if made != "OK":
+            refused_user_ns(made, unprivileged=os.geteuid() != 0)
+        deny = outcome(write_text, "/proc/self/setgroups", "deny")
+        allow_again = outcome(write_text, "/proc/self/setgroups", "allow")
+        return {"write_deny": deny, "write_allow_after_deny": allow_again,
+                "setgroups_after": read_text("/proc/self/setgroups").strip()}
+
+    return in_child(experiment)
+
+
+@prop("USER9", "gid_map is written once", needs=("user_ns", "uid_map"))
+def probe_user9(probe_run):
+    """The parent writes the gid_map of a child's new user namespace twice, the second time with another
+    range (LTP userns). It fails unless the first write works, the second gives EPERM and the map still
+    reads the first range. Needs user namespaces and uid_map/gid_map."""
+    need_root()
+    outer = 100000 + (probe_run.tag & 0xFFFF)
+
+    def inside(channel):
+        unshare(CLONE_NEWUSER)
+        channel.send("unshared")
+        channel.recv()
+
+    child = Child(inside)
+    try:
+        child.recv()
+        gid_map = "/proc/%d/gid_map" % child.pid
+        first = outcome(write_text, gid_map, "0 %d 1" % outer)
+        second = outcome(write_text, gid_map, "0 %d 1" % (outer + 1))
+        seen = read_text(gid_map).split()
+        child.send("go")
+        child.result()
+    finally:
+        child.kill()
+    return {"outer": outer, "first_write": first, "second_write": second, "gid_map": seen}
