@@ -62,8 +62,8 @@ class RuncSubject(Subject):
                                       timeout=30, check=False)
                 log.seek(0)
                 if done.returncode != 0:
-                    raise ProbeError("runc run exited %d: %s" % (done.returncode,
-                                                                log.read().decode(errors="replace").strip()))
+                    error = log.read().decode(errors="replace").strip()
+                    raise ProbeError("runc run exited %d: %s" % (done.returncode, error))
             holder = json.loads(run(self.runc("state", self.container)))["pid"]
             probe_run.started.append(holder)
         except (ProbeError, OSError, ValueError, subprocess.TimeoutExpired):

@@ -161,3 +161,42 @@ def probe_mnt4(probe_run, subject):
         os.rmdir(made_dir)
     return {"source": source, "mount_point": point, "set_has_own_root": bool(own_root),
             "inside_holder_view": inside, "inside_findmnt": inside_cmd, "host": host}
+
+
+@prop("MNT5", "Unmounts propagate like mounts", needs=("mnt_ns", "setns"))
+def probe_mnt5(probe_run):
+    """In the propagation lab of MNT2, mounts made in one namespace under a shared and a slave peer are
+    unmounted in the other (LTP mountns03/04). It fails unless an unmount under a shared peer reaches the
+    other namespace both ways, one from the master reaches the slave, and one in the slave stays there.
+    Needs mount namespaces and setns."""
+    need_root()
+    base = probe_run.tmpdir("mnt5")
+
+    def experiment():
+        unshare(CLONE_NEWNS)
+        _propagation_lab(probe_run, base)
+        master = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+        unshare(CLONE_NEWNS)
+        other = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+        mount(None, base + "/sl", None, MS_SLAVE)
+        setns(master, CLONE_NEWNS)
+        for point in ("s/a", "s/b", "sl/a", "sl/b"):
+            mount(probe_run.scope, "%s/%s" % (base, point), "tmpfs", 0, "size=16k")
+        setns(other, CLONE_NEWNS)
+        propagated = dict((p, _has_mount("%s/%s" % (base, p))) for p in ("s/a", "s/b", "sl/a", "sl/b"))
+        umount2(base + "/s/a")   # shared peer: must leave the master too
+        umount2(base + "/sl/a")  # slave: must stay in the master
+        setns(master, CLONE_NEWNS)
+        in_master = {"shared_unmounted_in_other": not _has_mount(base + "/s/a"),
+                     "slave_unmount_stays_in_slave": _has_mount(base + "/sl/a")}
+        umount2(base + "/s/b")   # shared peer, the other way
+        umount2(base + "/sl/b")  # master: must leave the slave
+        setns(other, CLONE_NEWNS)
+        in_other = {"shared_unmounted_in_master": not _has_mount(base + "/s/b"),
+                    "master_unmount_reaches_slave": not _has_mount(base + "/sl/b")}
+        return {"mounts_propagated_before": propagated, "seen_in_master": in_master, "seen_in_other": in_other}
+
+    try:
+        return in_child(experiment)
+    finally:
+        os.rmdir(base)
