@@ -78,3 +78,11 @@ def test_USER9_gid_map_written_once(observed):
     assert observed["first_write"] == "OK", "writing gid_map gave %s" % observed["first_write"]
     assert observed["second_write"] == "EPERM", "a second gid_map write gave %s" % observed["second_write"]
     assert observed["gid_map"] == ["0", str(observed["outer"]), "1"], "gid_map reads %s" % observed["gid_map"]
+
+
+def test_USER10_maps_read_in_readers_ids(observed):
+    own = ["0", str(observed["outer"]), "1"]
+    assert observed["read_by_host"] == own, "the host reads %s" % observed["read_by_host"]
+    assert observed["read_by_itself"] == own, "the namespace itself reads %s" % observed["read_by_itself"]
+    assert observed["read_by_sibling"] == ["0", str(observed["sibling_maps"]), "1"], \
+        "a sibling namespace mapping the same outer id as %d reads %s" % (observed["sibling_maps"], observed["read_by_sibling"])

@@ -236,3 +236,39 @@ def probe_user9(probe_run):
     finally:
         child.kill()
     return {"outer": outer, "first_write": first, "second_write": second, "gid_map": seen}
+
+
+@prop("USER10", "Id maps read from another user namespace are shown in the reader's ids",
+      needs=("user_ns", "uid_map"))
+def probe_user10(probe_run):
+    """Two sibling user namespaces map one outer id X: A as 0, B as 5. A's uid_map is read by the host, by A
+    itself and by a member of B (LTP userns). It fails unless the host and A read "0 X 1" (relative to
+    A's parent) and B reads "0 5 1" (relative to the reader's own namespace). Needs user namespaces and
+    uid_map/gid_map."""
+    need_root()
+    outer = 100000 + (probe_run.tag & 0xFFFF)
+
+    def member(channel):
+        unshare(CLONE_NEWUSER)
+        channel.send("unshared")
+        path = channel.recv()
+        return read_text(path).split()
+
+    first, second = Child(member), Child(member)
+    try:
+        first.recv()
+        second.recv()
+        for child, inner in ((first, 0), (second, 5)):
+            write_text("/proc/%d/setgroups" % child.pid, "deny")
+            write_text("/proc/%d/uid_map" % child.pid, "%d %d 1" % (inner, outer))
+        first_map = "/proc/%d/uid_map" % first.pid
+        from_host = read_text(first_map).split()
+        second.send(first_map)
+        from_sibling = second.result()
+        first.send(first_map)
+        from_itself = first.result()
+    finally:
+        first.kill()
+        second.kill()
+    return {"outer": outer, "sibling_maps": 5, "read_by_host": from_host, "read_by_itself": from_itself,
+            "read_by_sibling": from_sibling}

@@ -26,7 +26,7 @@ def gates(**closed: str) -> dict:
 
 
 def test_refusal_with_every_gate_open_is_a_failure(monkeypatch):
-    monkeypatch.setattr(policy, "read_gates", lambda: gates())
+    monkeypatch.setattr(policy, "read_gates", gates)
     with pytest.raises(ProbeError, match="no policy gate is closed"):
         policy.refused_user_ns("EPERM", unprivileged=True)
 
