@@ -20,11 +20,13 @@ import pytest
 from conformance.collection import CollectionsPath
 from conformance.hostrun import HostRun
 from conformance.kernel_features import skip_reason
+from conformance.probes.lib.mutants import BROKEN
+from conformance.probes.lib.third_party import THIRD_PARTY
 from conformance.probes.registry import PROPERTIES
 from conformance.report import HostReport, property_group
 
 PROPERTY_TEST = re.compile(r"^test_([A-Z]+[0-9]+)_")
-SUBJECTS = ("reference", "collection", "broken-uts")
+SUBJECTS = ("reference", "collection") + THIRD_PARTY + tuple(BROKEN)
 KIT = pytest.StashKey["Kit"]()
 OBSERVED = pytest.StashKey[Dict]()
 NOTES = pytest.StashKey[Dict]()
@@ -58,10 +60,12 @@ def host_key(host) -> str:
 
 def pytest_addoption(parser):
     group = parser.getgroup("lns", "linux.namespaces conformance kit")
-    group.addoption("--lns-subject", default="reference,collection",
+    group.addoption("--lns-subjects", "--lns-subject", dest="lns_subject", default="reference,collection",
                     help="comma-separated subjects checked beside the kernel: reference (util-linux unshare), "
-                         "collection (the namespace module), broken-uts (test-only: shares the host's UTS "
-                         "namespace while claiming its own). Default: reference,collection")
+                         "collection (the namespace module), bwrap (bubblewrap), runc (an OCI runtime), and "
+                         "the test-only broken subjects of "
+                         "conformance/probes/lib/mutants.py (%s). Default: reference,collection"
+                         % ", ".join(BROKEN))
     group.addoption("--lns-report-dir", default=None, help="write one JSON result per host to DIR/<host>.json")
     group.addoption("--lns-python", default=None,
                     help="Python 3.8+ on the hosts that runs the probe (default: the controller's Python on "
@@ -84,7 +88,7 @@ class Kit:
         self.subjects: List[str] = [s.strip() for s in config.getoption("lns_subject").split(",") if s.strip()]
         unknown = sorted(set(self.subjects) - set(SUBJECTS))
         if unknown:
-            raise pytest.UsageError("--lns-subject: unknown %s (choose from %s)" % (unknown, ", ".join(SUBJECTS)))
+            raise pytest.UsageError("--lns-subjects: unknown %s (choose from %s)" % (unknown, ", ".join(SUBJECTS)))
         given = (config.getoption("lns_collection_set"), config.getoption("lns_collection_store"))
         if any(given) and not all(given):
             raise pytest.UsageError("--lns-collection-set and --lns-collection-store go together")

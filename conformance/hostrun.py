@@ -124,7 +124,7 @@ class HostRun:
         first_look = self.command(FIRST_LOOK).stdout.split("--")
         kernel_types = first_look[0].split()
         types = [t for t in SUBJECT_TYPES if t in kernel_types]
-        specs = [{"kind": kind, "hostname": "%s-%s" % (self.prefix, kind[:3])}
+        specs = [{"kind": kind, "hostname": "%s-%s" % (self.prefix, kind)}
                  for kind in self.subjects if kind != "collection"]
         collection = None
         if self.setup_ids() and "collection" in self.subjects:

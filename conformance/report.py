@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Dict, List
 
 from conformance.kernel_features import FEATURES
+from conformance.probes.lib.mutants import BROKEN
 from conformance.probes.registry import PROPERTIES
 
 SCHEMA = "linux.namespaces/conformance-host-result/1"
 SUBJECT_MAKERS = {"kernel": "the kit's own probes (no setup under test)",
                   "reference": "util-linux unshare",
                   "collection": "linux.namespaces.namespace module",
-                  "broken-uts": "util-linux unshare without --uts, claiming a UTS namespace (test-only)"}
+                  "bwrap": "bubblewrap: bwrap --unshare-all --as-pid-1 --ro-bind / / --proc /proc --dev /dev "
+                           "(no time namespace; the host's /sys stays visible)",
+                  "runc": "runc with the default config.json of `runc spec` (no cgroup and no time namespace; "
+                          "rootfs of read-only /usr and /etc binds)"}
+SUBJECT_MAKERS.update((kind, "util-linux unshare, test-only broken subject: %s" % how.description)
+                      for kind, how in BROKEN.items())
 PROPERTY_GROUP = re.compile(r"^([A-Z]+)[0-9]+$")
 
 

@@ -8,6 +8,8 @@ def _paths(lines):
 def test_CG1_cgroup_root_shows_as_slash(observed):
     seen = _paths(observed["holder_seen_from_subject"])
     assert seen and all(p == "/" for p in seen), "the set's first process sees its cgroups as %s" % seen
+    assert observed["subject_cgroup_ns"] != observed["host_cgroup_ns"], \
+        "the set's cgroup namespace is the host's %s" % observed["host_cgroup_ns"]
     fresh = _paths(observed["self_after_unshare"])
     assert fresh and all(p == "/" for p in fresh), "after unshare(CLONE_NEWCGROUP) /proc/self/cgroup shows %s" % fresh
 
@@ -21,3 +23,5 @@ def test_CG3_cgroup_ns_keeps_membership(observed):
     for how in ("create", "join"):
         assert observed[how]["after"] == observed[how]["before"], "to %s a cgroup namespace changed membership: %s -> %s" % (
             how, observed[how]["before"], observed[how]["after"])
+        assert observed[how]["cgroup_ns"] != observed["host_cgroup_ns"], \
+            "to %s a cgroup namespace left the process in the host's %s" % (how, observed["host_cgroup_ns"])

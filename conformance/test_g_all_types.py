@@ -22,17 +22,17 @@ def test_G1_ns_file_per_type_identity_is_dev_ino(observed):
 def test_G2_new_identity_for_requested_types_inherited_otherwise(observed):
     for nstype, ids in observed["requested"].items():
         assert ids["subject"] != ids["host"], "the set's %s namespace is the host's %s" % (nstype, ids["host"])
-        if ids["holder"] is not None:
-            assert ids["holder"] == ids["subject"], "the holder is not in the set's %s namespace" % nstype
+        assert ids["holder"] == ids["subject"], "the holder is not in the set's %s namespace" % nstype
     for nstype, ids in observed["not_requested"].items():
-        if ids["holder"] is not None:
-            assert ids["holder"] == ids["host"], "%s was not requested but the holder has a new one" % nstype
+        assert ids["holder"] == ids["host"], "%s was not requested but the holder has a new one" % nstype
 
 
 def test_G3_join_by_path_joins_that_namespace(observed):
     for nstype, found in observed["types"].items():
         assert found["joined"] == found["file"], "setns(%s file) joined %s, the file is %s" % (
             nstype, found["joined"], found["file"])
+        assert found["joined"] == found["holder"], "setns(%s file) joined %s, the set's PID 1 is in %s" % (
+            nstype, found["joined"], found["holder"])
         assert found["wrong_type"] == "EINVAL", "setns(%s file, another type) gave %s" % (nstype, found["wrong_type"])
 
 

@@ -43,3 +43,9 @@ def test_IPC6_objects_destroyed_with_namespace(observed):
             observed["second_while_first_ns_pinned"])
     assert observed["after_first_ns_died"] == "OK", \
         "after the namespace died its queue still held the budget: %s" % observed["after_first_ns_died"]
+
+
+def test_IPC7_messages_stay_in_their_namespace_queue(observed):
+    sent, received = observed["sent"], observed["received"]
+    assert received["set"] == [sent["set"]], "the set's queue of key 0x%08x gave %s" % (observed["key"], received["set"])
+    assert received["host"] == [sent["host"]], "the host's queue of key 0x%08x gave %s" % (observed["key"], received["host"])

@@ -37,3 +37,11 @@ def test_MNT4_mount_inside_never_on_host(observed):
     if observed["inside_holder_view"] is not None:
         assert observed["inside_holder_view"] == [observed["source"]]
     assert observed["host"] == [], "the mount made inside appeared on the host: %s" % observed["host"]
+
+
+def test_MNT5_unmounts_propagate_like_mounts(observed):
+    missing = sorted(p for p, seen in observed["mounts_propagated_before"].items() if not seen)
+    assert not missing, "mounts under %s did not reach the other namespace: the lab is not shared" % missing
+    failed = sorted(check for side in ("seen_in_master", "seen_in_other")
+                    for check, held in observed[side].items() if not held)
+    assert not failed, "unmount propagation wrong: %s (observed %s)" % (failed, observed)

@@ -75,3 +75,11 @@ def test_PID10_nspid_lists_pid_per_level(observed):
     expected = [str(observed["host_pid"]), str(observed["inner_pid_at_level1"]), str(observed["inner_pid_at_level2"])]
     assert observed["NSpid"] == expected, "NSpid is %s, expected %s" % (observed["NSpid"], expected)
     assert observed["NStgid"] == expected, "NStgid is %s, expected %s" % (observed["NStgid"], expected)
+
+
+def test_PID11_killing_middle_init_ends_levels_below_only(observed):
+    assert len(observed["killed_middle_and_below"]) == 4, \
+        "expected the middle PID 1, the inner PID 1 and its two members: %s" % observed["killed_middle_and_below"]
+    assert not observed["alive_below_after"], "alive after the middle PID 1 was killed: %s" % observed["alive_below_after"]
+    assert len(observed["outer_level"]) == 2, "expected the outer PID 1 and its other member: %s" % observed["outer_level"]
+    assert not observed["outer_level_dead_after"], "the outer level lost %s" % observed["outer_level_dead_after"]

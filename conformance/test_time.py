@@ -45,3 +45,10 @@ def test_TIME4_offsets_visible_everywhere(observed):
         assert _between(uptime - offset, clocks["host_before"]["uptime"] - 0.01, clocks["host_after"]["uptime"] + 0.01), \
             "/proc/uptime read by %s is %.2f, the host's %.2f, offset %d" % (
                 label, uptime, clocks["host_before"]["uptime"], offset)
+
+
+def test_TIME5_bad_offsets_refused(observed):
+    expected = {"garbage": "EINVAL", "unknown_clock": "EINVAL", "nanoseconds_of_a_second": "EINVAL",
+                "before_zero": "ERANGE", "past_range": "ERANGE", "valid_afterwards": "OK"}
+    wrong = dict((label, got) for label, got in observed["outcomes"].items() if expected.get(label) != got)
+    assert not wrong, "timens_offsets writes gave %s; expected %s" % (wrong, expected)

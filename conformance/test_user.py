@@ -65,3 +65,24 @@ def test_USER7_policy_gates_reported(observed):
     else:
         assert closed, "an unprivileged user namespace failed (create %s, privileged op %s) and no gate explains it: %s" % (
             observed["create_user_ns"], observed["privileged_op_inside"], gates)
+
+
+def test_USER8_setgroups_deny_is_final(observed):
+    assert observed["write_deny"] == "OK", "writing deny to setgroups gave %s" % observed["write_deny"]
+    assert observed["write_allow_after_deny"] == "EPERM", \
+        "writing allow after deny gave %s" % observed["write_allow_after_deny"]
+    assert observed["setgroups_after"] == "deny", "setgroups reads %r" % observed["setgroups_after"]
+
+
+def test_USER9_gid_map_written_once(observed):
+    assert observed["first_write"] == "OK", "writing gid_map gave %s" % observed["first_write"]
+    assert observed["second_write"] == "EPERM", "a second gid_map write gave %s" % observed["second_write"]
+    assert observed["gid_map"] == ["0", str(observed["outer"]), "1"], "gid_map reads %s" % observed["gid_map"]
+
+
+def test_USER10_maps_read_in_readers_ids(observed):
+    own = ["0", str(observed["outer"]), "1"]
+    assert observed["read_by_host"] == own, "the host reads %s" % observed["read_by_host"]
+    assert observed["read_by_itself"] == own, "the namespace itself reads %s" % observed["read_by_itself"]
+    assert observed["read_by_sibling"] == ["0", str(observed["sibling_maps"]), "1"], \
+        "a sibling namespace mapping the same outer id as %d reads %s" % (observed["sibling_maps"], observed["read_by_sibling"])

@@ -16,7 +16,8 @@ from conformance.probes.lib.child import describe_error
 from conformance.probes.lib.context import Run
 from conformance.probes.lib.errors import ProbeError, Skip
 from conformance.probes.lib.observe import proc_mounts_on_host, uname_names
-from conformance.probes.lib.subjects import SUBJECT_TYPES, make_subject, supported_types
+from conformance.probes.lib.subjects import SUBJECT_TYPES, supported_types
+from conformance.probes.lib.third_party import make_subject
 from conformance.probes.registry import PROPERTIES
 from conformance.probes.sweep import cleanup_store, leftovers, sweep
 
@@ -48,7 +49,7 @@ def probe_host(probe_run, request):
         kind = spec["kind"]
         results = report["results"][kind] = {}
         try:
-            subject = make_subject(spec, types, probe_run.started)
+            subject = make_subject(spec, types, probe_run)
         except (ProbeError, Skip, OSError) as exc:
             report["subjects"][kind] = {"error": "the %s subject could not be made: %s" % (kind, exc)}
             for prop_id in setup_ids:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 
 from conformance.probes.lib.errors import ProbeError, Skip
+from conformance.probes.lib.mutants import recipe
 from conformance.probes.lib.observe import children_of, ns_id, read_text, self_ns, wait_for
 from conformance.probes.lib.syscalls import NS_TYPES
 
@@ -20,6 +21,9 @@ TIME_OFFSET = 864000  # ten days
 class Subject:
     """A set of namespaces under test: {type: ns file}, its holder (PID 1) and its hostname."""
 
+    # A third-party tool may not offer every type: a property about a type it does not make SKIPs.
+    tool_lacks_types = False
+
     def __init__(self, kind, ns, holder_pid, hostname, types):
         self.kind = kind
         self.ns = ns
@@ -32,6 +36,8 @@ class Subject:
             feature = NS_TYPES[nstype][2]
             if not os.path.exists("/proc/self/ns/" + nstype):
                 raise Skip("the kernel has no %s namespace" % nstype, feature)
+            if self.tool_lacks_types:
+                raise Skip("the %s subject does not make a %s namespace" % (self.kind, nstype))
             raise ProbeError("the %s subject has no %s namespace" % (self.kind, nstype))
         return self.ns[nstype]
 
@@ -53,40 +59,46 @@ class Subject:
                 "hostname": self.hostname, "types": self.types}
 
 
-class UnshareSubject(Subject):
-    """The reference: a set made by util-linux unshare, held by its PID 1 (`sleep`)."""
+# How long a tool may take to start its holder: a guest under software emulation needs several seconds.
+HOLDER_START_SECONDS = 30
 
-    def __init__(self, kind, name, types, started):
+
+class SpawnedSubject(Subject):
+    """A set made by a tool the probe starts and that stays in the foreground, held by a `sleep` among its
+    children or grandchildren; destroyed by killing that holder."""
+
+    def spawn(self, kind, argv, hostname, ns_types, started):
+        """Start argv; the set's namespace files are the holder's, for ns_types."""
         self.holder_pid = None
-        shares_uts = kind == "broken-uts"
-        made = [t for t in types if not (t == "uts" and shares_uts)]
-        options = [NS_TYPES[t][1] for t in made] + ["--fork", "--mount-proc", "--propagation", "private"]
-        if "time" in made:
-            options += ["--monotonic", str(TIME_OFFSET), "--boottime", str(TIME_OFFSET)]
-        # The broken subject claims a UTS namespace it does not have, so it must not set a hostname.
-        script = "exec sleep infinity" if shares_uts else 'hostname "$1" && exec sleep infinity'
-        self.process = subprocess.Popen(["unshare"] + options + ["--", "sh", "-c", script, "sh", name],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+        try:
+            # Its own process group: if no holder shows up, everything it started can be ended at once.
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.PIPE, start_new_session=True)
+        except FileNotFoundError:
+            raise ProbeError("%s is not installed on the host: the %s subject cannot be made" % (argv[0], kind))
         started.append(self.process.pid)
-        holder = wait_for(self._holder)
+        holder = wait_for(self._holder, timeout=HOLDER_START_SECONDS)
         if not holder:
-            self.destroy()
-            raise ProbeError("unshare did not start a holder: %s"
-                             % self.process.stderr.read().decode(errors="replace").strip())
+            # A holder that came too late still holds the stderr pipe open: end the whole group before reading it.
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise ProbeError("%s did not start a holder: %s"
+                             % (argv[0], self.process.stderr.read().decode(errors="replace").strip()))
         started.append(holder)
-        ns = dict((t, "/proc/%d/ns/%s" % (holder, t)) for t in types)
-        Subject.__init__(self, kind, ns, holder, name, list(types))
+        ns = dict((t, "/proc/%d/ns/%s" % (holder, t)) for t in ns_types)
+        Subject.__init__(self, kind, ns, holder, hostname, list(ns_types))
 
     def _holder(self):
         if self.process.poll() is not None:
             return None
-        for pid in children_of(self.process.pid):
-            try:
-                if read_text("/proc/%d/comm" % pid).strip() == "sleep":
-                    return pid
-            except OSError:
-                pass
+        # The holder is the tool's child, or its grandchild when a shell or the tool stays in between.
+        for child in children_of(self.process.pid):
+            for pid in [child] + children_of(child):
+                try:
+                    if read_text("/proc/%d/comm" % pid).strip() == "sleep":
+                        return pid
+                except OSError:
+                    pass
         return None
 
     def destroy(self):
@@ -101,6 +113,30 @@ class UnshareSubject(Subject):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class UnshareSubject(SpawnedSubject):
+    """A set made by util-linux unshare, held by a `sleep`: the reference, or a broken subject made by one
+    of conformance/probes/lib/mutants.py's recipes (one option left out or one step skipped)."""
+
+    def __init__(self, kind, name, types, started):
+        how = recipe(kind)
+        made = [t for t in types if t != how.left_out]
+        options = [NS_TYPES[t][1] for t in made] + ["--fork"]
+        if how.mount_proc:
+            options.append("--mount-proc")
+        if how.propagation:
+            options += ["--propagation", how.propagation]
+        if "time" in made and how.time_offsets:
+            options += ["--monotonic", str(TIME_OFFSET), "--boottime", str(TIME_OFFSET)]
+        # Without its own UTS namespace a subject must not set a hostname: it would be the host's.
+        steps = ['hostname "$1"'] if how.set_hostname and "uts" in made else []
+        steps.append("exec sleep infinity" if how.holder_is_pid1 else "{ sleep infinity & wait; }")
+        self.spawn(kind, ["unshare"] + options + ["--", "sh", "-c", " && ".join(steps), "sh", name],
+                   name, types, started)
+        if how.mislabelled:
+            claimed, real = how.mislabelled
+            self.ns[claimed] = self.ns[real]
 
 
 # The state.json schema the kit reads (docs/DESIGN.md, "The store"); a file without one was written by 0.1.0.
@@ -126,13 +162,6 @@ class CollectionSubject(Subject):
 
     def destroy(self):
         """The controller removes it with the module (state: absent)."""
-
-
-def make_subject(spec, types, started):
-    """The subject spec describes; started collects the pids of processes the kit starts for it."""
-    if spec["kind"] == "collection":
-        return CollectionSubject(spec["store"], spec["name"], spec["hostname"])
-    return UnshareSubject(spec["kind"], spec["hostname"], types, started)
 
 
 def supported_types():

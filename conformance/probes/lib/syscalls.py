@@ -201,6 +201,26 @@ class SysvIpc:
             _check(libc().shmctl(ctypes.c_int(ident), ctypes.c_int(IPC_RMID), None), "shmctl")
         return True
 
+    def send(self, ident, text):
+        """msgsnd one message of type 1 (IPC_NOWAIT)."""
+        message = MsgBuf(1, text.encode())
+        _check(libc().msgsnd(ctypes.c_int(ident), ctypes.byref(message), ctypes.c_size_t(len(text.encode())),
+                             ctypes.c_int(IPC_NOWAIT)), "msgsnd")
+
+    def receive(self, ident):
+        """msgrcv the next message (IPC_NOWAIT): its text, or raises OSError (ENOMSG when empty)."""
+        message = MsgBuf()
+        size = _check(libc().msgrcv(ctypes.c_int(ident), ctypes.byref(message), ctypes.c_size_t(MSG_TEXT_MAX),
+                                    ctypes.c_long(0), ctypes.c_int(IPC_NOWAIT)), "msgrcv")
+        return message.mtext[:size].decode(errors="replace")
+
+
+MSG_TEXT_MAX = 128
+
+
+class MsgBuf(ctypes.Structure):
+    _fields_ = [("mtype", ctypes.c_long), ("mtext", ctypes.c_char * MSG_TEXT_MAX)]
+
 
 SYSV = SysvIpc()
 SYSV_KINDS = ("msg", "sem", "shm")

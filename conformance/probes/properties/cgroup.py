@@ -5,7 +5,7 @@ import os
 from conformance.probes.declare import prop
 from conformance.probes.lib.child import Child, in_child
 from conformance.probes.lib.errors import ProbeError, Skip
-from conformance.probes.lib.observe import host_pids, mountinfo, need_root, nsenter, read_text, write_text
+from conformance.probes.lib.observe import host_pids, mountinfo, need_root, nsenter, read_text, self_ns, write_text
 from conformance.probes.lib.syscalls import CLONE_NEWCGROUP, setns, unshare
 
 
@@ -16,8 +16,9 @@ def _cgroup_lines(pid="self"):
 @prop("CG1", "A new cgroup namespace sees its cgroup as /", needs=("cgroup_ns",), setup=True)
 def probe_cg1(probe_run, subject):
     """/proc/PID/cgroup of the set's holder is read from inside the set, and a fresh process reads its own
-    after unsharing its cgroup namespace. It fails unless both show / as their path. Needs cgroup
-    namespaces."""
+    after unsharing its cgroup namespace. It fails unless both show / as their path, or if the set's
+    cgroup namespace is the host's (a host whose processes sit in its root cgroup shows / too). Needs
+    cgroup namespaces."""
     holder = subject.holder_pid
     if not holder:
         raise ProbeError("the %s subject has no holder process" % subject.kind)
@@ -29,7 +30,8 @@ def probe_cg1(probe_run, subject):
         return _cgroup_lines()
 
     return {"holder_seen_from_subject": [line.split(":", 2) for line in seen.splitlines() if line],
-            "self_after_unshare": in_child(fresh)}
+            "self_after_unshare": in_child(fresh),
+            "subject_cgroup_ns": subject.ns_id("cgroup"), "host_cgroup_ns": self_ns("cgroup")}
 
 
 def _under(path, root):
@@ -92,7 +94,8 @@ def probe_cg2(probe_run):
 @prop("CG3", "Cgroup namespaces do not change membership", needs=("cgroup_ns", "setns"), setup=True)
 def probe_cg3(probe_run, subject):
     """A process's cgroup is read, as the host sees it, before and after it creates a cgroup namespace and
-    before and after it joins the set's. It fails if either step moved it. Needs cgroup namespaces and
+    before and after it joins the set's. It fails if either step moved it, or if the join did not land
+    in a cgroup namespace other than the host's (then nothing was tested). Needs cgroup namespaces and
     setns."""
     path = subject.path("cgroup")
 
@@ -103,7 +106,7 @@ def probe_cg3(probe_run, subject):
             setns(os.open(path, os.O_RDONLY), CLONE_NEWCGROUP)
         else:
             unshare(CLONE_NEWCGROUP)
-        channel.send("after")
+        channel.send(self_ns("cgroup"))
         channel.recv()
 
     observed = {}
@@ -112,9 +115,10 @@ def probe_cg3(probe_run, subject):
         child.recv()
         before = _cgroup_lines(child.pid)
         child.send("go")
-        child.recv()
+        landed_in = child.recv()
         after = _cgroup_lines(child.pid)
         child.send("go")
         child.result()
-        observed[label] = {"before": before, "after": after}
+        observed[label] = {"before": before, "after": after, "cgroup_ns": landed_in}
+    observed["host_cgroup_ns"] = self_ns("cgroup")
     return observed

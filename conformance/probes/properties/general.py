@@ -9,7 +9,8 @@ from conformance.probes.declare import NS_FILES, prop
 from conformance.probes.lib.child import Child, in_child
 from conformance.probes.lib.errors import ProbeError, Skip
 from conformance.probes.lib.observe import (
-    enter_user_ns, need_root, ns_id, ns_ids, read_text, self_ns, uname_names, write_text)
+    need_root, ns_id, ns_ids, read_text, self_ns, uname_names, write_text)
+from conformance.probes.lib.policy import enter_user_ns
 from conformance.probes.lib.subjects import supported_types
 from conformance.probes.lib.syscalls import (
     CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, MS_BIND, MS_PRIVATE,
@@ -35,12 +36,16 @@ def probe_g1(probe_run):
 
 @prop("G2", "Requested types are new, the others inherited", needs=NS_FILES, setup=True)
 def probe_g2(probe_run, subject):
-    """The set's namespace files and its holder's are compared with the host's. It fails if a requested
-    type is the host's, if the holder is not in the set's namespace, or if a type that was not requested
-    is new for the holder. Needs the namespace files of every type (setns, user namespaces)."""
+    """The set's namespace files and its holder's (/proc/PID/ns of its PID 1) are compared with the host's.
+    It fails if the set has no holder, if a requested type is the host's, if the holder is not in the set's
+    namespace, or if a type that was not requested is new for the holder: the subject's own claim is
+    checked against its PID 1, never trusted. Needs the namespace files of every type (setns, user
+    namespaces)."""
+    if not subject.holder_pid:
+        raise ProbeError("the %s subject names no PID 1 to verify its namespaces with" % subject.kind)
     requested, inherited = {}, {}
     for nstype in supported_types():
-        holder = ns_id("/proc/%d/ns/%s" % (subject.holder_pid, nstype)) if subject.holder_pid else None
+        holder = ns_id("/proc/%d/ns/%s" % (subject.holder_pid, nstype))
         if nstype in subject.types:
             requested[nstype] = {"subject": subject.ns_id(nstype), "host": self_ns(nstype), "holder": holder}
         else:
@@ -50,9 +55,10 @@ def probe_g2(probe_run, subject):
 
 @prop("G3", "Joining a file joins exactly that namespace", needs=("setns", "uts_ns", "ipc_ns"), setup=True)
 def probe_g3(probe_run, subject):
-    """A child calls setns on each of the set's files and compares where it landed with the file; a second
-    call names another type. It fails if the child ends elsewhere or the mismatched call does not return
-    EINVAL. Needs setns and UTS and IPC namespaces."""
+    """A child calls setns on each of the set's files, for every type the set claims or its PID 1 has apart
+    from the host, and compares where it landed with the file and with its PID 1's namespace; a second
+    call names another type. It fails if a file is missing, the child ends elsewhere or the mismatched
+    call does not return EINVAL. Needs setns and UTS and IPC namespaces."""
     def join(nstype, wrong_flag):
         ns_dir = os.open("/proc/self/ns", os.O_RDONLY | os.O_DIRECTORY)
         fd = subject.open(nstype)
@@ -62,11 +68,15 @@ def probe_g3(probe_run, subject):
         seen = nstype + "_for_children" if nstype in ("pid", "time") else nstype
         return {"joined": ns_id(seen, dir_fd=ns_dir), "wrong_type": wrong}
 
+    if not subject.holder_pid:
+        raise ProbeError("the %s subject names no PID 1 to verify its namespaces with" % subject.kind)
+    holder_ns = dict((t, ns_id("/proc/%d/ns/%s" % (subject.holder_pid, t))) for t in supported_types())
     joined = {}
-    for nstype in subject.types:
+    for nstype in sorted(set(subject.types) | set(t for t in holder_ns if holder_ns[t] != self_ns(t))):
         wrong_flag = CLONE_NEWIPC if nstype != "ipc" else CLONE_NEWUTS
         entry = in_child(join, nstype, wrong_flag)
         entry["file"] = subject.ns_id(nstype)
+        entry["holder"] = holder_ns[nstype]
         joined[nstype] = entry
     return {"types": joined}
 

@@ -8,7 +8,8 @@ import time
 from conformance.probes.declare import prop
 from conformance.probes.lib.child import Child, in_child
 from conformance.probes.lib.errors import Skip
-from conformance.probes.lib.observe import enter_user_ns, ipcs_keys, nsenter, read_text, run, sysvipc_keys, write_text
+from conformance.probes.lib.observe import ipcs_keys, nsenter, read_text, run, sysvipc_keys, write_text
+from conformance.probes.lib.policy import enter_user_ns
 from conformance.probes.lib.syscalls import CLONE_NEWIPC, MQUEUE, MQ_LABELS, SYSV, SYSV_KINDS, outcome, setns, unshare
 
 
@@ -211,3 +212,41 @@ def probe_ipc6(probe_run):
     observed = in_child(experiment)
     observed["objects"] = "POSIX message queues (their bytes return to the creator's RLIMIT_MSGQUEUE)"
     return observed
+
+
+@prop("IPC7", "Messages stay in their namespace's queue of a shared key", needs=("ipc_ns", "setns"), setup=True)
+def probe_ipc7(probe_run, subject):
+    """The host and a member of the set each make a System V queue with the same key and send their own
+    message into it; each then reads its queue until it is empty (LTP msg_comm). It fails unless each side
+    reads exactly its own message. Needs IPC namespaces and setns."""
+    path = subject.private("ipc")
+    key = probe_run.ipc_key(70)
+    texts = {"host": "%s host" % probe_run.scope, "set": "%s set" % probe_run.scope}
+
+    def drain(ident):
+        received = []
+        while True:
+            try:
+                received.append(SYSV.receive(ident))
+            except OSError as exc:
+                if exc.errno != errno.ENOMSG:
+                    raise
+                return received
+
+    def inside():
+        setns(os.open(path, os.O_RDONLY), CLONE_NEWIPC)
+        ident = SYSV.create("msg", key)
+        try:
+            SYSV.send(ident, texts["set"])
+            return drain(ident)
+        finally:
+            SYSV.remove("msg", key)
+
+    host_queue = SYSV.create("msg", key)
+    try:
+        SYSV.send(host_queue, texts["host"])
+        inside_received = in_child(inside)
+        host_received = drain(host_queue)
+    finally:
+        SYSV.remove("msg", key)
+    return {"key": key, "sent": texts, "received": {"host": host_received, "set": inside_received}}

@@ -4,8 +4,8 @@ import os
 
 from conformance.probes.declare import prop
 from conformance.probes.lib.child import in_child
-from conformance.probes.lib.errors import Skip
 from conformance.probes.lib.observe import mounted_at, mountinfo, need_root, nsenter
+from conformance.probes.lib.policy import refused_user_ns
 from conformance.probes.lib.syscalls import (
     CLONE_NEWNS, CLONE_NEWUSER, MNT_DETACH, MS_BIND, MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE, MS_UNBINDABLE,
     errno_name, mount, outcome, setns, umount2, unshare)
@@ -111,7 +111,7 @@ def probe_mnt3(probe_run):
             try:
                 unshare(CLONE_NEWUSER | CLONE_NEWNS)
             except OSError as exc:
-                raise Skip("a user namespace is denied here (%s): see USER7" % errno_name(exc))
+                refused_user_ns(errno_name(exc), unprivileged=False)
             own = "%s/s/a" % base
             mount(probe_run.scope, own, "tmpfs", 0, "size=16k")
             return {"after": optional_of(base + "/s"), "umount_inherited": outcome(umount2, base + "/s"),
@@ -129,12 +129,20 @@ def probe_mnt3(probe_run):
 
 @prop("MNT4", "A mount made inside never reaches the host", needs=("mnt_ns", "pid_ns"), setup=True)
 def probe_mnt4(probe_run, subject):
-    """A tmpfs is mounted inside the set's mount namespace on a directory of the run, and `findmnt` looks
-    for it inside, through the set's holder and on the host. It fails if it is missing inside or shows on
-    the host. Needs mount and PID namespaces."""
+    """A tmpfs is mounted inside the set's mount namespace on a directory of the run (under /dev when the
+    set has its own root directory, as an OCI container does), and `findmnt` looks for it inside, through
+    the set's holder and, by its source name, among all of the host's mounts. It fails if it is missing
+    inside or shows on the host. Needs mount and PID namespaces."""
     path = subject.private("mnt")
-    point = probe_run.tmpdir("mnt4")
     source = probe_run.scope + "-mnt4"
+    own_root = subject.holder_pid and not os.path.samestat(os.stat("/proc/%d/root" % subject.holder_pid), os.stat("/"))
+    if own_root:
+        # Made through the holder's view of its root: a directory the host does not see at that path.
+        point = "/dev/" + source
+        made_dir = "/proc/%d/root%s" % (subject.holder_pid, point)
+        os.mkdir(made_dir, 0o700)
+    else:
+        point = made_dir = probe_run.tmpdir("mnt4")
     try:
         # util-linux reads /proc/self/mountinfo: with the subject's /proc that needs its PID ns too.
         inside_paths = {"mnt": path, "pid": subject.path("pid")}
@@ -143,11 +151,52 @@ def probe_mnt4(probe_run, subject):
             inside = [m["source"] for m in mountinfo("/proc/%d/mountinfo" % subject.holder_pid)
                       if m["point"] == point] if subject.holder_pid else None
             inside_cmd = nsenter(inside_paths, ["findmnt", "-n", "-o", "SOURCE", point], check=False).split()
-            host = [m["source"] for m in mounted_at(point)]
+            host = ["%s on %s" % (m["source"], m["point"]) for m in mountinfo() if m["source"] == source]
         finally:
             nsenter(inside_paths, ["umount", point], check=False)
     finally:
-        for _mount in mounted_at(point):  # only if it wrongly reached the host
-            umount2(point, MNT_DETACH)
-        os.rmdir(point)
-    return {"source": source, "inside_holder_view": inside, "inside_findmnt": inside_cmd, "host": host}
+        if not own_root:
+            for _mount in mounted_at(point):  # only if it wrongly reached the host
+                umount2(point, MNT_DETACH)
+        os.rmdir(made_dir)
+    return {"source": source, "mount_point": point, "set_has_own_root": bool(own_root),
+            "inside_holder_view": inside, "inside_findmnt": inside_cmd, "host": host}
+
+
+@prop("MNT5", "Unmounts propagate like mounts", needs=("mnt_ns", "setns"))
+def probe_mnt5(probe_run):
+    """In the propagation lab of MNT2, mounts made in one namespace under a shared and a slave peer are
+    unmounted in the other (LTP mountns03/04). It fails unless an unmount under a shared peer reaches the
+    other namespace both ways, one from the master reaches the slave, and one in the slave stays there.
+    Needs mount namespaces and setns."""
+    need_root()
+    base = probe_run.tmpdir("mnt5")
+
+    def experiment():
+        unshare(CLONE_NEWNS)
+        _propagation_lab(probe_run, base)
+        master = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+        unshare(CLONE_NEWNS)
+        other = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+        mount(None, base + "/sl", None, MS_SLAVE)
+        setns(master, CLONE_NEWNS)
+        for point in ("s/a", "s/b", "sl/a", "sl/b"):
+            mount(probe_run.scope, "%s/%s" % (base, point), "tmpfs", 0, "size=16k")
+        setns(other, CLONE_NEWNS)
+        propagated = dict((p, _has_mount("%s/%s" % (base, p))) for p in ("s/a", "s/b", "sl/a", "sl/b"))
+        umount2(base + "/s/a")   # shared peer: must leave the master too
+        umount2(base + "/sl/a")  # slave: must stay in the master
+        setns(master, CLONE_NEWNS)
+        in_master = {"shared_unmounted_in_other": not _has_mount(base + "/s/a"),
+                     "slave_unmount_stays_in_slave": _has_mount(base + "/sl/a")}
+        umount2(base + "/s/b")   # shared peer, the other way
+        umount2(base + "/sl/b")  # master: must leave the slave
+        setns(other, CLONE_NEWNS)
+        in_other = {"shared_unmounted_in_master": not _has_mount(base + "/s/b"),
+                    "master_unmount_reaches_slave": not _has_mount(base + "/sl/b")}
+        return {"mounts_propagated_before": propagated, "seen_in_master": in_master, "seen_in_other": in_other}
+
+    try:
+        return in_child(experiment)
+    finally:
+        os.rmdir(base)

@@ -286,3 +286,71 @@ def probe_pid10(probe_run):
         return info
 
     return in_child(experiment)
+
+
+def _descendants(pid):
+    found = []
+    for child in children_of(pid):
+        found += [child] + _descendants(child)
+    return found
+
+
+@prop("PID11", "Killing a middle-level init ends the levels below it only", needs=("pid_ns",))
+def probe_pid11(probe_run):
+    """Three nested PID namespaces are made, each PID 1 with the next inside it, the outer one with another
+    member and the innermost one with two; the outer PID 1 then kills the middle PID 1 (LTP pidns05). It
+    fails if a process of the middle or inner namespace is still alive, or the outer PID 1 or its other
+    member died. Needs PID namespaces."""
+    need_root()
+
+    def pause_forever():
+        while True:
+            signal.pause()
+
+    def inner_body(channel):
+        for unused in range(2):
+            if os.fork() == 0:
+                pause_forever()
+        channel.send("ready")
+        pause_forever()
+
+    def middle_body(channel):
+        unshare(CLONE_NEWPID)
+        inner = Child(inner_body)
+        inner.recv()
+        channel.send("ready")
+        pause_forever()
+
+    def outer_body(channel):
+        if os.fork() == 0:
+            pause_forever()
+        unshare(CLONE_NEWPID)
+        middle = Child(middle_body)
+        middle.recv()
+        channel.send("ready")
+        channel.recv()
+        os.kill(middle.pid, signal.SIGKILL)
+        middle.wait()
+        channel.send("killed")
+        channel.recv()
+
+    def experiment():
+        unshare(CLONE_NEWPID)
+        outer = Child(outer_body)
+        outer.recv()
+        outer_ns = ns_id("/proc/%d/ns/pid" % outer.pid)
+        level_one = children_of(outer.pid)
+        middle = [p for p in level_one if ns_id("/proc/%d/ns/pid" % p) != outer_ns]
+        below = dict((pid, _start_time(pid)) for m in middle for pid in [m] + _descendants(m))
+        others = dict((pid, _start_time(pid)) for pid in [outer.pid] + level_one if pid not in middle)
+        outer.send("kill")
+        outer.recv()
+        result = {"killed_middle_and_below": sorted(below),
+                  "alive_below_after": [p for p, started in below.items() if _start_time(p) == started],
+                  "outer_level": sorted(others),
+                  "outer_level_dead_after": [p for p, started in others.items() if _start_time(p) != started]}
+        outer.send("exit")
+        outer.result()
+        return result
+
+    return in_child(experiment)

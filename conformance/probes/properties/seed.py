@@ -95,10 +95,11 @@ def probe_s4(probe_run, subject):
 @prop("S5", "A PID namespace without its own /proc still shows the host", needs=("pid_ns",), setup=True)
 def probe_s5(probe_run, subject):
     """`ps` runs in the set's PID namespace while the host's /proc stays mounted, and is expected to list
-    host processes. This documents why a private /proc is needed; it fails only if such a `ps` would show
-    no more than the namespace's own processes. Needs PID namespaces."""
+    host processes. This documents why a private /proc is needed; it fails if the set's PID namespace is
+    the host's, or if such a `ps` would show no more than the namespace's own processes. Needs PID namespaces."""
+    # The host's own PID namespace would list the host's processes trivially: the set needs its own.
+    paths = {"pid": subject.private("pid")}
     members = pid_ns_members(subject.ns_id("pid"))
-    paths = {"pid": subject.path("pid")}
     try:
         observer, listed = "ps", nsenter(paths, ["ps", "-e", "-o", "pid="]).split()
     except ProbeError as exc:

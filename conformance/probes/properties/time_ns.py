@@ -109,3 +109,26 @@ def probe_time4(probe_run, subject):
     host_after = _clocks()
     return {"offset": TIME_OFFSET, "holder_timens_offsets": holder_offsets, "uptime_via_nsenter": uptime_nsenter,
             "clocks": {"host_before": host_before, "inside": inside, "host_after": host_after}}
+
+
+@prop("TIME5", "Garbage and out-of-range offsets are refused", needs=("time_ns",))
+def probe_time5(probe_run):
+    """Before any process enters a new time namespace, /proc/self/timens_offsets gets unparsable text, an
+    unknown clock id, nanoseconds of a full second, an offset putting the clock before zero and one past
+    the kernel's range (LTP timens01; late writes are TIME3). It fails unless the first three give EINVAL,
+    the last two ERANGE, and a valid offset is still accepted afterwards. Needs time namespaces."""
+    if not os.path.exists("/proc/self/ns/time"):
+        raise Skip("the kernel has no time namespace", "time_ns")
+    need_root()
+
+    def experiment():
+        unshare(CLONE_NEWTIME)
+        before_zero = int(time.clock_gettime(OFFSET_CLOCKS["monotonic"])) + 3600
+        writes = {"garbage": "not an offset", "unknown_clock": "9 1 0",
+                  "nanoseconds_of_a_second": "monotonic 1 1000000000",
+                  "before_zero": "monotonic -%d 0" % before_zero, "past_range": "boottime %d 0" % (1 << 62)}
+        found = dict((label, outcome(write_text, "/proc/self/timens_offsets", text)) for label, text in writes.items())
+        found["valid_afterwards"] = outcome(write_text, "/proc/self/timens_offsets", "monotonic 1 0")
+        return {"writes": writes, "outcomes": found}
+
+    return in_child(experiment)

@@ -7,6 +7,7 @@ from conformance.probes.lib.child import Child, in_child
 from conformance.probes.lib.errors import Skip
 from conformance.probes.lib.observe import (
     at_initial_user_ns, need_root, ns_id, read_text, self_ns, status_field, unshare_user_as_root, write_text)
+from conformance.probes.lib.policy import read_gates, refused_user_ns
 from conformance.probes.lib.syscalls import (
     CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWUTS, NS_GET_USERNS, drop_to_nobody,
     errno_name, ns_ioctl, outcome, sethostname, unshare)
@@ -19,7 +20,7 @@ def probe_user1(probe_run):
     def experiment():
         enter_unmapped = outcome(unshare, CLONE_NEWUSER)
         if enter_unmapped != "OK":
-            raise Skip("a user namespace is denied here (%s): see USER7" % enter_unmapped)
+            refused_user_ns(enter_unmapped, unprivileged=False)
         return {"uid": os.getuid(), "gid": os.getgid(), "root_dir_owner": os.stat("/").st_uid}
 
     observed = in_child(experiment)
@@ -41,7 +42,7 @@ def probe_user2(probe_run):
         scratch = outcome(unshare, CLONE_NEWUTS)
         made = outcome(unshare, CLONE_NEWUSER)
         if made != "OK":
-            raise Skip("a user namespace is denied here (%s): see USER7" % made)
+            refused_user_ns(made, unprivileged=False)
         cap_eff = int(status_field("self", "CapEff")[0], 16)
         foreign = outcome(sethostname, "%s-user2" % probe_run.prefix)
         own = outcome(unshare, CLONE_NEWUTS)
@@ -108,7 +109,7 @@ def probe_user4(probe_run):
         drop_to_nobody()
         made = outcome(unshare, CLONE_NEWUSER)
         if made != "OK":
-            raise Skip("an unprivileged user namespace is denied here (%s): see USER7" % made)
+            refused_user_ns(made, unprivileged=True)
         mapping = "0 %d 1" % os.getegid()
         before = read_text("/proc/self/setgroups").strip()
         with_allow = outcome(write_text, "/proc/self/gid_map", mapping)
@@ -132,7 +133,7 @@ def probe_user5(probe_run):
         alone = outcome(unshare, CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
         together = outcome(unshare, flags)
         if together in ("EPERM", "EACCES", "ENOSPC") and alone == "EPERM":
-            raise Skip("an unprivileged user namespace is denied here (%s): see USER7" % together)
+            refused_user_ns(together, unprivileged=True)
         owners = {}
         if together == "OK":
             user = self_ns("user")
@@ -167,21 +168,13 @@ def probe_user6(probe_run):
     return observed
 
 
-USER_GATES = {"user.max_user_namespaces": "/proc/sys/user/max_user_namespaces",
-              "kernel.unprivileged_userns_clone": "/proc/sys/kernel/unprivileged_userns_clone",
-              "kernel.apparmor_restrict_unprivileged_userns":
-                  "/proc/sys/kernel/apparmor_restrict_unprivileged_userns"}
-
-
 @prop("USER7", "Policy gates on user namespaces are reported", needs=("user_ns", "max_namespaces"))
 def probe_user7(probe_run):
     """user.max_user_namespaces, kernel.unprivileged_userns_clone and
     kernel.apparmor_restrict_unprivileged_userns are read, and an unprivileged process creates a user
     namespace and tries a privileged operation inside. It fails if the gates and the outcome disagree.
     Needs user namespaces and the user.max_*_namespaces sysctls."""
-    gates = {}
-    for name, path in USER_GATES.items():
-        gates[name] = read_text(path).strip() if os.path.exists(path) else None
+    gates = read_gates()
 
     def unprivileged():
         drop_to_nobody()
@@ -196,3 +189,86 @@ def probe_user7(probe_run):
     observed = in_child(unprivileged)
     observed["gates"] = gates
     return observed
+
+
+@prop("USER8", "setgroups \"deny\" cannot be switched back to \"allow\"", needs=("user_ns", "setgroups"))
+def probe_user8(probe_run):
+    """In a new user namespace /proc/self/setgroups is set to deny, then allow is written (LTP userns).
+    It fails unless deny is accepted and allow then gives EPERM and the file still reads deny. Needs user
+    namespaces and /proc/PID/setgroups."""
+    if not os.path.exists("/proc/self/setgroups"):
+        raise Skip("no /proc/PID/setgroups", "setgroups")
+
+    def experiment():
+        made = outcome(unshare, CLONE_NEWUSER)
+        if made != "OK":
+            refused_user_ns(made, unprivileged=os.geteuid() != 0)
+        deny = outcome(write_text, "/proc/self/setgroups", "deny")
+        allow_again = outcome(write_text, "/proc/self/setgroups", "allow")
+        return {"write_deny": deny, "write_allow_after_deny": allow_again,
+                "setgroups_after": read_text("/proc/self/setgroups").strip()}
+
+    return in_child(experiment)
+
+
+@prop("USER9", "gid_map is written once", needs=("user_ns", "uid_map"))
+def probe_user9(probe_run):
+    """The parent writes the gid_map of a child's new user namespace twice, the second time with another
+    range (LTP userns). It fails unless the first write works, the second gives EPERM and the map still
+    reads the first range. Needs user namespaces and uid_map/gid_map."""
+    need_root()
+    outer = 100000 + (probe_run.tag & 0xFFFF)
+
+    def inside(channel):
+        unshare(CLONE_NEWUSER)
+        channel.send("unshared")
+        channel.recv()
+
+    child = Child(inside)
+    try:
+        child.recv()
+        gid_map = "/proc/%d/gid_map" % child.pid
+        first = outcome(write_text, gid_map, "0 %d 1" % outer)
+        second = outcome(write_text, gid_map, "0 %d 1" % (outer + 1))
+        seen = read_text(gid_map).split()
+        child.send("go")
+        child.result()
+    finally:
+        child.kill()
+    return {"outer": outer, "first_write": first, "second_write": second, "gid_map": seen}
+
+
+@prop("USER10", "Id maps read from another user namespace are shown in the reader's ids",
+      needs=("user_ns", "uid_map"))
+def probe_user10(probe_run):
+    """Two sibling user namespaces map one outer id X: A as 0, B as 5. A's uid_map is read by the host, by A
+    itself and by a member of B (LTP userns). It fails unless the host and A read "0 X 1" (relative to
+    A's parent) and B reads "0 5 1" (relative to the reader's own namespace). Needs user namespaces and
+    uid_map/gid_map."""
+    need_root()
+    outer = 100000 + (probe_run.tag & 0xFFFF)
+
+    def member(channel):
+        unshare(CLONE_NEWUSER)
+        channel.send("unshared")
+        path = channel.recv()
+        return read_text(path).split()
+
+    first, second = Child(member), Child(member)
+    try:
+        first.recv()
+        second.recv()
+        for child, inner in ((first, 0), (second, 5)):
+            write_text("/proc/%d/setgroups" % child.pid, "deny")
+            write_text("/proc/%d/uid_map" % child.pid, "%d %d 1" % (inner, outer))
+        first_map = "/proc/%d/uid_map" % first.pid
+        from_host = read_text(first_map).split()
+        second.send(first_map)
+        from_sibling = second.result()
+        first.send(first_map)
+        from_itself = first.result()
+    finally:
+        first.kill()
+        second.kill()
+    return {"outer": outer, "sibling_maps": 5, "read_by_host": from_host, "read_by_itself": from_itself,
+            "read_by_sibling": from_sibling}

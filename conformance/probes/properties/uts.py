@@ -4,8 +4,8 @@ import os
 
 from conformance.probes.declare import prop
 from conformance.probes.lib.child import in_child
-from conformance.probes.lib.errors import Skip
 from conformance.probes.lib.observe import need_root, run, self_ns, uname_names
+from conformance.probes.lib.policy import refused_user_ns
 from conformance.probes.lib.syscalls import (
     CLONE_NEWUSER, CLONE_NEWUTS, drop_to_nobody, outcome, setdomainname, sethostname, setns, unshare)
 
@@ -91,6 +91,5 @@ def probe_uts4(probe_run):
 
     observed = in_child(unprivileged)
     if observed["unshare_user_uts"] != "OK":
-        raise Skip("an unprivileged user namespace is denied here (%s): see USER7"
-                   % observed["unshare_user_uts"])
+        refused_user_ns(observed["unshare_user_uts"], unprivileged=True)
     return observed
