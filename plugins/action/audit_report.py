@@ -11,7 +11,7 @@ from ansible_collections.linux.namespaces.plugins.plugin_utils.audit_report impo
     TEMPLATE_HELPERS, build_report, load_report, render_json)
 from ansible_collections.linux.namespaces.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import (
-    REPORT_ARGUMENT_SPEC, failure_reason, render_template, values_by_host, write_report_files)
+    REPORT_ARGUMENT_SPEC, failure_reason, values_by_host, write_report)
 
 
 class ActionModule(ControllerAction):
@@ -24,12 +24,6 @@ class ActionModule(ControllerAction):
                     or failure_reason(hostvars, args["failure_vars"]))
 
         text = render_json(build_report(values_by_host(task_vars, args["hosts"], facts_or_failure)))
-        # The templates see the document as a reader of the JSON file does.
-        report = load_report(text)
-        texts = {".json": text,
-                 ".md": render_template("markdown", "audit_report.md.j2", report, TEMPLATE_HELPERS,
-                                        args["markdown_template"]),
-                 ".html": render_template("html", "audit_report.html.j2", report, TEMPLATE_HELPERS,
-                                          args["html_template"])}
-        written = write_report_files(args["dest"], args["basename"], texts, self._task.check_mode, self._task.diff)
+        report, written = write_report(args, text, load_report, "audit_report", TEMPLATE_HELPERS, self._task.check_mode,
+                                       self._task.diff)
         return dict(written, isolate=report["isolate"], counts=report["counts"], groups=len(report["groups"]))

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import tempfile
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import jinja2
 import markupsafe
@@ -138,6 +138,18 @@ def write_report_files(dest: str, basename: str, texts: Mapping[str, str], check
         for suffix in changed:
             _write_atomically(paths[suffix], texts[suffix])
     return result
+
+
+def write_report(args: Mapping[str, Any], text: str, load: Callable[[str], Dict[str, Any]], stem: str,
+                 helpers: Mapping[str, Any], check_mode: bool, want_diff: bool) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The report document read back from its JSON text, and the result of writing that text with the Markdown and
+    HTML rendered from the document (templates STEM.md.j2 and STEM.html.j2, or the task's own)."""
+    # The templates see the document as a reader of the JSON file does.
+    report = load(text)
+    texts = {".json": text,
+             ".md": render_template("markdown", stem + ".md.j2", report, helpers, args["markdown_template"]),
+             ".html": render_template("html", stem + ".html.j2", report, helpers, args["html_template"])}
+    return report, write_report_files(args["dest"], args["basename"], texts, check_mode, want_diff)
 
 
 def values_by_host(task_vars: Mapping[str, Any], hosts: List[str], lookup: Callable[[Mapping[str, Any]], Any]) -> Dict[str, Any]:
