@@ -39,8 +39,9 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, Iterator, List, Set
 
-from bench.common import COLLECTIONS, REPO, unwind_on_signals, write_results
+from bench.common import COLLECTIONS, REPO, write_results
 from tests.fleet import run_prefix
+from tests.fleet.ssh_hosts import unwind_on_signals
 
 sys.path.insert(0, str(COLLECTIONS))
 

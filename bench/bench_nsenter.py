@@ -27,8 +27,9 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
-from bench.common import REPO, unwind_on_signals, write_results
+from bench.common import REPO, write_results
 from tests.fleet import run_prefix
+from tests.fleet.ssh_hosts import unwind_on_signals
 
 SET_TYPES = ("mnt", "uts", "ipc", "pid", "net", "cgroup", "time")
 

@@ -29,8 +29,9 @@ import zipfile
 from pathlib import Path
 from typing import Dict, List
 
-from bench.common import REPO, ansible_env, unwind_on_signals, write_results
+from bench.common import REPO, ansible_env, write_results
 from tests.fleet import run_prefix
+from tests.fleet.ssh_hosts import unwind_on_signals
 
 COLLECTION = "ansible_collections/linux/namespaces"
 HOST_PYTHON = "/usr/bin/python3"

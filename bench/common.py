@@ -1,4 +1,5 @@
-"""What the benchmarks share: where things are, Ansible's environment, cleanup on signals, the results file.
+"""What the benchmarks share: where things are, Ansible's environment, the results file (cleanup on signals:
+tests.fleet.ssh_hosts.unwind_on_signals).
 
 Benchmarks run as modules from the repository root (`.venv/bin/python -m bench.NAME`), so `tests.fleet`
 and this module import.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import signal
 from pathlib import Path
 from typing import Any, Dict
 
@@ -23,13 +23,6 @@ def ansible_env(**extra: str) -> Dict[str, str]:
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", **extra)
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
     return env
-
-
-def unwind_on_signals() -> None:
-    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, so every cleanup of the benchmark runs, also when
-    it was started in the background (where SIGINT is ignored by default)."""
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.default_int_handler)
 
 
 def write_results(name: str, results: Dict[str, Any]) -> Path:

@@ -31,8 +31,9 @@ from typing import Callable, Dict, List
 
 from bench.common import REPO, ansible_env, write_results
 from tests.fleet.fleet import Fleet
-from tests.fleet.guest import Guests, free_loopback_port, stop_on_signals
+from tests.fleet.guest import Guests, free_loopback_port
 from tests.fleet.kernels import DEFAULT_CACHE, DEFAULT_KERNELS, Kernel, KernelCache, KernelError
+from tests.fleet.ssh_hosts import unwind_on_signals
 
 # Task names (roles/audit, roles/conformance) whose end on a host is worth a progress line.
 PROGRESS_TASKS = {"Probe the kernel's namespace support": "audit probed", "Run the kit on the host": "kit done"}
@@ -195,7 +196,7 @@ def main(argv: List[str] | None = None) -> int:
         print("compat-report: run as root (guests share the machine's root, the host is made of namespaces)",
               file=sys.stderr)
         return 1
-    stop_on_signals()
+    unwind_on_signals()
     try:
         return compat_report([choice for choice in args.kernels.split(",") if choice], args.cache,
                              args.results.resolve(), args.select, args.kit_forks)

@@ -28,7 +28,6 @@ import os
 import random
 import re
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -38,7 +37,8 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+
+from tests.fleet.ssh_hosts import SshHostGroup
 
 MAX_INTERFACE_NAME = 15
 MAX_HOSTS = 200
@@ -267,7 +267,7 @@ def pick_subnet() -> ipaddress.IPv4Network:
     raise FleetError("no free 10.64.0.0/10 subnet found for the fleet")
 
 
-class Fleet:
+class Fleet(SshHostGroup):
     """N SSH test hosts; `with Fleet(prefix, count, workdir) as fleet:` builds and always removes them.
 
     Everything lives under `workdir/fleet-PREFIX` (keys, configs, inventory, logs, state) and a
@@ -319,13 +319,6 @@ class Fleet:
 
     # --- public interface -------------------------------------------------------------------
 
-    def __enter__(self) -> Fleet:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.teardown()
-
     @property
     def controller_address(self) -> str:
         """The machine's own address on the fleet bridge."""
@@ -335,25 +328,6 @@ class Fleet:
     def unowned_gateway(self) -> str:
         """The hosts' default gateway: on the bridge's subnet, owned by nobody."""
         return str(self._subnet[254])
-
-    def ssh_command(self, host: FleetHost | str, cmd: str | Sequence[str]) -> list[str]:
-        """argv running `cmd` (a shell string, or an argv to quote) on `host` over ssh."""
-        name = host.name if isinstance(host, FleetHost) else host
-        remote = cmd if isinstance(cmd, str) else shlex.join(cmd)
-        return ["ssh", "-F", str(self.ssh_config_path), name, "--", remote]
-
-    def run(
-        self,
-        host: FleetHost | str,
-        cmd: str | Sequence[str],
-        *,
-        check: bool = True,
-        timeout: float = 60,
-        input: str | None = None,
-    ) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            self.ssh_command(host, cmd), input=input, capture_output=True, text=True, check=check, timeout=timeout
-        )
 
     def start(self) -> None:
         try:
@@ -366,7 +340,7 @@ class Fleet:
         """Remove every host, interface, socket and file of the fleet; safe to call again."""
         if not self._claimed:
             return
-        self._close_control_masters()
+        self.close_control_masters(("root", self.user))
         self._delete_interfaces()
         self._kill_hosts()
         for directory in (self.control_dir, self.root):
@@ -629,23 +603,6 @@ class Fleet:
             return "(no log)"
 
     # --- removing ---------------------------------------------------------------------------
-
-    def _close_control_masters(self) -> None:
-        if self.control_dir is None or not self.control_dir.exists() or not any(self.control_dir.iterdir()):
-            return
-        # One master per host and login user: ControlPath's %C hashes the user too.
-        closers = [
-            subprocess.Popen(
-                ["ssh", "-F", str(self.ssh_config_path), "-l", user, "-O", "exit", host.name],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for host in self.hosts
-            for user in ("root", self.user)
-        ]
-        for closer in closers:
-            closer.wait()
 
     def _present_interfaces(self) -> list[str]:
         ours = {self.bridge, *self._interfaces()}

@@ -18,9 +18,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -32,6 +30,7 @@ from typing import Callable, Sequence
 from tests.fleet.fleet import PREFIX_PATTERN, SSH_CLIENT_OPTIONS, SSHD_CONFIG, default_python
 from tests.fleet.initramfs import GUEST_DIR, ROOT_TAG, InitramfsError, build_initramfs
 from tests.fleet.kernels import Kernel
+from tests.fleet.ssh_hosts import SshHostGroup
 
 GUEST_MEMORY_MB = 1024
 # mitigations=off: these are throwaway test machines, and under software emulation the page-table
@@ -79,10 +78,12 @@ def guest_name(prefix: str, kernel: Kernel) -> str:
     return f"{prefix}-k{major}-{minor}"
 
 
-class Guests:
+class Guests(SshHostGroup):
     """qemu guests, one per kernel; `with Guests(prefix, kernels, workdir) as guests:` boots and always
     removes them. Files live under `workdir/guests-PREFIX`, ssh control sockets in a short /tmp
     directory. qemu dies with the calling thread (parent-death signal) even if that is killed."""
+
+    command_timeout = 120  # a command under software emulation is slow
 
     def __init__(
         self,
@@ -123,13 +124,6 @@ class Guests:
 
     # --- public interface -------------------------------------------------------------------
 
-    def __enter__(self) -> Guests:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.teardown()
-
     @property
     def qemu_pids(self) -> list[int]:
         return [process.pid for process in self._processes.values()]
@@ -137,16 +131,6 @@ class Guests:
     @property
     def ready(self) -> list[GuestHost]:
         return [host for host in self.hosts if host.name not in self.failed]
-
-    def ssh_command(self, host: GuestHost | str, cmd: str | Sequence[str]) -> list[str]:
-        name = host.name if isinstance(host, GuestHost) else host
-        remote = cmd if isinstance(cmd, str) else shlex.join(cmd)
-        return ["ssh", "-F", str(self.ssh_config_path), name, "--", remote]
-
-    def run(
-        self, host: GuestHost | str, cmd: str | Sequence[str], *, check: bool = True, timeout: float = 120
-    ) -> subprocess.CompletedProcess:
-        return subprocess.run(self.ssh_command(host, cmd), capture_output=True, text=True, check=check, timeout=timeout)
 
     def start(self) -> None:
         try:
@@ -159,7 +143,7 @@ class Guests:
         """Stop every qemu and remove every file of the guests; safe to call again."""
         if not self._claimed:
             return
-        self._close_control_masters()
+        self.close_control_masters()
         for process in self._processes.values():
             if process.poll() is None:
                 process.kill()
@@ -325,18 +309,3 @@ class Guests:
         console = self.console_tail(host.name, 600)
         qemu_log = (host.directory / "qemu.log").read_text(errors="replace").strip()[-400:]
         return f"console: {console or '(empty)'}; qemu: {qemu_log or '(empty)'}"
-
-    def _close_control_masters(self) -> None:
-        if self.control_dir is None or not self.control_dir.exists() or not any(self.control_dir.iterdir()):
-            return
-        for host in self.hosts:
-            subprocess.run(
-                ["ssh", "-F", str(self.ssh_config_path), "-O", "exit", host.name],
-                stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=10,
-            )
-
-
-def stop_on_signals() -> None:
-    """SIGTERM and SIGHUP unwind like Ctrl-C, so every `with Guests(...)` removes its guests."""
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.default_int_handler)

@@ -1,0 +1,60 @@
+"""What the namespace hosts (fleet.py) and the qemu guests (guest.py) share: a group of SSH hosts reached
+through the group's own ssh_config, started by `with` and torn down when it ends."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any, Sequence
+
+
+def unwind_on_signals() -> None:
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, so every `with` of a host group tears it down, also
+    when the program was started in the background (where SIGINT is ignored by default)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.default_int_handler)
+
+
+class SshHostGroup:
+    """Hosts with a `name`, reached as `ssh -F ssh_config_path NAME`; subclasses start and tear them down."""
+
+    ssh_config_path: Path
+    control_dir: Path | None
+    hosts: list[Any]
+    command_timeout: float = 60  # seconds a command over ssh may take
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.teardown()
+
+    def ssh_command(self, host: Any, cmd: str | Sequence[str]) -> list[str]:
+        """argv running `cmd` (a shell string, or an argv to quote) on `host` (a host or its name) over ssh."""
+        name = host if isinstance(host, str) else host.name
+        remote = cmd if isinstance(cmd, str) else shlex.join(cmd)
+        return ["ssh", "-F", str(self.ssh_config_path), name, "--", remote]
+
+    def run(self, host: Any, cmd: str | Sequence[str], *, check: bool = True, timeout: float | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(self.ssh_command(host, cmd), input=input, capture_output=True, text=True, check=check,
+                              timeout=timeout or self.command_timeout)
+
+    def close_control_masters(self, users: Sequence[str] = ("root",)) -> None:
+        """Ends the ssh master of each host and login user (ControlPath's %C hashes the user too)."""
+        if self.control_dir is None or not self.control_dir.exists() or not any(self.control_dir.iterdir()):
+            return
+        closers = [subprocess.Popen(["ssh", "-F", str(self.ssh_config_path), "-l", user, "-O", "exit", host.name],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for host in self.hosts for user in users]
+        for closer in closers:
+            closer.wait()
