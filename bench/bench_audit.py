@@ -71,7 +71,8 @@ def main() -> None:
     sizes = sorted(int(size) for size in args.sizes.split(","))
     results = []
     with tempfile.TemporaryDirectory(prefix="lns-bench-audit-") as workdir:
-        with Fleet(next_fleet_prefix(), max(sizes), pathlib.Path(workdir)) as fleet:
+        # sshd of 50 hosts starting on 2 busy CPUs needs more than the fleet's default 20 s
+        with Fleet(next_fleet_prefix(), max(sizes), pathlib.Path(workdir), start_timeout=20.0 + max(sizes)) as fleet:
             for size in sizes:
                 repeats = args.repeats if size <= 20 else args.big_repeats
                 results.append(measure(fleet, size, repeats, os.path.join(workdir, "reports")))

@@ -5,7 +5,8 @@ Run as root from the repository root: `.venv/bin/python -m bench.run_all [--quic
 Each benchmark runs as its own process (`python -m bench.NAME`) with the counts below, writes its JSON
 into a directory of this run (LNS_BENCH_RESULTS), and shares the run's prefix (LNS_TEST_PREFIX), so
 everything it makes is named alike. --quick runs each with tiny counts (a smoke run; its figures mean
-nothing). A benchmark that fails is reported as a finding and the others still run. On Ctrl-C or SIGTERM
+nothing). --reuse NAME takes NAME's newest JSON in bench/results instead of running it again (marked so in
+RESULTS.md), to re-run only what failed. A benchmark that fails is reported as a finding and the others still run. On Ctrl-C or SIGTERM
 the running benchmark is interrupted too and cleans up, and the results so far are written, the
 interruption among the findings. Without --output, the full run
 writes bench/RESULTS.md and RESULTS.json and rewrites the README's benchmark table from RESULTS.md; a quick
@@ -73,6 +74,8 @@ def main() -> int:
                         help="where RESULTS.md and RESULTS.json go (default: bench/, and the README's table is "
                              "rewritten; with --quick bench/results/quick)")
     parser.add_argument("--only", nargs="+", choices=[b[0] for b in BENCHMARKS], help="run only these")
+    parser.add_argument("--reuse", nargs="+", choices=[b[0] for b in BENCHMARKS], default=[],
+                        help="do not run these: take each one's newest JSON from bench/results (an earlier run)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: the benchmarks make namespaces, mounts and test hosts")
@@ -93,20 +96,26 @@ def main() -> int:
     for name, module, full, quick in BENCHMARKS:
         if args.only and name not in args.only:
             continue
-        print("== bench %s" % name, flush=True)
         began = time.time()
-        try:
-            code = run_one(module, quick if args.quick else full, env)
-        except KeyboardInterrupt:
-            interrupted = name
-            code = 130
-        runs.append({"name": name, "arguments": quick if args.quick else full, "exit": code,
-                     "seconds": time.time() - began})
-        if interrupted:
-            findings.append({"benchmark": name, "text": "interrupted: the figures of this and every later "
-                                                        "benchmark are missing"})
-            break
-        path = newest(raw, name, began)
+        if name in args.reuse:
+            path = newest(RESULTS, name, 0)
+            code = 0 if path else 1
+            runs.append({"name": name, "arguments": ["reused: %s" % (path.name if path else "none found")],
+                         "exit": code, "seconds": 0})
+        else:
+            print("== bench %s" % name, flush=True)
+            try:
+                code = run_one(module, quick if args.quick else full, env)
+            except KeyboardInterrupt:
+                interrupted = name
+                code = 130
+            runs.append({"name": name, "arguments": quick if args.quick else full, "exit": code,
+                         "seconds": time.time() - began})
+            if interrupted:
+                findings.append({"benchmark": name, "text": "interrupted: the figures of this and every later "
+                                                            "benchmark are missing"})
+                break
+            path = newest(raw, name, began)
         if code != 0 or path is None:
             findings.append({"benchmark": name, "text": "the benchmark failed (exit %d); its figures are missing" % code})
             continue
