@@ -106,8 +106,9 @@ def render(environment: Dict[str, Any], runs: Sequence[Dict[str, Any]], figures:
     evaluated = evaluate(ratios, stats)
     start, end = environment["load_average_start"], environment["load_average_end"]
     cpus = environment["machine"].split(", ")[-2]
-    load = ("Other work shared the machine: the figures are noisy, the ratios less so; re-run on a quiet machine."
-            if start[0] > 1.0 else "The machine was quiet.")
+    busiest = max([start[0], end[0]] + [run["load_average"][0] for run in runs if run.get("load_average")])
+    load = ("Other work shared the machine (1-minute load up to %.0f): the figures are noisy, the ratios less so; "
+            "re-run on a quiet machine." % busiest if busiest > 1.0 else "The machine was quiet.")
     lines = [
         "# Benchmark results",
         "",
@@ -117,6 +118,12 @@ def render(environment: Dict[str, Any], runs: Sequence[Dict[str, Any]], figures:
         "",
         "Load: the 1/5/15-minute load average was %.1f/%.1f/%.1f at the start and %.1f/%.1f/%.1f at the end, on "
         "%s. %s" % (tuple(start) + tuple(end) + (cpus, load)),
+    ]
+    reused = [run["name"] for run in runs if run["arguments"][:1] and run["arguments"][0].startswith("reused")]
+    if reused:
+        lines += ["", "The figures of %s come from earlier runs (`--reuse`, files named under \"Benchmarks run\", "
+                      "with the load each ran under)." % ", ".join(reused)]
+    lines += [
         "",
         "| | |", "|---|---|",
     ]
@@ -143,9 +150,13 @@ def render(environment: Dict[str, Any], runs: Sequence[Dict[str, Any]], figures:
         s = stats.get(f["id"])
         lines.append("| %s | %d | %s | %s | %s |" % (f["label"], len(f["seconds"]), ms(s and s["min"]),
                                                      ms(s and s["median"]), ms(s and s["max"])))
-    lines += ["", "## Benchmarks run", "", "| benchmark | arguments | seconds | exit |", "|---|---|---|---|"]
+    lines += ["", "## Benchmarks run", "", "| benchmark | arguments | seconds | exit | load average when it ended |",
+              "|---|---|---|---|---|"]
     for run in runs:
-        lines.append("| %s | `%s` | %.0f | %d |" % (run["name"], " ".join(run["arguments"]), run["seconds"], run["exit"]))
+        load_average = run.get("load_average")
+        load_text = "/".join("%.1f" % value for value in load_average) if load_average else "-"
+        arguments = " ".join(run["arguments"])
+        lines.append("| %s | `%s` | %.0f | %d | %s |" % (run["name"], arguments, run["seconds"], run["exit"], load_text))
     results = {"environment": environment, "runs": list(runs), "findings": list(findings),
                "figures": [dict(id=f["id"], label=f["label"], **stats.get(f["id"], {})) for f in figures],
                "ratios": evaluated}

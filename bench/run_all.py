@@ -116,10 +116,15 @@ def main() -> int:
                                                             "benchmark are missing"})
                 break
             path = newest(raw, name, began)
+        if name in args.reuse and path is None:
+            findings.append({"benchmark": name, "text": "no figures: not run in this run, and no earlier run of it "
+                                                        "finished (nothing to reuse in bench/results)"})
+            continue
         if code != 0 or path is None:
             findings.append({"benchmark": name, "text": "the benchmark failed (exit %d); its figures are missing" % code})
             continue
         document = json.loads(path.read_text())
+        runs[-1]["load_average"] = document.get("load_average")  # when it wrote its results
         try:
             if name in GATHER:
                 document = dict(document, **GATHER[name](document))
