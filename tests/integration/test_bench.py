@@ -26,7 +26,7 @@ REQUIRED_RATIOS = [
     "lifecycle.uts-ipc-net.cycle.collection/floor", "lifecycle.uts-ipc-net.cycle.collection/unshare",
     "lifecycle.default.cycle.collection/floor", "lifecycle.default.cycle.collection/unshare",
     "lifecycle.remove-pid/without.collection",
-    "enter.module_utils/nsenter-a", "enter.module_utils/ip-netns-exec", "enter.module_utils/C-floor",
+    "enter.module_utils/nsenter--a", "enter.module_utils/ip-netns-exec", "enter.module_utils/C-floor",
     "enter.become-program/python-start",
     "tasks.namespace.create/ping", "tasks.namespace.create/command", "tasks.namespace.remove/ping",
     "tasks.namespace.remove/command", "tasks.nsenter.task/ping", "tasks.nsenter.task/command",
