@@ -37,13 +37,14 @@ export TIMINGS_FILE := $(CURDIR)/tests/output/timings.txt
 TIMED := tests/ci/timed.sh
 
 .PHONY: help deps guest-deps compat-report venv collection sanity units integration conformance lint changelog-lint test isolate \
-	requirements-lock conformance-hosts-lock clean
+	bench requirements-lock conformance-hosts-lock clean
 
 help:
 	@echo "make isolate   run the main job: playbooks/isolate.yml on this host"
 	@echo "make test      run every test (deps, venv, collection, changelog-lint, sanity, units,"
 	@echo "               integration, conformance, lint); exits non-zero on any failure"
 	@echo "make compat-report  audit and compatibility reports over Debian kernels booted in qemu"
+	@echo "make bench     run every benchmark, write bench/RESULTS.md (root; BENCH_ARGS=--quick: smoke run)"
 	@echo "other targets: deps guest-deps venv collection sanity units integration conformance lint changelog-lint"
 	@echo "               requirements-lock conformance-hosts-lock clean"
 
@@ -95,6 +96,12 @@ test:
 	@$(MAKE) --no-print-directory deps venv collection changelog-lint sanity units integration conformance lint
 	@echo "== step timings (also in $(TIMINGS_FILE)):"
 	@cat $(TIMINGS_FILE)
+
+# Every benchmark, side by side with its anchors: bench/RESULTS.md, RESULTS.json, the README's table.
+BENCH_ARGS ?=
+bench: deps venv collection
+	@if (( EUID != 0 )); then echo "bench: run as root" >&2; exit 1; fi
+	@$(TIMED) bench python -m bench.run_all $(BENCH_ARGS)
 
 # This host as a one-host inventory with a local connection (no implicit-localhost warnings), with the
 # venv's Python stated explicitly.

@@ -177,7 +177,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lns-bench-conformance-") as temporary:
         workdir = pathlib.Path(temporary)
         counter = SessionCounter(workdir)
-        with Fleet(prefix + "f", max(sizes), workdir) as fleet:
+        # sshd of 50 hosts starting on 2 busy CPUs needs more than the fleet's default 20 s
+        with Fleet(prefix + "f", max(sizes), workdir, start_timeout=20.0 + max(sizes)) as fleet:
             networks = [Network("bridge", fleet.ssh_config_path, fleet.inventory_path)]
             try:
                 networks.append(delayed_network(fleet, workdir, args.delay_ms))

@@ -3,7 +3,9 @@
 Run as root from the repository root: `python3 -m bench.bench_nsenter [--rounds 200] [--module-rounds 8]`.
 Every round runs each way once, in turn, so load on the machine weighs on all of them alike:
 
-  module_utils        resolve_target + run_command from Python, in this process (fork, setns, exec)
+  module_utils        resolve_target + run_command from Python, in this process (fork, setns, exec),
+                      through bench/collection_api.py
+  C floor             bench/floor/lnsfloor.c built here with cc: lnsfloor enter SETDIR true
   python start        python3 -I -S -c pass: what the become program pays before it enters
   become program      the become plugin's entering program: python3 -I -S -c PROGRAM '' SET STORE true
   nsenter -a          util-linux: nsenter -t HOLDER -a true
@@ -11,7 +13,8 @@ Every round runs each way once, in turn, so load on the machine weighs on all of
   nsenter module      ansible localhost -m linux.namespaces.nsenter, end to end
   command module      ansible localhost -m ansible.builtin.command -a true, for scale
 
-Prints medians and ratios and writes them to bench/results/nsenter-TIMESTAMP.json. Asserts nothing.
+Prints medians and ratios and writes them, with every sample as figures for `make bench`, to
+bench/results/nsenter-TIMESTAMP.json. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
+from bench.collection_api import Store, create_set, remove_set, run_in_set
 from bench.common import REPO, write_results
+from bench.measure import build_floor, figure, ratio
 from tests.fleet import run_prefix
 from tests.fleet.ssh_hosts import unwind_on_signals
 
@@ -63,17 +68,10 @@ def main() -> int:
     prefix = run_prefix()
     with tempfile.TemporaryDirectory(prefix=prefix + "-bench-") as workdir:
         collections = collections_path(workdir)
-        sys.path.insert(0, collections)
-        from ansible_collections.linux.namespaces.plugins.module_utils.creating import create_set, remove_set
-        from ansible_collections.linux.namespaces.plugins.module_utils.enter import Launch, run_command
-        from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions
-        from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
-        from ansible_collections.linux.namespaces.plugins.module_utils.targets import resolve_target
-
+        floor = str(build_floor(Path(workdir)))
         store = Store("/run/%s-bench" % prefix)
         name = prefix + "-bench"
-        with store.locked():
-            state = create_set(store, name, SetOptions(types=SET_TYPES, mount_proc=True, netns_link=True))
+        state = create_set(store, name, SET_TYPES, mount_proc=True, netns_link=True)
         try:
             env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_LOCALHOST_WARNING="false",
                        ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
@@ -87,8 +85,7 @@ def main() -> int:
                 capture_output=True, text=True, check=True).stdout
 
             def ours_in_process() -> None:
-                with resolve_target(name=name, store=store) as target:
-                    assert run_command(target, Launch(argv=["true"])).rc == 0
+                assert run_in_set(store, name, ["true"]) == 0
 
             def adhoc(module: str, module_args: str) -> Callable[[], object]:
                 argv = [str(ansible), "localhost", "-c", "local", "-e", "ansible_python_interpreter=" + interpreter,
@@ -100,6 +97,7 @@ def main() -> int:
                 "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet, check=True),
                 "become program": lambda: subprocess.run([interpreter, "-I", "-S", "-c", program, "", name, store.root,
                                                           "true"], **quiet, check=True),
+                "C floor": lambda: subprocess.run([floor, "enter", state.path, "true"], **quiet, check=True),
                 "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet, check=True),
                 "ip netns exec": lambda: subprocess.run(["ip", "netns", "exec", name, "true"], **quiet, check=True),
             }
@@ -116,14 +114,14 @@ def main() -> int:
                     for way, run in ways.items():
                         samples[way].append(seconds(run))
         finally:
-            with store.locked():
-                remove_set(store, name)
+            remove_set(store, name)
             store.unmount_if_empty()
 
     medians = {way: statistics.median(values) for way, values in samples.items()}
     ratios = {
         "module_utils / nsenter -a": medians["module_utils"] / medians["nsenter -a"],
         "module_utils / ip netns exec": medians["module_utils"] / medians["ip netns exec"],
+        "module_utils / C floor": medians["module_utils"] / medians["C floor"],
         "become program / nsenter -a": medians["become program"] / medians["nsenter -a"],
         "become program / python start": medians["become program"] / medians["python start"],
         "nsenter module / command module": medians["nsenter module"] / medians["command module"],
@@ -134,11 +132,27 @@ def main() -> int:
     for way, values in samples.items():
         p90 = sorted(values)[int(0.9 * (len(values) - 1))]
         print("%-16s %8d %10.2f %10.2f" % (way, len(values), medians[way] * 1000, p90 * 1000))
-    for label, ratio in ratios.items():
-        print("%-34s %6.2f" % (label, ratio))
+    for label, value in ratios.items():
+        print("%-34s %6.2f" % (label, value))
 
+    set_label = "[%s]" % ", ".join(SET_TYPES)
+    figures = [figure("enter." + way.replace(" ", "-"), "`true` in a set %s: %s" % (set_label, way), values)
+               for way, values in samples.items()]
+    goals = {("module_utils", "nsenter -a"): (1.0, "no slower than nsenter -a"),
+             ("become program", "python start"): (2.0, "at most 2x a bare Python start"),
+             ("nsenter module", "command module"): (None, "")}
+    compared = []
+    for numerator, denominator in [("module_utils", "nsenter -a"), ("module_utils", "ip netns exec"),
+                                   ("module_utils", "C floor"), ("become program", "python start"),
+                                   ("become program", "nsenter -a"), ("nsenter module", "command module")]:
+        goal, goal_text = goals.get((numerator, denominator), (None, ""))
+        compared.append(ratio("enter.%s/%s" % (numerator.replace(" ", "-"), denominator.replace(" ", "-")),
+                              "enter a set: %s / %s" % (numerator, denominator),
+                              "enter." + numerator.replace(" ", "-"), "enter." + denominator.replace(" ", "-"),
+                              goal, goal_text))
     write_results("nsenter", {"types": list(SET_TYPES), "python": sys.version.split()[0],
-                              "median_seconds": medians, "ratios": ratios, "samples_seconds": samples})
+                              "median_seconds": medians, "ratios_of_medians": ratios, "samples_seconds": samples,
+                              "figures": figures, "ratios": compared, "findings": []})
     return 0
 
 

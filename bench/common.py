@@ -15,7 +15,8 @@ from typing import Any, Dict
 
 REPO = Path(__file__).resolve().parents[1]
 COLLECTIONS = REPO / ".ansible" / "collections"  # where `make collection` links the repository
-RESULTS = REPO / "bench" / "results"
+# LNS_BENCH_RESULTS: where bench/run_all.py wants one run's JSON files (a temporary directory in quick mode).
+RESULTS = Path(os.environ.get("LNS_BENCH_RESULTS") or REPO / "bench" / "results")
 
 
 def ansible_env(**extra: str) -> Dict[str, str]:
@@ -32,5 +33,5 @@ def write_results(name: str, results: Dict[str, Any]) -> Path:
     path = RESULTS / ("%s-%s.json" % (name, stamp))
     context = {"kernel": os.uname().release, "cpus": os.cpu_count(), "load_average": os.getloadavg()}
     path.write_text(json.dumps(dict(context, **results), indent=1) + "\n")
-    print("written:", path.relative_to(REPO))
+    print("written:", path)
     return path

@@ -90,6 +90,11 @@ static void creator(int flags, int up, int down)
         if (holder < 0)
             die("fork", "holder");
         if (holder == 0) {
+            /* Like the collection's holder: no stdio of the caller's kept open (a caller reading our
+             * output to its end would wait for the holder's exit). */
+            int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+                die("dup2", "/dev/null");
             setsid();
             for (;;)
                 pause();

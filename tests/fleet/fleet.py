@@ -276,6 +276,8 @@ class Fleet(SshHostGroup):
     is killed; the CLI's `up` turns that off so the hosts outlive it until `down`.
     """
 
+    error = FleetError
+
     def __init__(
         self,
         prefix: str,
@@ -329,26 +331,12 @@ class Fleet(SshHostGroup):
         """The hosts' default gateway: on the bridge's subnet, owned by nobody."""
         return str(self._subnet[254])
 
-    def start(self) -> None:
-        try:
-            self._build()
-        except BaseException:
-            self.teardown()
-            raise
+    def login_users(self) -> tuple[str, ...]:
+        return ("root", self.user)
 
-    def teardown(self) -> None:
-        """Remove every host, interface, socket and file of the fleet; safe to call again."""
-        if not self._claimed:
-            return
-        self.close_control_masters(("root", self.user))
+    def _stop_hosts(self) -> None:
         self._delete_interfaces()
         self._kill_hosts()
-        for directory in (self.control_dir, self.root):
-            if directory is not None and directory.exists():
-                shutil.rmtree(directory)
-        leftovers = self.leftovers()
-        if leftovers:
-            raise FleetError(f"fleet {self.prefix} teardown left: {leftovers}")
 
     def leftovers(self) -> list[str]:
         """What of this fleet still exists on the machine (empty after a teardown)."""

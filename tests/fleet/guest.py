@@ -84,6 +84,7 @@ class Guests(SshHostGroup):
     directory. qemu dies with the calling thread (parent-death signal) even if that is killed."""
 
     command_timeout = 120  # a command under software emulation is slow
+    error = GuestError
 
     def __init__(
         self,
@@ -132,28 +133,11 @@ class Guests(SshHostGroup):
     def ready(self) -> list[GuestHost]:
         return [host for host in self.hosts if host.name not in self.failed]
 
-    def start(self) -> None:
-        try:
-            self._build()
-        except BaseException:
-            self.teardown()
-            raise
-
-    def teardown(self) -> None:
-        """Stop every qemu and remove every file of the guests; safe to call again."""
-        if not self._claimed:
-            return
-        self.close_control_masters()
+    def _stop_hosts(self) -> None:
         for process in self._processes.values():
             if process.poll() is None:
                 process.kill()
             process.wait()
-        for directory in (self.control_dir, self.root):
-            if directory is not None and directory.exists():
-                shutil.rmtree(directory)
-        leftovers = self.leftovers()
-        if leftovers:
-            raise GuestError(f"guests {self.prefix} teardown left: {leftovers}")
 
     def leftovers(self) -> list[str]:
         found = [f"qemu {process.pid}" for process in self._processes.values() if process.poll() is None]

@@ -4,6 +4,7 @@ through the group's own ssh_config, started by `with` and torn down when it ends
 from __future__ import annotations
 
 import shlex
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -18,18 +19,51 @@ def unwind_on_signals() -> None:
 
 
 class SshHostGroup:
-    """Hosts with a `name`, reached as `ssh -F ssh_config_path NAME`; subclasses start and tear them down."""
+    """Hosts with a `name`, reached as `ssh -F ssh_config_path NAME`. A subclass builds them (`_build`), stops
+    them (`_stop_hosts`) and lists what of them is left (`leftovers`); files live under `root`."""
 
+    root: Path
     ssh_config_path: Path
     control_dir: Path | None
     hosts: list[Any]
     command_timeout: float = 60  # seconds a command over ssh may take
+    error: type = RuntimeError  # what teardown raises when something is left
+    # Set once the group's names and directory are known to be free: only then does teardown remove
+    # anything carrying them (never another group that uses the same prefix).
+    _claimed = False
+
+    def _build(self) -> None:
+        raise NotImplementedError
+
+    def _stop_hosts(self) -> None:
+        raise NotImplementedError
+
+    def leftovers(self) -> list[str]:
+        raise NotImplementedError
+
+    def login_users(self) -> Sequence[str]:
+        return ("root",)
 
     def start(self) -> None:
-        raise NotImplementedError
+        try:
+            self._build()
+        except BaseException:
+            self.teardown()
+            raise
 
     def teardown(self) -> None:
-        raise NotImplementedError
+        """Stop every host and remove every file of the group; safe to call again. Raises `error` naming what
+        is left if anything is."""
+        if not self._claimed:
+            return
+        self.close_control_masters(self.login_users())
+        self._stop_hosts()
+        for directory in (self.control_dir, self.root):
+            if directory is not None and directory.exists():
+                shutil.rmtree(directory)
+        leftovers = self.leftovers()
+        if leftovers:
+            raise self.error(f"{type(self).__name__} {self.root.name} teardown left: {leftovers}")
 
     def __enter__(self) -> Any:
         self.start()

@@ -1,0 +1,163 @@
+"""RESULTS.md and RESULTS.json from one `make bench` run: figures as min/median/max, ratios against their
+anchors, each goal met or not and, where not, what the time is made of."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from bench.measure import spread
+
+TABLE_START = "<!-- bench-table:start -->"
+TABLE_END = "<!-- bench-table:end -->"
+
+# Where the time goes when a goal is missed: the in-process paths were profiled with cProfile (lifecycle, enter,
+# removal with a PID namespace); the others say they were not. First match wins.
+WHY: Tuple[Tuple[str, str], ...] = (
+    (r"^lifecycle\.remove-pid", "Store.remove waits for the holder twice: the pidfd poll returns as soon as it "
+     "exits, then `_wait_reaped` sleeps in 10 ms steps (up to 2 s) until /proc/PID is gone, that is until the "
+     "host's init has reaped it; cProfile: 1.1 of 1.14 s of a removal in `time.sleep`. The C floor does not wait "
+     "for the reaping."),
+    (r"^lifecycle\.default\.(remove|cycle)", "The removal of a set with a PID namespace waits until the host's "
+     "init has reaped the holder (`_wait_reaped`, 10 ms sleeps, up to 2 s): most of the time is that sleep."),
+    (r"^lifecycle\..*collection/", "Per set the collection forks a creator from a Python process whose memory "
+     "is larger than the floor's (fork alone is 1-3 ms here), waits for it over pipes, writes state.json twice "
+     "(json + rename), takes the store's flock and parses /proc/self/mountinfo 5 times (to find the store "
+     "mount), and unmounts each file separately; the floor is one small C process doing the syscalls only."),
+    (r"^enter\.module_utils", "cProfile of `run_command`: the parent waits for the child's report after "
+     "setns (most of the time: the child's setns into 7 namespaces, its fork for pid/time and exec), forks a "
+     "Python process (~8 ms under load, vs ~1 ms for a small C process), parses /proc/self/mountinfo to find the "
+     "store and loads state.json (~3 ms), and relays output through a selector loop."),
+    (r"^enter\.become-program", "The entering program decompresses and compiles about 97 KB of source on "
+     "every task before it enters; the bare Python start is the floor (issue 15)."),
+    (r"^tasks\..*/ping", "Not profiled. A module task pays what ping pays (Ansible's start-up, AnsiballZ packing and a "
+     "Python start on the target) plus packing the collection's module_utils into the module's payload and "
+     "importing them on the target; the namespace work itself is milliseconds."),
+    (r"^tasks\..*/command", "Not profiled. The command module's payload is smaller than the collection module's (which "
+     "carries its module_utils), and both pay the same Ansible start-up; the util-linux command itself costs "
+     "about 2 ms."),
+    (r"^scale\..*last/first", "Every create, enter and remove reads and parses /proc/self/mountinfo afresh, "
+     "several times per call (a Store without a mount snapshot: `is_mounted` -> `topmost` -> `read_mountinfo`), "
+     "and the table grows by 3 lines per set: creation slows from the first hundred to the last, and removal, "
+     "which starts with all the mounts present, speeds up as the sets go."),
+    (r"^scale\.list", "Not profiled. namespace_info parses mountinfo once, then for each set loads state.json, "
+     "stats each namespace file, the holder and the /run/netns link to report the set's health: about ten file "
+     "operations per set that lsns, which does not see the sets, never makes."),
+    (r"^audit\.", "Not profiled. audit.yml runs more than the setup module per host (the namespace_facts probes, the report "
+     "on the controller); on 2 CPUs the hosts' Python processes share the same cores."),
+)
+
+
+def why(ratio_id: str) -> str:
+    for pattern, text in WHY:
+        if re.search(pattern, ratio_id):
+            return text
+    return "not analysed yet"
+
+
+def is_headline(entry: Dict[str, Any]) -> bool:
+    """The goals the README shows: every goal but the create and remove steps of lifecycle (their sum is shown)."""
+    if entry["goal"] is None:
+        return False
+    return not (entry["id"].startswith("lifecycle.") and ".cycle." not in entry["id"]
+                and "remove-pid" not in entry["id"])
+
+
+def evaluate(ratios: Sequence[Dict[str, Any]], stats: Dict[str, Dict[str, float]]) -> List[Dict[str, Any]]:
+    evaluated = []
+    for entry in ratios:
+        numerator, denominator = stats.get(entry["numerator"]), stats.get(entry["denominator"])
+        value: Optional[float] = None
+        if numerator and denominator and denominator["median"] > 0:
+            value = numerator["median"] / denominator["median"]
+        if value is None:
+            verdict = "missing"
+        elif entry["goal"] is None:
+            verdict = "reported"
+        else:
+            verdict = "met" if value <= entry["goal"] else "not met"
+        evaluated.append(dict(entry, value=value, verdict=verdict,
+                              why=why(entry["id"]) if verdict == "not met" else ""))
+    return evaluated
+
+
+def ms(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "-"
+    return "%.0f" % (seconds * 1e3) if seconds >= 1 else "%.2f" % (seconds * 1e3)
+
+
+def goals_table(evaluated: Sequence[Dict[str, Any]], stats: Dict[str, Dict[str, float]]) -> List[str]:
+    lines = [TABLE_START, "| goal | ratio (medians) | ms: ours / anchor | verdict |", "|---|---|---|---|"]
+    for entry in evaluated:
+        if not is_headline(entry):
+            continue
+        mine, anchor = stats.get(entry["numerator"], {}), stats.get(entry["denominator"], {})
+        lines.append("| %s: %s | %s | %s / %s | %s |" % (
+            entry["label"], entry["goal_text"], "-" if entry["value"] is None else "%.2f" % entry["value"],
+            ms(mine.get("median")), ms(anchor.get("median")), entry["verdict"]))
+    lines.append(TABLE_END)
+    return lines
+
+
+def render(environment: Dict[str, Any], runs: Sequence[Dict[str, Any]], figures: Sequence[Dict[str, Any]],
+           ratios: Sequence[Dict[str, Any]], findings: Sequence[Dict[str, str]]) -> Tuple[Dict[str, Any], str]:
+    stats = {f["id"]: spread(f["seconds"]) for f in figures if f["seconds"]}
+    evaluated = evaluate(ratios, stats)
+    start, end = environment["load_average_start"], environment["load_average_end"]
+    cpus = environment["machine"].split(", ")[-2]
+    busiest = max([start[0], end[0]] + [run["load_average"][0] for run in runs if run.get("load_average")])
+    load = ("Other work shared the machine (1-minute load up to %.0f): the figures are noisy, the ratios less so; "
+            "re-run on a quiet machine." % busiest if busiest > 1.0 else "The machine was quiet.")
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (bench/run_all.py, %s mode) on %s; the run took %.0f s. Every figure is the "
+        "min/median/max of repeated runs interleaved with its anchor's; every ratio is of medians measured in "
+        "the same run." % (environment["mode"], environment["finished"], environment["seconds"]),
+        "",
+        "Load: the 1/5/15-minute load average was %.1f/%.1f/%.1f at the start and %.1f/%.1f/%.1f at the end, on "
+        "%s. %s" % (tuple(start) + tuple(end) + (cpus, load)),
+    ]
+    reused = [run["name"] for run in runs if run["arguments"][:1] and run["arguments"][0].startswith("reused")]
+    if reused:
+        lines += ["", "The figures of %s come from earlier runs (`--reuse`, files named under \"Benchmarks run\", "
+                      "with the load each ran under)." % ", ".join(reused)]
+    lines += [
+        "",
+        "| | |", "|---|---|",
+    ]
+    for key in ("machine", "kernel", "python", "ansible-core", "util-linux", "iproute2", "pyroute2", "cc"):
+        lines.append("| %s | %s |" % (key, environment[key]))
+    lines += ["", "## Goals", ""] + goals_table(evaluated, stats)
+    missed = [e for e in evaluated if e["verdict"] == "not met" and is_headline(e)]
+    lines += ["", "## Goals not met, and why", ""]
+    first_with: Dict[str, str] = {}
+    for entry in missed:
+        told = first_with.setdefault(entry["why"], entry["label"])
+        lines.append("- %s (%.2f, goal %s): %s" % (entry["label"], entry["value"], entry["goal"],
+                                                   entry["why"] if told == entry["label"] else "as for %s." % told))
+    if not missed:
+        lines.append("None.")
+    lines += ["", "## Findings", ""]
+    lines += ["- %s: %s" % (f["benchmark"], f["text"]) for f in findings] or ["None."]
+    lines += ["", "## Every ratio", "", "| ratio | value | goal | verdict |", "|---|---|---|---|"]
+    for e in evaluated:
+        value = "-" if e["value"] is None else "%.2f" % e["value"]
+        lines.append("| %s | %s | %s | %s |" % (e["label"], value, e["goal_text"] or "-", e["verdict"]))
+    lines += ["", "## Every figure (ms)", "", "| figure | runs | min | median | max |", "|---|---|---|---|---|"]
+    for f in figures:
+        s = stats.get(f["id"])
+        lines.append("| %s | %d | %s | %s | %s |" % (f["label"], len(f["seconds"]), ms(s and s["min"]),
+                                                     ms(s and s["median"]), ms(s and s["max"])))
+    lines += ["", "## Benchmarks run", "", "| benchmark | arguments | seconds | exit | load average when it ended |",
+              "|---|---|---|---|---|"]
+    for run in runs:
+        load_average = run.get("load_average")
+        load_text = "/".join("%.1f" % value for value in load_average) if load_average else "-"
+        arguments = " ".join(run["arguments"])
+        lines.append("| %s | `%s` | %.0f | %d | %s |" % (run["name"], arguments, run["seconds"], run["exit"], load_text))
+    results = {"environment": environment, "runs": list(runs), "findings": list(findings),
+               "figures": [dict(id=f["id"], label=f["label"], **stats.get(f["id"], {})) for f in figures],
+               "ratios": evaluated}
+    return results, "\n".join(lines) + "\n"
