@@ -36,7 +36,7 @@ export TIMINGS_FILE := $(CURDIR)/tests/output/timings.txt
 
 TIMED := tests/ci/timed.sh
 
-.PHONY: help deps guest-deps compat-report venv collection sanity units integration conformance lint changelog-lint test isolate \
+.PHONY: help deps guest-deps compat-report venv collection sanity units integration conformance bench-check lint changelog-lint test isolate \
 	bench requirements-lock conformance-hosts-lock clean
 
 help:
@@ -84,6 +84,10 @@ integration: deps guest-deps venv collection
 conformance: deps venv collection
 	@$(TIMED) conformance tests/ci/pytest-suite.sh conformance conformance --hosts=local://
 
+# The benchmarks' own tests (bench/test_*.py): their bookkeeping, and the README's table in step.
+bench-check: venv collection
+	@$(TIMED) bench-check tests/ci/pytest-suite.sh bench-check bench
+
 lint: venv collection
 	@$(TIMED) lint ansible-lint
 
@@ -93,7 +97,7 @@ changelog-lint: venv
 # Fail fast: the first failing step stops the run with its exit code.
 test:
 	@rm -f $(TIMINGS_FILE)
-	@$(MAKE) --no-print-directory deps venv collection changelog-lint sanity units integration conformance lint
+	@$(MAKE) --no-print-directory deps venv collection changelog-lint sanity units integration conformance bench-check lint
 	@echo "== step timings (also in $(TIMINGS_FILE)):"
 	@cat $(TIMINGS_FILE)
 

@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 from bench.collection_api import NamespaceError, Store, create_set, remove_set
-from bench.common import unwind_on_signals, write_results
+from bench.common import write_results
 from bench.measure import build_floor, figure, interleave_steps, ratio
 from tests.fleet import run_prefix
+from tests.fleet.ssh_hosts import unwind_on_signals
 
 # (label, types, anchors besides the collection and the floor)
 TYPE_SETS: Tuple[Tuple[str, Tuple[str, ...], Tuple[str, ...]], ...] = (

@@ -21,9 +21,10 @@ import sys
 from typing import Any, Callable, Dict, List, Sequence
 
 from bench.collection_api import NamespaceError, Store, create_set, list_namespaces, remove_set, run_in_set
-from bench.common import unwind_on_signals, write_results
+from bench.common import write_results
 from bench.measure import figure, interleave, ratio, seconds
 from tests.fleet import run_prefix
+from tests.fleet.ssh_hosts import unwind_on_signals
 
 TYPES = ("uts", "ipc", "net")
 GOAL_FLAT = 1.2

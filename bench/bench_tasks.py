@@ -31,9 +31,10 @@ from typing import Any, Callable, Dict, List
 
 from bench.bench_lifecycle import private_tmpfs
 from bench.collection_api import Store, create_set, remove_set
-from bench.common import ansible_env, unwind_on_signals, write_results
+from bench.common import ansible_env, write_results
 from bench.measure import figure, interleave_steps, ratio
 from tests.fleet import run_prefix
+from tests.fleet.ssh_hosts import unwind_on_signals
 
 TYPES = ["uts", "ipc", "net"]
 GOAL_PING = 1.3

@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bench import readme_table
-from bench.common import REPO, RESULTS, unwind_on_signals
+from bench.common import REPO, RESULTS
 from bench.environment import describe
 from bench.gather import from_conformance, from_info
 from bench.results_md import render
 from tests.fleet import run_prefix
+from tests.fleet.ssh_hosts import unwind_on_signals
 
 # name, module, arguments of the full run, arguments of --quick
 BENCHMARKS: Tuple[Tuple[str, str, List[str], List[str]], ...] = (

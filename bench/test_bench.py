@@ -16,7 +16,7 @@ import pytest
 
 from bench import measure, readme_table, results_md
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(__file__).resolve().parents[1]
 QUICK_FLEET = 2  # bench/run_all.py's --quick fleet size for audit and conformance
 
 # The ratios issue 15 asks for, by id (bench/measure.py's ratio ids).
