@@ -5,23 +5,23 @@ tests/integration/test_conformance_mutants.py runs the kit over all of them and 
 each one fails.
 """
 
+from typing import NamedTuple, Optional, Tuple
 
-class Recipe:
+
+class Recipe(NamedTuple):
     """How one subject is made with `unshare`: which claimed type is left out, and which steps are skipped."""
 
-    def __init__(self, description, left_out=None, set_hostname=True, mount_proc=True, propagation="private",
-                 time_offsets=True, holder_is_pid1=True, mislabelled=None):
-        self.description = description
-        # A type the subject claims but shares with the host (its unshare option is left out).
-        self.left_out = left_out
-        self.set_hostname = set_hostname
-        self.mount_proc = mount_proc
-        # unshare --propagation VALUE; None leaves the option (and the mount namespace) out.
-        self.propagation = propagation
-        self.time_offsets = time_offsets
-        self.holder_is_pid1 = holder_is_pid1
-        # (claimed type, real type): the subject publishes its real-type file as its claimed-type file.
-        self.mislabelled = mislabelled
+    description: str
+    # A type the subject claims but shares with the host (its unshare option is left out).
+    left_out: Optional[str] = None
+    set_hostname: bool = True
+    mount_proc: bool = True
+    # unshare --propagation VALUE; None leaves the option (and the mount namespace) out.
+    propagation: Optional[str] = "private"
+    time_offsets: bool = True
+    holder_is_pid1: bool = True
+    # (claimed type, real type): the subject publishes its real-type file as its claimed-type file.
+    mislabelled: Optional[Tuple[str, str]] = None
 
 
 REFERENCE = Recipe("util-linux unshare --fork --mount-proc --propagation private, hostname set, clock offsets")

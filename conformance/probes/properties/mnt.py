@@ -51,6 +51,18 @@ def _propagation_lab(probe_run, base):
     mount(None, base + "/u", None, MS_UNBINDABLE)
 
 
+def _lab_in_two_namespaces(probe_run, base):
+    """The propagation lab in a new mount namespace, then a copy of that namespace in which `sl` is a slave of
+    its peer in the first: (first, second) as open namespace fds, the caller left in the second."""
+    unshare(CLONE_NEWNS)
+    _propagation_lab(probe_run, base)
+    first = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+    unshare(CLONE_NEWNS)
+    second = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+    mount(None, base + "/sl", None, MS_SLAVE)
+    return first, second
+
+
 def _has_mount(point):
     return bool(mounted_at(point))
 
@@ -64,12 +76,7 @@ def probe_mnt2(probe_run):
     base = probe_run.tmpdir("mnt2")
 
     def experiment():
-        unshare(CLONE_NEWNS)
-        _propagation_lab(probe_run, base)
-        first = os.open("/proc/self/ns/mnt", os.O_RDONLY)
-        unshare(CLONE_NEWNS)
-        second = os.open("/proc/self/ns/mnt", os.O_RDONLY)
-        mount(None, base + "/sl", None, MS_SLAVE)
+        first, second = _lab_in_two_namespaces(probe_run, base)
         for name in ("s", "p", "sl"):
             mount(probe_run.scope, "%s/%s/a" % (base, name), "tmpfs", 0, "size=16k")
         setns(first, CLONE_NEWNS)
@@ -173,12 +180,7 @@ def probe_mnt5(probe_run):
     base = probe_run.tmpdir("mnt5")
 
     def experiment():
-        unshare(CLONE_NEWNS)
-        _propagation_lab(probe_run, base)
-        master = os.open("/proc/self/ns/mnt", os.O_RDONLY)
-        unshare(CLONE_NEWNS)
-        other = os.open("/proc/self/ns/mnt", os.O_RDONLY)
-        mount(None, base + "/sl", None, MS_SLAVE)
+        master, other = _lab_in_two_namespaces(probe_run, base)
         setns(master, CLONE_NEWNS)
         for point in ("s/a", "s/b", "sl/a", "sl/b"):
             mount(probe_run.scope, "%s/%s" % (base, point), "tmpfs", 0, "size=16k")
