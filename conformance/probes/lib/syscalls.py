@@ -11,25 +11,20 @@ from conformance.probes.lib.errors import Skip
 
 
 # The namespace types: name -> (CLONE_NEW* flag, util-linux option, feature key). The kit keeps its own
-# copy of these kernel constants on purpose: an observer shares no code with what it observes.
-CLONE_NEWTIME = 0x00000080
-CLONE_NEWNS = 0x00020000
-CLONE_NEWCGROUP = 0x02000000
-CLONE_NEWUTS = 0x04000000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
+# copy of these kernel constants on purpose: an observer shares no code with what it observes
+# (tests/unit/test_copies_agree.py checks the copy against the collection's).
 NS_TYPES = {
-    "mnt": (CLONE_NEWNS, "--mount", "mnt_ns"),
-    "uts": (CLONE_NEWUTS, "--uts", "uts_ns"),
-    "ipc": (CLONE_NEWIPC, "--ipc", "ipc_ns"),
-    "pid": (CLONE_NEWPID, "--pid", "pid_ns"),
-    "net": (CLONE_NEWNET, "--net", "net_ns"),
-    "user": (CLONE_NEWUSER, "--user", "user_ns"),
-    "cgroup": (CLONE_NEWCGROUP, "--cgroup", "cgroup_ns"),
-    "time": (CLONE_NEWTIME, "--time", "time_ns"),
+    "mnt": (0x00020000, "--mount", "mnt_ns"),
+    "uts": (0x04000000, "--uts", "uts_ns"),
+    "ipc": (0x08000000, "--ipc", "ipc_ns"),
+    "pid": (0x20000000, "--pid", "pid_ns"),
+    "net": (0x40000000, "--net", "net_ns"),
+    "user": (0x10000000, "--user", "user_ns"),
+    "cgroup": (0x02000000, "--cgroup", "cgroup_ns"),
+    "time": (0x00000080, "--time", "time_ns"),
 }
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUSER, CLONE_NEWCGROUP, CLONE_NEWTIME = (
+    flag for flag, _option, _feature in NS_TYPES.values())
 
 NS_GET_USERNS = 0xB701
 NS_GET_PARENT = 0xB702
