@@ -27,7 +27,8 @@ description:
 author:
   - linux.namespaces maintainers (@linux-namespaces)
 extends_documentation_fragment:
-  - action_common_attributes
+  - ansible.builtin.action_common_attributes
+  - linux.namespaces.attributes
   - linux.namespaces.store
 options:
   name:
@@ -121,14 +122,6 @@ options:
       - Also publish the network namespace at C(/run/netns/NAME), so C(ip netns exec NAME) works.
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    support: full
-    platforms: [linux]
 notes:
   - The time namespace needs Linux 5.6; the cgroup namespace 4.6. See M(linux.namespaces.namespace_facts).
   - A mount namespace file can only be bind-mounted onto a private mount, which is why the store is a

@@ -21,6 +21,7 @@ author:
   - linux.namespaces maintainers (@linux-namespaces)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - linux.namespaces.attributes
 options:
   key:
     description:
@@ -39,14 +40,6 @@ options:
       - Permission bits of a new queue, in octal. An existing queue keeps its own.
     type: str
     default: "0600"
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    support: full
-    platforms: posix
 seealso:
   - name: sysvipc(7)
     description: System V interprocess communication mechanisms.

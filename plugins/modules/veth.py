@@ -28,6 +28,7 @@ author:
   - linux.namespaces maintainers (@linux-namespaces)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - linux.namespaces.attributes
   - linux.namespaces.store
 options:
   name:
@@ -73,14 +74,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    support: full
-    platforms: posix
 notes:
   - Needs root (CAP_NET_ADMIN in both network namespaces).
   - A veth end is destroyed with its network namespace, so removing the set also removes the pair.
