@@ -26,7 +26,6 @@ Run as root from the repository root:  .venv/bin/python -m bench.bench_info [--c
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -39,9 +38,7 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, Iterator, List, Set
 
-from bench.common import COLLECTIONS, REPO, write_results
-from tests.fleet import run_prefix
-from tests.fleet.ssh_hosts import unwind_on_signals
+from bench.common import COLLECTIONS, REPO, benchmark_parser, start_as_root, write_results
 
 sys.path.insert(0, str(COLLECTIONS))
 
@@ -205,14 +202,10 @@ def scenario(name: str, made: Set[int], rounds: int, modules: Modules) -> Dict[s
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--count", type=int, default=1000, help="extra processes / persisted namespaces")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved timings per contender")
-    options = parser.parse_args()
-    if os.geteuid() != 0:
-        parser.error("run as root: namespaces and mounts are made")
-    unwind_on_signals()
-    prefix = run_prefix()
+    options, prefix = start_as_root(parser)
     lsns_version = subprocess.run(["lsns", "--version"], check=True, capture_output=True, text=True).stdout.strip()
     print("prefix %s, %s, kernel %s, Python %s" % (prefix, lsns_version, os.uname().release,
                                                    sys.version.split()[0]), flush=True)

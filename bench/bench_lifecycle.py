@@ -19,7 +19,6 @@ Everything made carries the run's prefix and is removed on exit, also on Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import subprocess
@@ -29,10 +28,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 from bench.collection_api import NamespaceError, Store, create_set, remove_set
-from bench.common import write_results
+from bench.common import benchmark_parser, start_as_root, write_results
 from bench.measure import build_floor, figure, interleave_steps, ratio
-from tests.fleet import run_prefix
-from tests.fleet.ssh_hosts import unwind_on_signals
 
 # (label, types, anchors besides the collection and the floor)
 TYPE_SETS: Tuple[Tuple[str, Tuple[str, ...], Tuple[str, ...]], ...] = (
@@ -139,13 +136,9 @@ def results_for(label: str, types: Sequence[str], samples: Dict[str, Dict[str, L
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=30)
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("run as root: namespaces and mounts are made")
-    unwind_on_signals()
-    prefix = run_prefix()
+    args, prefix = start_as_root(parser)
     store = Store("/run/%s-lcstore" % prefix)
     figures: List[Dict[str, Any]] = []
     ratios: List[Dict[str, Any]] = []

@@ -19,7 +19,6 @@ bench/results/nsenter-TIMESTAMP.json. Asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -31,10 +30,8 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from bench.collection_api import Store, create_set, remove_set, run_in_set
-from bench.common import REPO, write_results
+from bench.common import REPO, benchmark_parser, start_as_root, write_results
 from bench.measure import build_floor, figure, ratio
-from tests.fleet import run_prefix
-from tests.fleet.ssh_hosts import unwind_on_signals
 
 SET_TYPES = ("mnt", "uts", "ipc", "pid", "net", "cgroup", "time")
 
@@ -54,18 +51,14 @@ def seconds(run: Callable[[], object]) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=200, help="rounds of the ways that take milliseconds")
     parser.add_argument("--module-rounds", type=int, default=8, help="rounds of the two Ansible ways (~1 s each)")
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("run as root: entering namespaces needs CAP_SYS_ADMIN")
+    args, prefix = start_as_root(parser)
     ansible = Path(sys.executable).with_name("ansible")
     if not ansible.exists():
         sys.exit("ansible not found next to %s: run with the venv's python" % sys.executable)
 
-    unwind_on_signals()
-    prefix = run_prefix()
     with tempfile.TemporaryDirectory(prefix=prefix + "-bench-") as workdir:
         collections = collections_path(workdir)
         floor = str(build_floor(Path(workdir)))

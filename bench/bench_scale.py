@@ -12,7 +12,6 @@ check that nothing of the run is left. A step that fails stops that step and is 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -21,10 +20,8 @@ import sys
 from typing import Any, Callable, Dict, List, Sequence
 
 from bench.collection_api import NamespaceError, Store, create_set, list_namespaces, remove_set, run_in_set
-from bench.common import write_results
+from bench.common import benchmark_parser, start_as_root, write_results
 from bench.measure import figure, interleave, ratio, seconds
-from tests.fleet import run_prefix
-from tests.fleet.ssh_hosts import unwind_on_signals
 
 TYPES = ("uts", "ipc", "net")
 GOAL_FLAT = 1.2
@@ -81,14 +78,10 @@ def leftovers(prefix: str) -> List[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--list-rounds", type=int, default=5)
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("run as root: namespaces and mounts are made")
-    unwind_on_signals()
-    prefix = run_prefix()
+    args, prefix = start_as_root(parser)
     chunk = max(1, args.count // 10)
     store = Store("/run/%s-scale" % prefix)
     names = ["%s-sc%04d" % (prefix, number) for number in range(args.count)]

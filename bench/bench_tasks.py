@@ -20,7 +20,6 @@ Everything made carries the run's prefix and is removed on exit, also on Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -31,10 +30,8 @@ from typing import Any, Callable, Dict, List
 
 from bench.bench_lifecycle import private_tmpfs
 from bench.collection_api import Store, create_set, remove_set
-from bench.common import ansible_env, write_results
+from bench.common import ansible_env, benchmark_parser, start_as_root, write_results
 from bench.measure import figure, interleave_steps, ratio
-from tests.fleet import run_prefix
-from tests.fleet.ssh_hosts import unwind_on_signals
 
 TYPES = ["uts", "ipc", "net"]
 GOAL_PING = 1.3
@@ -59,14 +56,10 @@ def command(argv: List[str]) -> Callable[[], None]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("run as root: namespaces and mounts are made")
-    unwind_on_signals()
-    prefix = run_prefix()
+    args, prefix = start_as_root(parser)
     store = Store("/run/%s-tkstore" % prefix)
     entered = prefix + "-tk-enter"
     made = prefix + "-tk-made"

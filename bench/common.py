@@ -7,11 +7,15 @@ and this module import.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
+
+from tests.fleet import run_prefix
+from tests.fleet.ssh_hosts import unwind_on_signals
 
 REPO = Path(__file__).resolve().parents[1]
 COLLECTIONS = REPO / ".ansible" / "collections"  # where `make collection` links the repository
@@ -35,3 +39,17 @@ def write_results(name: str, results: Dict[str, Any]) -> Path:
     path.write_text(json.dumps(dict(context, **results), indent=1) + "\n")
     print("written:", path)
     return path
+
+
+def benchmark_parser(description: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def start_as_root(parser: argparse.ArgumentParser) -> Tuple[argparse.Namespace, str]:
+    """The parsed options and the run's prefix, once it is sure the benchmark runs as root (it makes namespaces
+    and mounts) and that a signal unwinds it through its cleanup."""
+    options = parser.parse_args()
+    if os.geteuid() != 0:
+        parser.error("run as root: namespaces and mounts are made")
+    unwind_on_signals()
+    return options, run_prefix()
