@@ -1,4 +1,5 @@
-"""Fake linux_namespaces facts for unit tests: a healthy root audit on 6.18 that tests then break."""
+"""For the unit tests: fake linux_namespaces facts (a healthy root audit on 6.18 that tests then break), and a
+source tree written from a dict."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import copy
 import importlib.util
 import pathlib
 import sys
+import textwrap
 
 import pytest
 
@@ -58,3 +60,15 @@ def make_facts():
     def make(release: str = "6.18.44") -> dict:
         return copy.deepcopy(_healthy(release))
     return make
+
+
+@pytest.fixture
+def write_tree(tmp_path):
+    """write_tree({"dir/name.py": source, ...}) writes the files (sources dedented) under tmp_path; returns it."""
+    def write(files: dict) -> pathlib.Path:
+        for name, source in files.items():
+            path = tmp_path.joinpath(*name.split("/"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(source))
+        return tmp_path
+    return write

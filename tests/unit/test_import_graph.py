@@ -9,7 +9,6 @@ Imports under `if TYPE_CHECKING:` count: a cycle for type hints is still a cycle
 from __future__ import annotations
 
 import ast
-import textwrap
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
@@ -138,16 +137,12 @@ def test_the_repository_imports_only_in_allowed_directions():
     assert forbidden_imports(import_graph(ROOT)) == []
 
 
-def fake_tree(tmp_path: Path, files: Dict[str, str]) -> Dict[str, Set[str]]:
-    for name, source in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source))
-    return import_graph(tmp_path)
+def fake_tree(write_tree, files: Dict[str, str]) -> Dict[str, Set[str]]:
+    return import_graph(write_tree(files))
 
 
-def test_a_planted_cycle_is_found_and_named(tmp_path: Path):
-    graph = fake_tree(tmp_path, {
+def test_a_planted_cycle_is_found_and_named(write_tree):
+    graph = fake_tree(write_tree, {
         "plugins/module_utils/a.py": "from ansible_collections.linux.namespaces.plugins.module_utils import b\n",
         "plugins/module_utils/b.py": "from .c import thing\n",
         "plugins/module_utils/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import a\n",
@@ -164,8 +159,8 @@ def test_a_planted_cycle_is_found_and_named(tmp_path: Path):
     ]
 
 
-def test_an_acyclic_tree_has_no_cycle(tmp_path: Path):
-    graph = fake_tree(tmp_path, {
+def test_an_acyclic_tree_has_no_cycle(write_tree):
+    graph = fake_tree(write_tree, {
         "plugins/module_utils/a.py": "from . import b, c\n",
         "plugins/module_utils/b.py": "from .c import thing\n",
         "plugins/module_utils/c.py": "import os\n",
@@ -182,13 +177,13 @@ def test_an_acyclic_tree_has_no_cycle(tmp_path: Path):
     ("plugins/become/m.py", "from tests.fleet import Fleet\n", "shipped code imports tests"),
     ("tests/integration/m.py", "from bench.common import REPO\n", "tests import bench"),
 ])
-def test_a_forbidden_direction_is_reported(tmp_path: Path, path: str, source: str, rule: str):
-    graph = fake_tree(tmp_path, {path: source})
+def test_a_forbidden_direction_is_reported(write_tree, path: str, source: str, rule: str):
+    graph = fake_tree(write_tree, {path: source})
     assert [line.split(": ", 1)[1] for line in forbidden_imports(graph)] == [rule]
 
 
-def test_allowed_directions_are_not_reported(tmp_path: Path):
-    graph = fake_tree(tmp_path, {
+def test_allowed_directions_are_not_reported(write_tree):
+    graph = fake_tree(write_tree, {
         "plugins/modules/m.py": "from ansible_collections.linux.namespaces.plugins.module_utils import x\n",
         "bench/b.py": "from tests.fleet import Fleet\n",
         "tests/t.py": "from conformance import report\n",

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-import textwrap
 import zlib
-from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleError
@@ -18,43 +16,26 @@ from ansible_collections.linux.namespaces.plugins.become.nsenter import (
 PACKAGE = "fake_collection.plugins.module_utils"
 
 
-def tree_of(tmp_path: Path, files: dict) -> ShippedTree:
-    for name, source in files.items():
-        path = tmp_path.joinpath(*name.split("/"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source))
-    return ShippedTree(PACKAGE, str(tmp_path))
+def tree_of(write_tree, files: dict) -> ShippedTree:
+    return ShippedTree(PACKAGE, str(write_tree(files)))
 
 
-def test_a_direct_import_and_its_own_imports_are_shipped(tmp_path: Path):
-    tree = tree_of(tmp_path, {
-        "entry.py": "import json\nimport fake_collection.plugins.module_utils.first\n",
-        "first.py": "from fake_collection.plugins.module_utils.second import thing\n",
-        "second.py": "thing = 1\n",
-        "unused.py": "",
-    })
-    assert sorted(shipped_sources(tree, "entry")[0]) == ["entry", "first", "second"]
+@pytest.mark.parametrize("files", [
+    pytest.param({"entry.py": "import json\nimport fake_collection.plugins.module_utils.first\n",
+                  "first.py": "from fake_collection.plugins.module_utils.second import thing\n",
+                  "second.py": "thing = 1\n", "unused.py": ""}, id="a direct import and its own imports"),
+    pytest.param({"entry.py": "from fake_collection.plugins.module_utils import first, second as other\n",
+                  "first.py": "", "second.py": "", "third.py": ""}, id="from the package import modules"),
+    pytest.param({"entry.py": "def later():\n    from . import first\n",
+                  "first.py": "from .second import thing\n", "second.py": "thing = 1\n"},
+                 id="imports inside functions and relative imports"),
+])
+def test_what_entry_imports_is_shipped_and_nothing_else(write_tree, files: dict):
+    assert sorted(shipped_sources(tree_of(write_tree, files), "entry")[0]) == ["entry", "first", "second"]
 
 
-def test_from_package_import_module_ships_the_module(tmp_path: Path):
-    tree = tree_of(tmp_path, {
-        "entry.py": "from fake_collection.plugins.module_utils import first, second as other\n",
-        "first.py": "", "second.py": "", "third.py": "",
-    })
-    assert sorted(shipped_sources(tree, "entry")[0]) == ["entry", "first", "second"]
-
-
-def test_imports_inside_functions_and_relative_imports_count(tmp_path: Path):
-    tree = tree_of(tmp_path, {
-        "entry.py": "def later():\n    from . import first\n",
-        "first.py": "from .second import thing\n",
-        "second.py": "thing = 1\n",
-    })
-    assert sorted(shipped_sources(tree, "entry")[0]) == ["entry", "first", "second"]
-
-
-def test_a_nested_package_ships_with_its_parents(tmp_path: Path):
-    tree = tree_of(tmp_path, {
+def test_a_nested_package_ships_with_its_parents(write_tree):
+    tree = tree_of(write_tree, {
         "entry.py": "from fake_collection.plugins.module_utils.sub.inner import leaf\n",
         "sub/__init__.py": "from . import shared\n",
         "sub/shared.py": "",
@@ -67,8 +48,8 @@ def test_a_nested_package_ships_with_its_parents(tmp_path: Path):
     assert sources["sub.inner"] == ""  # a package without __init__.py
 
 
-def test_an_import_cycle_ships_each_module_once(tmp_path: Path):
-    tree = tree_of(tmp_path, {
+def test_an_import_cycle_ships_each_module_once(write_tree):
+    tree = tree_of(write_tree, {
         "entry.py": "from fake_collection.plugins.module_utils import first\n",
         "first.py": "from fake_collection.plugins.module_utils import entry, first\n",
     })
@@ -80,14 +61,14 @@ def test_an_import_cycle_ships_each_module_once(tmp_path: Path):
     "from fake_collection.plugins.module_utils.missing import thing",
     "import fake_collection.plugins.module_utils.missing",
 ])
-def test_an_unknown_module_fails_on_the_controller(tmp_path: Path, statement: str):
-    tree = tree_of(tmp_path, {"entry.py": statement + "\n"})
+def test_an_unknown_module_fails_on_the_controller(write_tree, statement: str):
+    tree = tree_of(write_tree, {"entry.py": statement + "\n"})
     with pytest.raises(AnsibleError, match=r"entry imports fake_collection\.plugins\.module_utils\.missing"):
         shipped_sources(tree, "entry")
 
 
-def test_imports_outside_the_package_are_not_shipped(tmp_path: Path):
-    tree = tree_of(tmp_path, {"entry.py": "import os\nfrom fake_collection.plugins.modules import x\n"})
+def test_imports_outside_the_package_are_not_shipped(write_tree):
+    tree = tree_of(write_tree, {"entry.py": "import os\nfrom fake_collection.plugins.modules import x\n"})
     assert list(shipped_sources(tree, "entry")[0]) == ["entry"]
 
 
