@@ -134,6 +134,12 @@ def leftovers(subject: Subject) -> list:
     return found
 
 
+def assert_left_nothing(subject: Subject) -> None:
+    """Nothing of the subject is on the host, its store directory included."""
+    assert leftovers(subject) == []
+    assert not subject.store.exists()
+
+
 @contextlib.contextmanager
 def made_by_the_play(subject: Subject):
     """The subject made by isolate.yml; removed by its absent run, then by hand, whatever happened."""
@@ -339,8 +345,7 @@ def test_veth_without_pyroute2_present_then_absent_leaves_nothing(prefix, ipc_ke
         # Removal with a Python that has no pyroute2 at all.
         removed = play_on_localhost(subject, "absent", python=fresh_venv(tmp_path / "bare", "--without-pip"))
         assert removed.recap["localhost"]["changed"] > 0
-        assert leftovers(subject) == []
-        assert not subject.store.exists()
+        assert_left_nothing(subject)
     finally:
         remove_leftovers(subject)
 
@@ -353,7 +358,7 @@ def test_pyroute2_missing_and_not_to_be_installed_fails_before_any_change(prefix
         played, output = failing_play(extra_vars)
         assert "isolate_pyroute2_install is false" in output and "Nothing was changed" in output, output
         assert played.recap["localhost"]["changed"] == 0, output
-        assert leftovers(subject) == [] and not subject.store.exists()
+        assert_left_nothing(subject)
     finally:
         remove_leftovers(subject)
 
@@ -367,7 +372,7 @@ def test_a_failure_after_the_set_was_made_takes_it_back(prefix, ipc_key):
         output = failing_play(extra_vars)[1]
         assert "rescued=1" in output.rpartition("PLAY RECAP")[2], output
         assert "Link the set's network namespace to the host: address" in output, output
-        assert leftovers(subject) == [] and not subject.store.exists()
+        assert_left_nothing(subject)
     finally:
         remove_leftovers(subject)
 
@@ -396,8 +401,7 @@ def test_run_as_another_user_fails_with_the_clear_message_and_leaves_nothing(pre
             played, output = failing_play(dict(as_user, isolate_state=state))
             assert played.recap["localhost"]["changed"] == 0, output
             assert "needs root" in output and "run as root" in output, output
-            assert leftovers(subject) == []
-            assert not subject.store.exists()
+            assert_left_nothing(subject)
     finally:
         remove_leftovers(subject)
 
@@ -407,7 +411,7 @@ def test_check_mode_predicts_the_run_and_changes_nothing(prefix, ipc_key, tmp_pa
     python = fresh_venv(tmp_path / "venv")
     try:
         predicted = play_on_localhost(subject, python=python, options=["--check"]).recap["localhost"]["changed"]
-        assert leftovers(subject) == [] and not subject.store.exists()
+        assert_left_nothing(subject)
         assert not imports_pyroute2(python)
         assert play_on_localhost(subject, python=python).recap["localhost"]["changed"] == predicted > 0
 
@@ -417,7 +421,7 @@ def test_check_mode_predicts_the_run_and_changes_nothing(prefix, ipc_key, tmp_pa
         predicted = play_on_localhost(subject, "absent", options=["--check"]).recap["localhost"]["changed"]
         assert leftovers(subject) == made
         assert play_on_localhost(subject, "absent").recap["localhost"]["changed"] == predicted > 0
-        assert leftovers(subject) == [] and not subject.store.exists()
+        assert_left_nothing(subject)
     finally:
         remove_leftovers(subject)
 
