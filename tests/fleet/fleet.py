@@ -33,7 +33,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -404,14 +403,7 @@ class Fleet(SshHostGroup):
         in_use = self._present_interfaces()
         if in_use:
             raise FleetError(f"interfaces {', '.join(in_use)} exist: prefix {self.prefix} is in use")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            self.root.mkdir(mode=0o700)
-        except FileExistsError:
-            raise FleetError(f"{self.root} exists: a fleet {self.prefix} is up there (run down) or left over") from None
-        self._claimed = True
-        # ssh control sockets need a short path (sun_path is 108 bytes, ssh adds a suffix).
-        self.control_dir = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-ssh-", dir="/tmp"))
+        self._claim(f"a fleet {self.prefix} is up there (run down) or left over")
         self.subnet = pick_subnet()
         self.save_state()
         self._write_keys()

@@ -21,7 +21,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,13 +154,7 @@ class Guests(SshHostGroup):
     def _build(self) -> None:
         if shutil.which("qemu-system-x86_64") is None:
             raise GuestError("qemu-system-x86_64 not found: install qemu-system-x86 (make compat-report does)")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            self.root.mkdir(mode=0o700)
-        except FileExistsError:
-            raise GuestError(f"{self.root} exists: guests {self.prefix} are up there or left over") from None
-        self._claimed = True
-        self.control_dir = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-ssh-", dir="/tmp"))
+        self._claim(f"guests {self.prefix} are up there or left over")
         self._write_keys()
         for kernel in self.kernels:
             name = guest_name(self.prefix, kernel)

@@ -7,6 +7,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,6 +23,8 @@ class SshHostGroup:
     """Hosts with a `name`, reached as `ssh -F ssh_config_path NAME`. A subclass builds them (`_build`), stops
     them (`_stop_hosts`) and lists what of them is left (`leftovers`); files live under `root`."""
 
+    prefix: str
+    workdir: Path
     root: Path
     ssh_config_path: Path
     control_dir: Path | None
@@ -43,6 +46,18 @@ class SshHostGroup:
 
     def login_users(self) -> Sequence[str]:
         return ("root",)
+
+    def _claim(self, taken: str) -> None:
+        """Make the group's directory, its claim on the prefix (`taken` says why it may exist already), and the
+        ssh control directory."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(mode=0o700)
+        except FileExistsError:
+            raise self.error(f"{self.root} exists: {taken}") from None
+        self._claimed = True
+        # ssh control sockets need a short path (sun_path is 108 bytes, ssh adds a suffix).
+        self.control_dir = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-ssh-", dir="/tmp"))
 
     def start(self) -> None:
         try:
