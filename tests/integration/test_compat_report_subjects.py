@@ -62,8 +62,8 @@ def test_every_result_where_bwrap_or_runc_differs_is_a_finding_explained_by_its_
     assert [e["id"] for e in differing if e["subject"] == "runc" and e["id"].startswith("CG")]
     for entry in differing:
         kind = "findings" if entry["result"] == "FAIL" else "skips"
-        explained = "%s (made by %s) %s on local: %s" % (entry["subject"], made_by[entry["subject"]], entry["result"],
-                                                        entry["reason"])
+        explained = "%s (made by %s) %s on local: %s" % (
+            entry["subject"], made_by[entry["subject"]], entry["result"], entry["reason"])
         assert explained in listed[(entry["id"], kind)], (entry["id"], listed.get((entry["id"], kind)))
     for item in report["findings"]["findings"]:
         failing = [s for s, counts in rows(report)[item["id"]]["cells"][item["kernel"]]["subjects"].items()
