@@ -35,9 +35,12 @@ GROUPS = (("S", "S: the seed document"), ("G", "G: all namespace types"), ("UTS"
           ("IPC", "IPC namespaces"), ("PID", "PID namespaces"), ("MNT", "mount namespaces"),
           ("NET", "network namespaces"), ("USER", "user namespaces"), ("CG", "cgroup namespaces"),
           ("TIME", "time namespaces"))
+# The subjects every kit result has, first and in this order; any other subject a host's result lists (bwrap,
+# runc, broken-*) follows by name, described by the `made_by` the kit gives it.
 SUBJECTS = (("kernel", "the kit's own probes: the kernel alone"),
             ("reference", "a set made by util-linux unshare"),
             ("collection", "a set made by the linux.namespaces.namespace module"))
+NO_MAKER = "no made_by in the kit's result"
 # A cell's verdict against the documented first kernel, in the order the findings list them.
 VERDICTS = ("finding", "expected", "skip", "agrees", "none", "missing")
 VERDICT_WORDS = {"finding": "finding: disagrees with the documented first kernel",
@@ -218,6 +221,7 @@ def _row(prop_id: str, hosts: Mapping[str, Mapping[str, Any]], groups: List[Dict
         "definition": description.get("definition"),
         "needs": [dict(features.get(key, {"description": key, "first_kernel": None}), feature=key) for key in needed],
         "first_kernel": first_kernel,
+        "subjects": sorted({entry["subject"] for _kernel, entry in entries}, key=_subject_key),
         "cells": cells,
         "reasons": [{"kernel": kernel, "subject": subject, "result": result, "reason": reason, "hosts": sorted(names)}
                     for (kernel, subject, result, reason), names in sorted(
@@ -225,17 +229,41 @@ def _row(prop_id: str, hosts: Mapping[str, Mapping[str, Any]], groups: List[Dict
     }
 
 
+def _subjects(documents: Mapping[str, Mapping[str, Any]], hosts: Mapping[str, Mapping[str, Any]]) -> List[Dict[str, str]]:
+    """Every subject the hosts' results list or have results for, in SUBJECTS order then by name, each with what
+    made it (the kit's `made_by`)."""
+    made_by: Dict[str, str] = {}
+    for document in documents.values():
+        for subject, description in (document.get("subjects") or {}).items():
+            if isinstance(description, Mapping) and description.get("made_by"):
+                made_by.setdefault(subject, description["made_by"])
+    named = set(made_by) | {entry["subject"] for host in hosts.values() for entry in host["evidence"]}
+    described = dict(SUBJECTS)
+    return [{"subject": subject, "description": described.get(subject) or made_by.get(subject) or NO_MAKER,
+             "made_by": made_by.get(subject) or described.get(subject) or NO_MAKER}
+            for subject in sorted(named | set(described), key=_subject_key)]
+
+
+def _subject_name(subject: str, made_by: Mapping[str, str]) -> str:
+    """The subject, and what made it when it is not one of SUBJECTS (the report's legend describes those)."""
+    return subject if subject in dict(SUBJECTS) else "%s (made by %s)" % (subject, made_by.get(subject, NO_MAKER))
+
+
 def _blame(subjects: Mapping[str, Counts]) -> str:
-    """What a failing cell points at, by the kit's reading rule."""
+    """What a failing cell points at, by the kit's reading rule: the kernel when its own probes fail, the host when
+    util-linux's reference set fails too, else each subject that fails (the finding's reasons say what made it)."""
     failing = [subject for subject, counts in subjects.items() if counts.get("FAIL")]
     if "kernel" in failing:
         return "the kernel: the kit's own probes fail"
     if "reference" in failing:
         return "the host: the reference set made by util-linux fails too"
-    return "the collection: its set fails where util-linux's does not"
+    return "; ".join(
+        "the collection: its set fails where util-linux's does not" if subject == "collection" else
+        "%s: the tool, not the kernel: its set fails where util-linux's does not" % subject for subject in failing)
 
 
-def _findings(rows: List[Dict[str, Any]], columns: List[Dict[str, Any]]) -> Dict[str, List[Dict[str, Any]]]:
+def _findings(rows: List[Dict[str, Any]], columns: List[Dict[str, Any]],
+              made_by: Mapping[str, str]) -> Dict[str, List[Dict[str, Any]]]:
     """The cells a reader must see, by kind: findings (a FAIL at or after the documented first kernel, or a PASS
     before it), FAILs expected by version, and SKIPs with their reasons."""
     found: Dict[str, List[Dict[str, Any]]] = {"findings": [], "expected": [], "skips": []}
@@ -244,8 +272,10 @@ def _findings(rows: List[Dict[str, Any]], columns: List[Dict[str, Any]]) -> Dict
             cell = row["cells"][column["key"]]
             base = {"id": row["id"], "title": row["title"], "kernel": column["key"], "first_kernel": row["first_kernel"],
                     "cell": "cell-%s-%s" % (row["id"], column["anchor"]), "evidence": cell["evidence"]}
-            reasons = ["%s %s on %s: %s" % (r["subject"], r["result"], ", ".join(r["hosts"]), r["reason"] or "no reason given")
+            results = [(r["result"], "%s %s on %s: %s" % (_subject_name(r["subject"], made_by), r["result"],
+                                                          ", ".join(r["hosts"]), r["reason"] or "no reason given"))
                        for r in row["reasons"] if r["kernel"] == column["key"]]
+            reasons = [text for _result, text in results]
             if cell["verdict"] == "finding":
                 what = ("FAIL for %s; points at %s" % (", ".join(s for s, c in cell["subjects"].items() if c.get("FAIL")),
                                                        _blame(cell["subjects"])) if cell["FAIL"] else
@@ -257,7 +287,7 @@ def _findings(rows: List[Dict[str, Any]], columns: List[Dict[str, Any]]) -> Dict
                                               reasons=reasons))
             if cell["SKIP"]:
                 found["skips"].append(dict(base, what="%d SKIP" % cell["SKIP"],
-                                           reasons=[r for r in reasons if " SKIP on " in r]))
+                                           reasons=[text for result, text in results if result == "SKIP"]))
     return found
 
 
@@ -330,11 +360,12 @@ def build_report(results_by_host: Mapping[str, Union[None, str, Mapping[str, Any
             for result in RESULTS:
                 column["totals"][result] += row["cells"][column["key"]][result]
                 totals[result] += row["cells"][column["key"]][result]
-    findings = _findings(rows, columns)
+    subjects = _subjects(documents, hosts)
+    findings = _findings(rows, columns, dict((s["subject"], s["made_by"]) for s in subjects))
     return {
         "schema": SCHEMA,
         "title": TITLE,
-        "subjects": [{"subject": subject, "description": description} for subject, description in SUBJECTS],
+        "subjects": subjects,
         "verdicts": [{"verdict": verdict, "description": VERDICT_WORDS[verdict]} for verdict in VERDICTS],
         "columns": columns,
         "kernels": [column["key"] for column in columns if not column["no_result"]],

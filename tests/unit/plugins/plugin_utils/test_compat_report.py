@@ -297,3 +297,58 @@ def test_a_users_own_template_can_extend_the_collections(report, tmp_path):
     with pytest.raises(AnsibleActionFail, match="cannot read the markdown template"):
         render_template("markdown", "compat_report.md.j2", report, compat_report.TEMPLATE_HELPERS,
                         str(tmp_path / "absent.md.j2"))
+
+
+# One host over the kit's four subjects. runc's reason is the kit's on this machine; bwrap's NET2 FAIL is the
+# message conformance/test_net.py gives when /sys/class/net inside lists the host's links.
+SUBJECT_RESULTS = [
+    ("NET2", "reference", "PASS", ""), ("NET2", "collection", "PASS", ""), ("NET2", "runc", "PASS", ""),
+    ("NET2", "bwrap", "FAIL", "AssertionError: /sys/class/net inside lists ['eth0', 'lo']"),
+    ("CG1", "reference", "PASS", ""), ("CG1", "collection", "PASS", ""), ("CG1", "bwrap", "PASS", ""),
+    ("CG1", "runc", "SKIP", "the runc subject does not make a cgroup namespace")]
+
+
+@pytest.fixture
+def subjects_report():
+    host = HostReport("local", "local://", "local", "lnsk0000")
+    host.outcome = {"facts": {"kernel": "6.18.44-fc"}, "features": dict((key, True) for key in FEATURES),
+                    "subjects": dict((kind, {"kind": kind}) for kind in ("reference", "collection", "bwrap", "runc"))}
+    for prop, subject, result, reason in SUBJECT_RESULTS:
+        host.add({"id": prop, "group": property_group(prop), "subject": subject, "result": result, "reason": reason,
+                  "test": "test_%s" % prop, "nodeid": "n", "observed": {}, "feature": None, "notes": None,
+                  "seconds": 0.1})
+    document = json.loads(json.dumps(host.as_dict()))
+    return compat_report.load_report(compat_report.render_json(compat_report.build_report({"local": document})))
+
+
+def test_subjects_are_those_of_the_hosts_results_with_what_made_them(subjects_report):
+    subjects = [(s["subject"], s["made_by"]) for s in subjects_report["subjects"]]
+    assert [name for name, _made_by in subjects] == ["kernel", "reference", "collection", "bwrap", "runc"]
+    assert dict(subjects)["bwrap"].startswith("bubblewrap: bwrap --unshare-all")
+    assert dict(subjects)["runc"].startswith("runc with the default config.json")
+
+
+def test_a_third_party_subject_that_fails_is_named_with_what_made_it_and_its_observation(subjects_report):
+    findings = subjects_report["findings"]
+    assert [(f["id"], f["what"]) for f in findings["findings"]] == [
+        ("NET2", "FAIL for bwrap; points at bwrap: the tool, not the kernel: its set fails where util-linux's does not")]
+    [reason] = findings["findings"][0]["reasons"]
+    assert reason.startswith("bwrap (made by bubblewrap: bwrap --unshare-all")
+    assert reason.endswith("FAIL on local: AssertionError: /sys/class/net inside lists ['eth0', 'lo']")
+    [skip] = findings["skips"]
+    assert skip["id"] == "CG1" and skip["reasons"] == [
+        "runc (made by %s) SKIP on local: the runc subject does not make a cgroup namespace"
+        % dict((s["subject"], s["made_by"]) for s in subjects_report["subjects"])["runc"]]
+
+
+def test_per_kernel_each_subject_has_its_column(subjects_report):
+    text = render(subjects_report, "markdown")
+    assert "| property | 6.18 reference | 6.18 collection | 6.18 bwrap | 6.18 runc |" in text
+    assert "| NET2 | 1 PASS | 1 PASS | 1 FAIL | 1 PASS |" in text
+    assert "| CG1 | 1 PASS | 1 PASS | 1 PASS | 1 SKIP |" in text
+    header, matrix = table_rows(render(subjects_report, "html"), "subjects-matrix", "data-property")
+    assert [(th["data-kernel"], th["data-subject"]) for th in header if "data-subject" in th] == [
+        ("6.18", "reference"), ("6.18", "collection"), ("6.18", "bwrap"), ("6.18", "runc")]
+    assert [text for _attributes, text in matrix["NET2"][1:]] == ["1 PASS", "1 PASS", "1 FAIL", "1 PASS"]
+    assert [(attributes["class"], text) for attributes, text in matrix["CG1"][1:]] == [
+        ("cell pass", "1 PASS"), ("cell pass", "1 PASS"), ("cell pass", "1 PASS"), ("cell skip", "1 SKIP")]
