@@ -44,7 +44,7 @@ options:
       - Enter the namespaces of this process on the managed host (the O(linux.namespaces.nsenter#module:pid)
         of the module); by default every type in which it differs from the entering program.
     type: integer
-    version_added: 0.3.0
+    version_added: 0.2.0
     ini:
       - section: nsenter_become_plugin
         key: pid
@@ -57,7 +57,7 @@ options:
       - Namespace files on the managed host to enter, by type; for example the type C(net) with C(/run/netns/blue)
         (the O(linux.namespaces.nsenter#module:paths) of the module).
     type: dict
-    version_added: 0.3.0
+    version_added: 0.2.0
     ini:
       - section: nsenter_become_plugin
         key: paths
@@ -70,7 +70,7 @@ options:
       - Enter the network namespace that C(ip netns) knows by this name, C(/run/netns/NAME) on the managed
         host (as C(ip netns exec NAME) does); only the network namespace is entered.
     type: string
-    version_added: 0.3.0
+    version_added: 0.2.0
     ini:
       - section: nsenter_become_plugin
         key: netns
@@ -86,7 +86,7 @@ options:
       - Naming a type the target does not have fails the task.
     type: list
     elements: string
-    version_added: 0.3.0
+    version_added: 0.2.0
     ini:
       - section: nsenter_become_plugin
         key: types
