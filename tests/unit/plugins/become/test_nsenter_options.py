@@ -37,8 +37,8 @@ def target_argument(line: str) -> dict:
 
 
 def test_the_name_option_names_the_set_and_become_user_root_is_ignored():
-    assert target_argument(command(name="web", become_user="root")) == {"name": "web",
-                                                                         "store": "/run/linux-namespaces"}
+    target = target_argument(command(name="web", become_user="root"))
+    assert target == {"name": "web", "store": "/run/linux-namespaces"}
 
 
 def test_become_user_other_than_root_is_the_deprecated_fallback():
