@@ -56,15 +56,12 @@ options:
     description:
       - Namespace files on the managed host to enter, by type; for example the type C(net) with C(/run/netns/blue)
         (the O(linux.namespaces.nsenter#module:paths) of the module).
+      - A dictionary, so it is set as a variable only (Ansible reads no dictionary from C(ansible.cfg) or the
+        environment).
     type: dict
     version_added: 0.2.0
-    ini:
-      - section: nsenter_become_plugin
-        key: paths
     vars:
       - name: ansible_nsenter_paths
-    env:
-      - name: ANSIBLE_NSENTER_PATHS
   netns:
     description:
       - Enter the network namespace that C(ip netns) knows by this name, C(/run/netns/NAME) on the managed
