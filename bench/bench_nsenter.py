@@ -7,7 +7,7 @@ Every round runs each way once, in turn, so load on the machine weighs on all of
                       through bench/collection_api.py
   C floor             bench/floor/lnsfloor.c built here with cc: lnsfloor enter SETDIR true
   python start        python3 -I -S -c pass: what the become program pays before it enters
-  become program      the become plugin's entering program: python3 -I -S -c PROGRAM '' SET STORE true
+  become program      the become plugin's entering program: python3 -I -S -c PROGRAM '' TARGET true
   nsenter -a          util-linux: nsenter -t HOLDER -a true
   ip netns exec       iproute2: ip netns exec NAME true (the network namespace only, plus a /sys)
   nsenter module      ansible localhost -m linux.namespaces.nsenter, end to end
@@ -88,8 +88,8 @@ def main() -> int:
             fast = {
                 "module_utils": ours_in_process,
                 "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet, check=True),
-                "become program": lambda: subprocess.run([interpreter, "-I", "-S", "-c", program, "", name, store.root,
-                                                          "true"], **quiet, check=True),
+                "become program": lambda: subprocess.run([interpreter, "-I", "-S", "-c", program, "", json.dumps(
+                    {"name": name, "store": store.root}), "true"], **quiet, check=True),
                 "C floor": lambda: subprocess.run([floor, "enter", state.path, "true"], **quiet, check=True),
                 "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet, check=True),
                 "ip netns exec": lambda: subprocess.run(["ip", "netns", "exec", name, "true"], **quiet, check=True),

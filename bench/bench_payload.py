@@ -81,9 +81,13 @@ def become_program(collections: str, rounds: int) -> dict:
                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
     subprocess.run(adhoc + [json.dumps({"name": name, "store": store})], env=env, stdout=subprocess.DEVNULL, check=True)
     try:
-        # 0.1.0's program takes no become success marker before the set's name.
+        # 0.1.0's program takes no become success marker before the set's name; later ones take SET STORE,
+        # then a JSON target (an enter_main that reads JSON).
         marker = [""] if "main(sys.argv[2:])" in program else []
-        ways = {"become program": [HOST_PYTHON, "-I", "-S", "-c", program, *marker, name, store, "true"],
+        enter_main = Path(collections, COLLECTION, "plugins", "module_utils", "enter_main.py")
+        target = ([json.dumps({"name": name, "store": store})] if "json.loads" in enter_main.read_text()
+                  else [name, store])
+        ways = {"become program": [HOST_PYTHON, "-I", "-S", "-c", program, *marker, *target, "true"],
                 "python start": [HOST_PYTHON, "-I", "-S", "-c", "pass"]}
         samples: Dict[str, List[float]] = {way: [] for way in ways}
         for unused in range(rounds + 1):  # round 0 warms the caches up

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: nsenter
-short_description: Run whole tasks inside a named namespace set on the managed host
+short_description: Run whole tasks inside a namespace set, a process's namespaces or nsfs files on the managed host
 description:
   - Runs every task it applies to inside the namespaces of a set made by M(linux.namespaces.namespace)
     on the managed host, whatever the module, over any connection (local, ssh, ...), with and without
     pipelining.
+  - Instead of a set, the task can enter the namespaces of a process (O(pid)), namespace files (O(paths))
+    or an C(ip netns) network namespace (O(netns)), as the M(linux.namespaces.nsenter) module does.
   - Files a task writes land in the set's mount namespace; a task sees the set's hostname, network,
     IPC objects and, where the set mounts its own /proc, only the set's processes.
   - The entering is done on the managed host by the collection's own code, which this plugin ships
@@ -17,14 +19,16 @@ description:
     host needs neither a copy of the collection nor util-linux.
   - The user does not change. Entering namespaces needs root, so connect as root, or as a user who may
     run anything as root through C(sudo) with O(sudo=true).
-  - Where the entering program cannot enter (an unknown set, a set whose holder has died), the task fails
-    with that reason as its message, before anything runs.
+  - Where the entering program cannot enter (an unknown set, a set whose holder has died, a process that
+    does not exist, a missing namespace file or C(ip netns) name), the task fails with that reason as its
+    message, before anything runs.
 author: linux.namespaces maintainers (@linux-namespaces)
 version_added: 0.1.0
 options:
   name:
     description:
       - Name of the set to enter, in O(store) (the O(linux.namespaces.nsenter#module:name) of the module).
+      - Exactly one of O(name), O(pid), O(paths) and O(netns) is required.
     type: string
     version_added: 0.2.0
     ini:
@@ -35,9 +39,61 @@ options:
       - name: ansible_nsenter_name
     env:
       - name: ANSIBLE_NSENTER_SET
+  pid:
+    description:
+      - Enter the namespaces of this process on the managed host (the O(linux.namespaces.nsenter#module:pid)
+        of the module); by default every type in which it differs from the entering program.
+    type: integer
+    version_added: 0.2.0
+    ini:
+      - section: nsenter_become_plugin
+        key: pid
+    vars:
+      - name: ansible_nsenter_pid
+    env:
+      - name: ANSIBLE_NSENTER_PID
+  paths:
+    description:
+      - Namespace files on the managed host to enter, by type; for example the type C(net) with C(/run/netns/blue)
+        (the O(linux.namespaces.nsenter#module:paths) of the module).
+      - A dictionary, so it is set as a variable only (Ansible reads no dictionary from C(ansible.cfg) or the
+        environment).
+    type: dict
+    version_added: 0.2.0
+    vars:
+      - name: ansible_nsenter_paths
+  netns:
+    description:
+      - Enter the network namespace that C(ip netns) knows by this name, C(/run/netns/NAME) on the managed
+        host (as C(ip netns exec NAME) does); only the network namespace is entered.
+    type: string
+    version_added: 0.2.0
+    ini:
+      - section: nsenter_become_plugin
+        key: netns
+    vars:
+      - name: ansible_nsenter_netns
+    env:
+      - name: ANSIBLE_NSENTER_NETNS
+  types:
+    description:
+      - Which of the target's namespaces to enter (C(mnt), C(uts), C(ipc), C(pid), C(net), C(user), C(cgroup),
+        C(time)), as the O(linux.namespaces.nsenter#module:types) of the module; by default all of a set's, all
+        the given O(paths), or for O(pid) every type in which the process differs.
+      - Naming a type the target does not have fails the task.
+    type: list
+    elements: string
+    version_added: 0.2.0
+    ini:
+      - section: nsenter_become_plugin
+        key: types
+    vars:
+      - name: ansible_nsenter_types
+    env:
+      - name: ANSIBLE_NSENTER_TYPES
   become_user:
     description:
-      - Deprecated way to name the set, read only when O(name) is not given and the value is not C(root)
+      - Deprecated way to name the set, read only when none of O(name), O(pid), O(paths) and O(netns) is given and the value is not C(root)
         (an inherited C(ansible_become_user) of another become method is usually C(root)). Use O(name).
     type: string
     ini:
@@ -96,7 +152,8 @@ options:
     keyword:
       - name: become_exe
   store:
-    description: Directory of the sets on the managed host (the C(store) of M(linux.namespaces.namespace)).
+    description:
+      - Directory of the sets on the managed host (the C(store) of M(linux.namespaces.namespace)), for O(name).
     type: string
     default: /run/linux-namespaces
     ini:
@@ -182,6 +239,7 @@ _PACKAGE = "ansible_collections.linux.namespaces.plugins.module_utils"
 _MODULE_UTILS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
 _ENTRY_MODULE = "enter_main"
 _DEFAULT_PYTHON = "/usr/bin/python3"
+_TARGET_OPTIONS = ("name", "pid", "paths", "netns")
 
 # Runs on the managed host (Python 3.8+, standard library only): serves the shipped module_utils from
 # memory under their real names, then hands over to enter_main with the arguments after the first.
@@ -343,7 +401,8 @@ def without_docstrings_and_comments(source: str) -> str:
 def entering_program() -> str:
     """The Python program (for python -c) that enters a set on the managed host.
 
-    Arguments: MARKER SET STORE CMD [ARG...], MARKER the become success marker or "".
+    Arguments: MARKER TARGET CMD [ARG...], MARKER the become success marker or "", TARGET the JSON
+    object enter_main reads (BecomeModule.target).
     """
     sources, packages = shipped_sources(ShippedTree(_PACKAGE, _MODULE_UTILS_DIR), _ENTRY_MODULE)
     shipped = [{name: without_docstrings_and_comments(source) for name, source in sources.items()}, packages]
@@ -368,12 +427,30 @@ class BecomeModule(BecomeBase):
             return "root" if super().get_option("sudo") else None
         return super().get_option(option, hostvars=hostvars, playcontext=playcontext)
 
-    @property
-    def set_name(self) -> Optional[str]:
-        """The name option, else a become_user other than root (the deprecated way)."""
-        name = super().get_option("name")
-        if name:
-            return name
+    def target(self) -> Dict[str, object]:
+        """What the entering program enters: exactly one of name (with store), pid, paths or netns, and types.
+
+        A become_user other than root names the set when none of those is given (the deprecated way).
+        """
+        given = {key: self.get_option(key) for key in _TARGET_OPTIONS}
+        given = {key: value for key, value in given.items() if value not in (None, "", {})}
+        if not given:
+            set_name = self._deprecated_set_name()
+            if not set_name:
+                raise AnsibleError("become_method linux.namespaces.nsenter needs the set to enter: set "
+                                   "ansible_nsenter_set (the plugin's option name), or one of pid, paths, netns")
+            given = {"name": set_name}
+        if len(given) > 1:
+            raise AnsibleError("become_method linux.namespaces.nsenter enters one target: give exactly one of "
+                               "name, pid, paths or netns (got: %s)" % ", ".join(sorted(given)))
+        if "name" in given:
+            given["store"] = self.get_option("store")
+        types = self.get_option("types")
+        if types is not None:
+            given["types"] = list(types)
+        return given
+
+    def _deprecated_set_name(self) -> Optional[str]:
         user = super().get_option("become_user")
         if user and user != "root":
             display.deprecated("become_user as the set to enter (%r): set ansible_nsenter_set instead" % user,
@@ -399,16 +476,12 @@ class BecomeModule(BecomeBase):
         super().build_become_command(cmd, shell)
         if not cmd:
             return cmd
-        set_name = self.set_name
-        if not set_name:
-            raise AnsibleError("become_method linux.namespaces.nsenter needs the set to enter: "
-                               "set ansible_nsenter_set (the plugin's option name)")
+        target = json.dumps(self.target(), sort_keys=True)
         # The success marker is printed from inside the set, so it also confirms that entering worked.
         inner = self._build_success_command(cmd, shell, noexe=True)
         return " ".join(self._sudo() + [
             # -I -S: neither PYTHON* variables nor site-packages have a say; the program needs the stdlib only.
             self._python(), "-I", "-S", "-c", shlex.quote(entering_program()), shlex.quote(self.success),
-            shlex.quote(set_name),
-            shlex.quote(self.get_option("store")), shlex.quote(getattr(shell, "executable", None) or "/bin/sh"),
+            shlex.quote(target), shlex.quote(getattr(shell, "executable", None) or "/bin/sh"),
             "-c", inner,
         ])

@@ -1,6 +1,9 @@
-"""The become plugin's options: which set it enters, and how it gets root."""
+"""The become plugin's options: what it enters, and how it gets root."""
 
 from __future__ import annotations
+
+import json
+import shlex
 
 import pytest
 import yaml
@@ -27,18 +30,33 @@ def command(**options) -> str:
     return plugin.build_become_command("/usr/bin/python3 module.py", shell_loader.get("sh"))
 
 
-def set_argument(line: str) -> str:
-    """The set name the program gets: the word after the success marker."""
-    words = line.split()
-    return words[[i for i, word in enumerate(words) if word.startswith("BECOME-SUCCESS-")][0] + 1]
+def target_argument(line: str) -> dict:
+    """The target the program gets: the JSON word after the success marker."""
+    words = shlex.split(line)
+    return json.loads(words[[i for i, word in enumerate(words) if word.startswith("BECOME-SUCCESS-")][0] + 1])
 
 
 def test_the_name_option_names_the_set_and_become_user_root_is_ignored():
-    assert set_argument(command(name="web", become_user="root")) == "web"
+    target = target_argument(command(name="web", become_user="root"))
+    assert target == {"name": "web", "store": "/run/linux-namespaces"}
 
 
 def test_become_user_other_than_root_is_the_deprecated_fallback():
-    assert set_argument(command(become_user="web")) == "web"
+    assert target_argument(command(become_user="web"))["name"] == "web"
+
+
+@pytest.mark.parametrize("options, target", [
+    ({"pid": 4242}, {"pid": 4242}),
+    ({"paths": {"net": "/run/netns/blue"}, "types": ["net"]}, {"paths": {"net": "/run/netns/blue"}, "types": ["net"]}),
+    ({"netns": "blue", "become_user": "web"}, {"netns": "blue"}),
+])
+def test_a_pid_paths_or_netns_is_the_target_without_a_store(options, target):
+    assert target_argument(command(**options)) == target
+
+
+def test_two_targets_fail_on_the_controller_naming_both():
+    with pytest.raises(AnsibleError, match="exactly one of name, pid, paths or netns \\(got: name, pid\\)"):
+        command(name="web", pid=1)
 
 
 @pytest.mark.parametrize("options", [{}, {"become_user": "root"}])
