@@ -263,13 +263,16 @@ def verify_nsenter(args: Dict[str, Any], result: Dict[str, Any], check: bool) ->
     problems = []
     if not check and result.get("rc") != 0:
         problems.append("success with rc %r" % result.get("rc"))
-    if check or args.get("argv") != UID_PROBE or result.get("skipped") or "rc" not in result:
+    if check or args.get("argv") != UID_PROBE or not result.get("changed"):  # not run: creates/removes said so
         return problems
     wanted = expected_ids(args)
     if wanted is None:
         return problems + ["user %r / group %r are not valid, yet the command ran as %r"
                            % (args.get("user"), args.get("group"), result.get("stdout"))]
-    uid, gid = (int(x) for x in str(result.get("stdout")).split())
+    try:
+        uid, gid = (int(x) for x in str(result.get("stdout")).split())
+    except ValueError:
+        return problems + ["the command ran, but printed %r instead of its uid and gid" % result.get("stdout")]
     if wanted[0] is not None and uid != wanted[0]:
         problems.append("user %r asked for, the command ran as uid %d" % (args["user"], uid))
     if wanted[0] is None and args.get("user") is None and uid != 0:
