@@ -111,7 +111,8 @@ def one_fault(store: str, name: str, step: str, whole_group: bool, delay: float,
     outcome = finish_module("namespace", args, process, args_file)
     problems = []
     if not landed and (outcome.crash() or outcome.failed):
-        problems.append("the run ended by itself before the kill, and went wrong: %s" % (outcome.crash() or outcome.msg))
+        problems.append("the run ended by itself before the kill, and went wrong: %s"
+                        % (outcome.crash() or outcome.msg))
     found = traces(store, name)
     info = run_module("namespace_info", {"name": name, "store": store})
     if info.crash() or info.failed:

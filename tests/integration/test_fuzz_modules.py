@@ -68,7 +68,8 @@ def tagged_names(tag: str) -> st.SearchStrategy:
                      st.sampled_from(["", tag + "x" * 300, "../" + tag, tag + "/..", "/" + tag]), WRONG_TYPES)
 
 
-def hostile_paths(fuzz_dir: str, fifo: str, regular: str) -> st.SearchStrategy:
+def hostile_paths(fuzz_files: Dict[str, str]) -> st.SearchStrategy:
+    fuzz_dir, fifo, regular = fuzz_files["dir"], fuzz_files["fifo"], fuzz_files["file"]
     return st.sampled_from([fifo, regular, regular + "/below", fuzz_dir, fuzz_dir + "/a\x00b",
                             fuzz_dir + "/" + "d/" * 2500, fuzz_dir + "/" + "n" * 300, "relative/path", "",
                             "/proc/self/ns/net", "/dev/null", fuzz_dir + "/new/deeper"])
@@ -175,17 +176,19 @@ def verify_namespace(args: Dict[str, Any], result: Dict[str, Any], check: bool) 
     pinned = nsfs_mount_inodes()
     for nstype, entry in (made.get("namespaces") or {}).items():
         if "[%s]" % entry["inode"] not in pinned.get(entry["path"], ""):
-            problems.append("%s namespace file %s is not an nsfs mount of inode %s" % (nstype, entry["path"], entry["inode"]))
+            problems.append("%s namespace file %s is not an nsfs mount of inode %s"
+                            % (nstype, entry["path"], entry["inode"]))
     if "pid" in made.get("types", []) and not process_alive(made.get("holder_pid") or 0):
         problems.append("no live holder")
     paths = {t: e["path"] for t, e in (made.get("namespaces") or {}).items()}
     if "uts" in paths and isinstance(args.get("hostname"), str):
-        seen = subprocess.run(["nsenter", "--uts=" + paths["uts"], "hostname"], capture_output=True, text=True).stdout
+        seen = subprocess.run(["nsenter", "--uts=" + paths["uts"], "hostname"], capture_output=True, text=True,
+                              check=False).stdout
         if seen.strip() != args["hostname"]:
             problems.append("hostname inside is %r, not %r" % (seen.strip(), args["hostname"]))
     if "time" in paths:
         shown = subprocess.run(["nsenter", "--time=" + paths["time"], "cat", "/proc/self/timens_offsets"],
-                               capture_output=True, text=True).stdout.split()
+                               capture_output=True, text=True, check=False).stdout.split()
         applied = {shown[i]: int(shown[i + 1]) * 10 ** 9 + int(shown[i + 2]) for i in range(0, len(shown), 3)}
         for clock in ("monotonic", "boottime"):
             wanted = args.get(clock + "_offset", 0)
@@ -196,8 +199,7 @@ def verify_namespace(args: Dict[str, Any], result: Dict[str, Any], check: bool) 
 
 def test_namespace_module_under_generated_arguments(tag, keys, fuzz_files, clean_after):
     store = "/run/%ss" % tag
-    stores = st.one_of(st.just(store), st.just(store), hostile_paths(fuzz_files["dir"], fuzz_files["fifo"],
-                                                                       fuzz_files["file"]),
+    stores = st.one_of(st.just(store), st.just(store), hostile_paths(fuzz_files),
                        st.just(fuzz_files["full"]), WRONG_TYPES)
     maps = st.one_of(st.just(["0 100000 65536"]), st.just(["0 0 4294967295"]), st.just(["0 0 1", "0 0 1"]),
                      st.lists(HOSTILE_TEXT, max_size=2), WRONG_TYPES)
@@ -293,14 +295,14 @@ def test_nsenter_module_under_generated_arguments(tag, keys, fuzz_files, target_
                       WRONG_TYPES, st.just("net=" + files["net"]))
     strategy = arguments(
         name=optional(st.one_of(st.just(target_set["name"]), st.just(target_set["name"]), tagged_names(tag))),
-        store=optional(st.one_of(st.just(target_set["store"]), hostile_paths(fuzz_files["dir"], fuzz_files["fifo"],
-                                                                              fuzz_files["file"]))),
+        store=optional(st.one_of(st.just(target_set["store"]), hostile_paths(fuzz_files))),
         pid=optional(st.one_of(st.just(holder), INTS)), paths=optional(paths),
-        types=optional(st.one_of(st.lists(st.sampled_from(TARGET_TYPES), max_size=3), st.lists(HOSTILE_TEXT, max_size=1))),
+        types=optional(st.one_of(st.lists(st.sampled_from(TARGET_TYPES), max_size=3),
+                                 st.lists(HOSTILE_TEXT, max_size=1))),
         argv=st.one_of(st.just(UID_PROBE), st.just(UID_PROBE), st.just(UID_PROBE),
                        st.lists(HOSTILE_TEXT, max_size=3), st.just(["/nonexistent"]), st.just([]), st.just(MISSING)),
         cmd=optional(st.sampled_from(["id -u", "echo 'unbalanced", 'echo "x', "true\x00x", "", "  ", "echo $(id)"])),
-        shell=optional(BOOLS), chdir=optional(hostile_paths(fuzz_files["dir"], fuzz_files["fifo"], fuzz_files["file"])),
+        shell=optional(BOOLS), chdir=optional(hostile_paths(fuzz_files)),
         stdin=optional(st.one_of(st.text(max_size=20), HOSTILE_TEXT)), stdin_add_newline=optional(BOOLS),
         strip_empty_ends=optional(BOOLS),
         env=optional(st.one_of(st.dictionaries(HOSTILE_TEXT, st.one_of(HOSTILE_TEXT, WRONG_TYPES), max_size=2),
@@ -328,8 +330,7 @@ def test_nsenter_module_under_generated_arguments(tag, keys, fuzz_files, target_
         {"name": name, "store": fuzz_files["dir"] + "/" + "d/" * 2500, "argv": UID_PROBE},
     ]
     run_examples("nsenter", strategy, 45, explicit,
-                 lambda args, check: run_and_judge("nsenter", args, check, tag, keys, verify_nsenter,
-                                                                     lambda _: []))
+                 lambda args, check: run_and_judge("nsenter", args, check, tag, keys, verify_nsenter, lambda _: []))
 
 
 def test_nsenter_on_a_fifo_in_check_mode_is_no_hang(tag, keys, fuzz_files):
@@ -343,7 +344,8 @@ def test_nsenter_on_a_fifo_in_check_mode_is_no_hang(tag, keys, fuzz_files):
 
 
 def link_names_in(net_file: str) -> set:
-    out = subprocess.run(["nsenter", "--net=" + net_file, "ip", "-o", "link"], capture_output=True, text=True).stdout
+    out = subprocess.run(["nsenter", "--net=" + net_file, "ip", "-o", "link"], capture_output=True, text=True,
+                         check=False).stdout
     return {line.split(":", 2)[1].strip().split("@", 1)[0] for line in out.splitlines()}
 
 
@@ -357,8 +359,7 @@ def test_veth_module_under_generated_arguments(prefix, tag, keys, fuzz_files, ta
     strategy = arguments(
         name=ifnames, peer_name=optional(st.one_of(ifnames, st.just("eth1"), HOSTILE_TEXT)),
         namespace=optional(st.one_of(st.just(target_set["name"]), tagged_names(tag))),
-        store=optional(st.one_of(st.just(target_set["store"]), hostile_paths(fuzz_files["dir"], fuzz_files["fifo"],
-                                                                              fuzz_files["file"]))),
+        store=optional(st.one_of(st.just(target_set["store"]), hostile_paths(fuzz_files))),
         netns_path=optional(st.sampled_from([net, fuzz_files["fifo"], fuzz_files["file"], fuzz_files["dir"],
                                              target_set["namespaces"]["uts"]["path"], "a\x00b"])),
         addresses=optional(st.one_of(st.just([host_cidr]), addresses)),
@@ -455,8 +456,7 @@ def test_namespace_info_module_under_generated_arguments(tag, keys, fuzz_files, 
         pid=optional(st.one_of(st.just(target_set["holder_pid"]), st.just(os.getpid()), INTS)),
         name=optional(st.one_of(st.just(target_set["name"]), tagged_names(tag))),
         tree=optional(st.sampled_from(["owner", "parent", "both", "\x00"])), relations=optional(BOOLS),
-        store=optional(st.one_of(st.just(target_set["store"]), hostile_paths(fuzz_files["dir"], fuzz_files["fifo"],
-                                                                              fuzz_files["file"]))),
+        store=optional(st.one_of(st.just(target_set["store"]), hostile_paths(fuzz_files))),
     )
     explicit = [{"store": fuzz_files["fifo"]}, {"store": fuzz_files["dir"] + "/" + "d/" * 2500},
                 {"name": "a\x00b"}, {"pid": 1}, {"pid": 2 ** 64}]

@@ -5,7 +5,8 @@
 
 The store serializes every change with its lock, and `present` and `absent` each apply to a set in
 any state, so every run of a race must succeed; the set must end healthy or gone, with no leak.
-LNS_RACE_ROUNDS repeats each race (default 1, `make soak` runs 10). Findings are also written to tests/output/hardening/.
+LNS_RACE_ROUNDS repeats each race (default 1, `make soak` runs 10). Findings are also written to
+tests/output/hardening/.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def whole_or_gone(store: str, name: str) -> List[str]:
     if sets and not sets[0].get("healthy"):
         problems.append("the set is broken: %s" % sets[0].get("problems"))
     if not sets:
-        problems += ["no set, yet %s is left: %s" % (kind, value) for kind, value in traces(store, name).items() if value]
+        problems += ["no set, yet %s is left: %s" % (kind, value)
+                     for kind, value in traces(store, name).items() if value]
     return problems
 
 
