@@ -11,6 +11,7 @@ Observations use util-linux, iproute2 and /proc, never the collection's own code
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict, FrozenSet, List, Optional
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional
 
 from helpers import ansible_environment, interface_names
 from namespace_sets import HOLDER_COMM_PREFIX, NETNS_DIR, comm, mounts, process_alive
@@ -257,3 +258,11 @@ def sweep(tag: str, keys: range) -> List[str]:
             found.append("/run entry " + entry)
             subprocess.run(["rm", "-rf", "--one-file-system", os.path.join("/run", entry)], check=False)
     return found
+
+
+@contextlib.contextmanager
+def swept_store(tag: str) -> Iterator[str]:
+    """The store /run/TAGs for a test module's sets; afterwards nothing carrying TAG may be left."""
+    yield "/run/%ss" % tag
+    swept = sweep(tag, range(0))
+    assert not swept, "left behind: %s" % swept

@@ -27,7 +27,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from hardening import (descendants, finish_module, holders, kill_group, record_findings, run_module, start_module,
-                       sweep, traces, wait_for)
+                       sweep, swept_store, traces, wait_for)
 from namespace_sets import NETNS_DIR, process_alive
 
 FAULTS = int(os.environ.get("LNS_FAULTS", "12"))
@@ -43,10 +43,8 @@ def tag(prefix: str) -> str:
 
 @pytest.fixture(scope="module")
 def store(tag: str) -> Iterator[str]:
-    path = "/run/%ss" % tag
-    yield path
-    swept = sweep(tag, range(0))
-    assert not swept, "the fault tests left behind: %s" % swept
+    with swept_store(tag) as path:
+        yield path
 
 
 def unreported(info: Dict[str, Any], store: str, name: str, found: Dict[str, Any]) -> List[str]:

@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from hardening import finish_module, record_findings, run_module, start_module, sweep, traces
+from hardening import finish_module, record_findings, run_module, start_module, sweep, swept_store, traces
 
 ROUNDS = int(os.environ.get("LNS_RACE_ROUNDS", "1"))
 SEED = 14
@@ -32,10 +32,8 @@ def tag(prefix: str) -> str:
 
 @pytest.fixture(scope="module")
 def store(tag: str) -> Iterator[str]:
-    path = "/run/%ss" % tag
-    yield path
-    swept = sweep(tag, range(0))
-    assert not swept, "the race tests left behind: %s" % swept
+    with swept_store(tag) as path:
+        yield path
 
 
 def run_all(many_args: List[Dict[str, Any]]) -> List[str]:
