@@ -174,8 +174,11 @@ class Store:
         return made
 
     def _mount_unless_mounted(self) -> None:
-        """Mount the store; the directories made for it are recorded in it, so the last set's removal
-        removes them and never a directory that was there before. On failure they are removed at once."""
+        """Mount the store; the parent directories made for it are recorded in it, so the last set's removal
+        removes them and never one that was there before. On failure they are removed at once.
+
+        The store directory itself is not told apart: a concurrent run may have made the directory that this
+        one mounts, so the last set's removal removes it whenever it is empty."""
         made: List[str] = []
         try:
             while True:
@@ -195,7 +198,7 @@ class Store:
                         return
                     if self._names_now(guard):
                         self._mount()
-                        self._record_made(made)
+                        self._record_made([d for d in made if d != self.root])
                         made = []
                         return
                 finally:
@@ -209,7 +212,7 @@ class Store:
                 json.dump(sorted(set(made), reverse=True), handle)
 
     def _made_directories(self) -> List[str]:
-        """The directories the run that mounted the store made for it, deepest first."""
+        """The parent directories the run that mounted the store made for it, deepest first."""
         try:
             with open(os.path.join(self.root, MADE_FILE)) as handle:
                 made = json.load(handle)
@@ -280,9 +283,8 @@ class Store:
             return False
         made = self._made_directories()
         syscalls.umount2(self.root, syscalls.MNT_DETACH)
-        if self.root in made:
-            self._remove_directory()
-        _remove_empty([d for d in made if d != self.root])
+        self._remove_directory()
+        _remove_empty(made)
         return True
 
     def _remove_directory(self) -> None:

@@ -521,16 +521,7 @@ def test_set_half_removed_by_a_killed_run_is_reported_broken_and_made_again(stor
 
 
 # ---------------------------------------------------------------------------------------------
-# The store's directories: the ones the module made go with the last set, one that was there stays.
-
-def test_store_directory_that_existed_before_stays_after_the_last_set_is_removed(store):
-    os.mkdir(store.path)
-    name = store.name("kept")
-    store.present(name, types=["uts"])
-    assert store.absent(name).changed
-    assert not store.mounted()
-    assert os.path.isdir(store.path) and os.listdir(store.path) == [], "the store directory given was removed"
-
+# The store's directories: the parents the module made go with the last set.
 
 def test_store_parent_directories_the_module_made_go_with_the_last_set(ansible, prefix, scratch):
     with store_at(ansible, prefix, "made", parent=scratch + "/p/q") as deep:
