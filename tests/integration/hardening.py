@@ -263,6 +263,8 @@ def sweep(tag: str, keys: range) -> List[str]:
 @contextlib.contextmanager
 def swept_store(tag: str) -> Iterator[str]:
     """The store /run/TAGs for a test module's sets; afterwards nothing carrying TAG may be left."""
-    yield "/run/%ss" % tag
-    swept = sweep(tag, range(0))
+    try:
+        yield "/run/%ss" % tag
+    finally:
+        swept = sweep(tag, range(0))  # also after a failure: nothing of the test may stay
     assert not swept, "left behind: %s" % swept
