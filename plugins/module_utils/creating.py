@@ -19,7 +19,7 @@ from typing import List, Optional
 from ansible_collections.linux.namespaces.plugins.module_utils import mountapi, syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.binds import bind, link_netns, unbind, unlink_netns
 from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel
-from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
+from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
 from ansible_collections.linux.namespaces.plugins.module_utils.holder import holder_main, stop_holder
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import topmost
 from ansible_collections.linux.namespaces.plugins.module_utils.netdev import set_link_up
@@ -142,8 +142,11 @@ def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: Chann
 def _write_time_offsets(options: SetOptions) -> None:
     # Offsets can be written only before the first process enters the time namespace (TIME3).
     if options.monotonic_offset or options.boottime_offset:
-        with open("/proc/self/timens_offsets", "w") as handle:
-            handle.write("monotonic %d 0\nboottime %d 0\n" % (options.monotonic_offset, options.boottime_offset))
+        try:
+            with open("/proc/self/timens_offsets", "w") as handle:
+                handle.write("monotonic %d 0\nboottime %d 0\n" % (options.monotonic_offset, options.boottime_offset))
+        except OSError as exc:
+            raise error_from("write timens_offsets", exc.errno or errno.EIO, nstype="time")
 
 
 def _write_id_maps(pid: int, options: SetOptions) -> None:
@@ -249,6 +252,10 @@ def remove_set(store: Store, name: str) -> bool:
     state = store.load(name)
     if state is None:
         return False
+    if os.path.exists(os.path.join(state.path, STATE_FILE)):
+        # Recorded before anything is undone, so a run killed from here on leaves a set that the next run
+        # and namespace_info see as broken, never a "ready" one with a dead holder.
+        store.save(state._replace(status="removing"))
     if state.holder_pid:
         stop_holder(state.holder_pid, state.inodes.get("pid"))
     unlink_netns(state)

@@ -63,6 +63,12 @@ _CAUSES = {
                               "noexec mount)",
     ("chdir", errno.ENOENT): "the directory does not exist in the mount namespace entered",
     ("setresuid", errno.EINVAL): "the id is not mapped in the user namespace entered",
+    ("write timens_offsets", errno.ERANGE): "an offset is out of the kernel's range: at most 9223372036 s either "
+                                            "way, and the shifted clock must stay within 0 to 4611686018 s",
+    ("write timens_offsets", errno.EINVAL): "the kernel did not accept the offsets (a clock it cannot shift, or "
+                                            "malformed text)",
+    ("write timens_offsets", errno.EACCES): "a process has already entered the time namespace: offsets can be "
+                                            "written only before that",
 }
 
 _GENERIC = {

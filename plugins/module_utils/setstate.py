@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a named set is, as data: its options, its recorded state, their validation, and state.json.
 
-Read-only: nothing here touches the system but reading the caller's ids and a path's type. state.json
+Read-only: nothing here touches the system but reading the caller's ids, the clocks and a path's type. state.json
 carries STATE_SCHEMA; a file without it was written by 0.1.0 and has the same fields.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
@@ -23,6 +24,12 @@ STATE_SCHEMA = "linux.namespaces/set-state/1"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")  # used with fullmatch: "$" would accept a final newline
 MAX_MAP_LINES = 340  # the kernel's limit on uid_map/gid_map lines since 4.15
 MAP_FIELD = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts '²' and '٣'
+# kernel/time/namespace.c: an offset's seconds lie within +-KTIME_SEC_MAX, and the clock it shifts must stay
+# within 0..KTIME_SEC_MAX/2; otherwise writing /proc/self/timens_offsets fails with ERANGE.
+KTIME_SEC_MAX = 9223372036
+MAX_PATH_LENGTH = 4096 - 1  # PATH_MAX less the final NUL
+MAX_PATH_COMPONENT = 255  # NAME_MAX
+MAX_STORE_DEPTH = 64
 
 # Options fixed when a set is made; changing one needs state=absent first.
 FIXED_OPTIONS = ("types", "uid_map", "gid_map", "setgroups", "monotonic_offset", "boottime_offset",
@@ -62,7 +69,7 @@ class SetOptions(NamedTuple):
 class SetState(NamedTuple):
     name: str
     path: str
-    status: str  # "creating" while being made, "ready" once complete
+    status: str  # "creating" while being made, "ready" once complete, "removing" from the start of removal
     options: SetOptions
     inodes: Dict[str, int]
     holder_pid: Optional[int]
@@ -134,6 +141,9 @@ def validate_options(options: SetOptions) -> None:
     for label, value in (("hostname", options.hostname), ("domainname", options.domainname)):
         if value is not None and (not value or len(value.encode()) > 64 or "\x00" in value):
             raise ValueError("%s must be 1 to 64 bytes without NUL" % label)
+    for label, offset, clock in (("monotonic_offset", options.monotonic_offset, time.CLOCK_MONOTONIC),
+                                 ("boottime_offset", options.boottime_offset, time.CLOCK_BOOTTIME)):
+        validate_time_offset(label, offset, int(time.clock_gettime(clock)))
     parse_id_map(options.uid_map, "uid_map")
     parse_id_map(options.gid_map, "gid_map")
     if options.setgroups not in ("allow", "deny"):
@@ -142,9 +152,33 @@ def validate_options(options: SetOptions) -> None:
         raise ValueError("propagation must be private, slave, shared or unchanged")
 
 
+def validate_time_offset(label: str, offset: int, clock_now: int) -> None:
+    """What the kernel accepts for an offset of a clock that reads clock_now seconds on the host."""
+    if not -KTIME_SEC_MAX <= offset <= KTIME_SEC_MAX:
+        raise ValueError("%s %d is out of the kernel's range: -%d to %d seconds"
+                         % (label, offset, KTIME_SEC_MAX, KTIME_SEC_MAX))
+    if not 0 <= clock_now + offset <= KTIME_SEC_MAX // 2:
+        raise ValueError("%s %d would set the clock to %d s; the kernel accepts offsets that keep it within 0 "
+                         "to %d s (it reads %d s now): use %d to %d"
+                         % (label, offset, clock_now + offset, KTIME_SEC_MAX // 2, clock_now, -clock_now,
+                            KTIME_SEC_MAX // 2 - clock_now))
+
+
 def validate_store_path(path: str) -> None:
+    """Refuse a store path the kernel or the store's directories could not take, before anything is made."""
+    if "\x00" in path:
+        raise ValueError("store must not contain a NUL character")
     if not os.path.isabs(path):
         raise ValueError("store %r must be an absolute path" % path)
+    if len(path.encode("utf-8", "surrogateescape")) > MAX_PATH_LENGTH:
+        raise ValueError("store path is %d bytes long; the kernel accepts at most %d"
+                         % (len(path.encode("utf-8", "surrogateescape")), MAX_PATH_LENGTH))
+    components = [c for c in path.split("/") if c]
+    if any(len(c.encode("utf-8", "surrogateescape")) > MAX_PATH_COMPONENT for c in components):
+        raise ValueError("store path has a component longer than %d bytes" % MAX_PATH_COMPONENT)
+    if len(components) > MAX_STORE_DEPTH:
+        raise ValueError("store path is %d directories deep; at most %d are accepted"
+                         % (len(components), MAX_STORE_DEPTH))
     # "link/" and "link/." follow the link in lstat: check the entry the path names.
     entry = os.path.normpath(path)
     if os.path.islink(entry):

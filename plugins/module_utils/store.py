@@ -22,7 +22,15 @@ from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
     DEFAULT_STORE, NETNS_DIR, STATE_FILE, SetOptions, SetState, state_from_json, state_to_json)
 
 LOCK_FILE = ".lock"
+MADE_FILE = ".made-directories"  # in the store's tmpfs: the directories made for it (JSON list)
 STORE_FSNAME = "linux-namespaces"
+
+
+def _remove_empty(directories: Sequence[str]) -> None:
+    """Remove these directories, deepest first, where still empty: a file in one means it is not only ours."""
+    for directory in directories:
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
 
 
 def same_file(a: os.stat_result, b: os.stat_result) -> bool:
@@ -151,24 +159,66 @@ class Store:
         except FileNotFoundError:
             return False
 
-    def _mount_unless_mounted(self) -> None:
-        os.makedirs(os.path.dirname(self.root), mode=0o755, exist_ok=True)
-        while True:
-            # Not makedirs(exist_ok=True): it raises when another run removes the directory meanwhile.
+    def _make_parents(self) -> List[str]:
+        """Create the store's missing parent directories, top down and without recursion; the ones made."""
+        made = []
+        parent = os.path.dirname(self.root)
+        missing = []
+        while not os.path.isdir(parent):
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        for directory in reversed(missing):
             with contextlib.suppress(FileExistsError):
-                os.mkdir(self.root, 0o755)
-            guard = self._open_directory()
-            if guard is None:
-                continue
-            try:
-                fcntl.flock(guard, fcntl.LOCK_EX)
-                if self.is_mounted():
-                    return
-                if self._names_now(guard):
-                    self._mount()
-                    return
-            finally:
-                os.close(guard)
+                os.mkdir(directory, 0o755)
+                made.append(directory)
+        return made
+
+    def _mount_unless_mounted(self) -> None:
+        """Mount the store; the parent directories made for it are recorded in it, so the last set's removal
+        removes them and never one that was there before. On failure they are removed at once.
+
+        The store directory itself is not told apart: a concurrent run may have made the directory that this
+        one mounts, so the last set's removal removes it whenever it is empty."""
+        made: List[str] = []
+        try:
+            while True:
+                made[:0] = self._make_parents()
+                # Not makedirs(exist_ok=True): it raises when another run removes the directory meanwhile.
+                try:
+                    os.mkdir(self.root, 0o755)
+                    made.append(self.root)
+                except (FileExistsError, FileNotFoundError):
+                    pass
+                guard = self._open_directory()
+                if guard is None:
+                    continue
+                try:
+                    fcntl.flock(guard, fcntl.LOCK_EX)
+                    if self.is_mounted():
+                        return
+                    if self._names_now(guard):
+                        self._mount()
+                        self._record_made([d for d in made if d != self.root])
+                        made = []
+                        return
+                finally:
+                    os.close(guard)
+        finally:
+            _remove_empty(sorted(set(made), reverse=True))
+
+    def _record_made(self, made: List[str]) -> None:
+        if made:
+            with open(os.path.join(self.root, MADE_FILE), "w") as handle:
+                json.dump(sorted(set(made), reverse=True), handle)
+
+    def _made_directories(self) -> List[str]:
+        """The parent directories the run that mounted the store made for it, deepest first."""
+        try:
+            with open(os.path.join(self.root, MADE_FILE)) as handle:
+                made = json.load(handle)
+        except (OSError, ValueError):
+            return []
+        return [d for d in made if isinstance(d, str)] if isinstance(made, list) else []
 
     def _open_lock(self) -> Optional[int]:
         """The lock file, opened through a directory proven to be the store's tmpfs; None if it is not mounted.
@@ -215,6 +265,8 @@ class Store:
 
     def problems(self, state: SetState) -> List[str]:
         """What is wrong with a recorded set; empty when it is healthy."""
+        if state.status == "removing":
+            return ["the set is half-removed (a run that removed it did not finish)"]
         if state.status != "ready":
             return ["the set is half-made (a run that created it did not finish)"]
         found = []
@@ -229,8 +281,10 @@ class Store:
         """Unmount and remove the store once its last set is gone, so nothing of ours stays behind."""
         if not self.is_mounted() or self.names():
             return False
+        made = self._made_directories()
         syscalls.umount2(self.root, syscalls.MNT_DETACH)
         self._remove_directory()
+        _remove_empty(made)
         return True
 
     def _remove_directory(self) -> None:

@@ -290,8 +290,23 @@ def ns_get_id(fd: int) -> int:
 
 
 def open_namespace(path: str) -> int:
-    """An fd on a namespace file (/proc/PID/ns/TYPE or a bind mount of one)."""
+    """An fd on a namespace file (/proc/PID/ns/TYPE or a bind mount of one).
+
+    The path is first opened with O_PATH, which opens nothing for reading, and proven to be on nsfs; only
+    then is that same file opened for reading (setns and the NS_GET_* ioctls refuse O_PATH fds). Opening
+    any other file could block (a FIFO waits for a writer) or act (a device).
+    """
     try:
-        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        located = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except ValueError:  # a NUL in the path
+        raise error_from("open", errno.EINVAL, target=repr(path))
     except OSError as exc:
         raise error_from("open", exc.errno or errno.EIO, target=path)
+    try:
+        if os.fstat(located).st_dev != os.stat("/proc/self/ns/uts").st_dev:
+            raise NamespaceError("%s is not a namespace file (not on nsfs)" % path, call="open", err=errno.EINVAL)
+        return os.open("/proc/self/fd/%d" % located, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise error_from("open", exc.errno or errno.EIO, target=path)
+    finally:
+        os.close(located)

@@ -17,12 +17,13 @@ description:
     outlives the task and can be entered later (M(linux.namespaces.nsenter), the
     C(linux.namespaces.nsenter) become plugin, or util-linux C(nsenter --TYPE=FILE)).
   - A set with a PID namespace has a holder, a small init that is PID 1 inside, member of all the set's
-    namespaces, that reaps orphans until the set is removed. A set whose holder died is reported broken.
+    namespaces, that reaps orphans until the set is removed.
   - Options that can change in place (O(hostname), O(domainname), O(loopback), O(netns_link)) converge; any
     other difference from the existing set fails and names the option, since changing it needs
-    O(state=absent) first. A set is never recreated silently.
-  - Runs on one store are serialized by a lock. A set left half-made by an interrupted run is detected and
-    made again (state=present) or removed (state=absent).
+    O(state=absent) first. A healthy set is never recreated.
+  - Runs on one store are serialized by a lock. A broken set (half-made or half-removed by an interrupted
+    run, its holder dead, or its namespace files no longer mounted) is removed and made again
+    (state=present, with a warning) or removed (state=absent).
   - Uses only the Python standard library and ctypes on the target; needs root.
 author:
   - linux.namespaces maintainers (@linux-namespaces)
@@ -226,7 +227,9 @@ set:
       description: When the set was made (UTC, ISO 8601).
       type: str
 recovered:
-  description: True when a half-made set from an interrupted run was found and cleaned up.
+  description:
+    - True when a broken set was found and removed, and made again with O(state=present). Broken means
+      half-made or half-removed by an interrupted run, its holder dead, or its namespace files no longer mounted.
   returned: always
   type: bool
 """
@@ -305,23 +308,26 @@ class NamespaceModule:
         self.result = {"changed": False, "recovered": False}
 
     def run(self):
-        self.store.check_usable()
         if self.apply:
+            # locked() checks the store directory itself, under the lock that serializes mounting it.
             with self.store.locked():
                 try:
                     self._dispatch()
                 finally:
                     self.store.unmount_if_empty()
         else:
+            self.store.check_usable()
             self._dispatch()
         return self.result
 
     def _dispatch(self):
         existing = self.store.load(self.name)
-        if existing is not None and existing.status != "ready":
+        present = self.params["state"] == "present"
+        problems = self.store.problems(existing) if existing is not None else []
+        if problems and (present or existing.status != "ready"):
             self.result.update(changed=True, recovered=True)
-            self.module.warn("set %s was half-made by an interrupted run; it is %s"
-                             % (self.name, "removed" if self.params["state"] == "absent" else "made again"))
+            self.module.warn("set %s is broken (%s); it is %s"
+                             % (self.name, "; ".join(problems), "made again" if present else "removed"))
             if self.apply:
                 remove_set(self.store, self.name)
             existing = None
@@ -358,10 +364,6 @@ class NamespaceModule:
                 self.result["set"] = self._predicted_set(options, live)
             set_diff(self.module, self.result, before={}, after=describe_options(self.name, options, live))
             return
-        problems = self.store.problems(existing)
-        if problems:
-            self.module.fail_json(msg="set %s is broken: %s. Remove it with state=absent, then create it again."
-                                  % (self.name, "; ".join(problems)), problems=problems)
         for key in FIXED_OPTIONS:
             have, want = getattr(existing.options, key), getattr(options, key)
             if have != want:

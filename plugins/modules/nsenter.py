@@ -106,9 +106,12 @@ options:
     description:
       - Run the command as this user (a name or a number), looked up in the user database inside the
         mount namespace entered. Without O(group), the user's primary group and its supplementary groups.
+      - A number goes from 0 to 4294967294 (4294967295 is the kernel's "no id").
     type: str
   group:
-    description: Run the command with this group (a name or a number), looked up inside.
+    description:
+      - Run the command with this group (a name or a number), looked up inside.
+      - A number goes from 0 to 4294967294.
     type: str
   no_new_privs:
     description:
@@ -258,12 +261,47 @@ from ansible_collections.linux.namespaces.plugins.module_utils.store import Stor
 from ansible_collections.linux.namespaces.plugins.module_utils.targets import resolve_target
 
 
+# The largest id a process can take: (uid_t)-1 means "leave unchanged" to setresuid and setresgid.
+LARGEST_ID = 2 ** 32 - 2
+
+
 def command_argv(params):
     if params["argv"]:
         return list(params["argv"])
     if params["shell"]:
         return ["/bin/sh", "-c", params["cmd"]]
-    return shlex.split(params["cmd"])
+    try:
+        return shlex.split(params["cmd"])
+    except ValueError as exc:
+        raise ValueError("cmd %r cannot be split into arguments: %s" % (params["cmd"], exc))
+
+
+def validate_arguments(params, argv):
+    """Raise ValueError naming the first argument that cannot work, before anything is opened or entered."""
+    texts = [("argv", arg) for arg in argv] + [(key, params[key]) for key in ("chdir", "creates", "removes")]
+    texts += [("env", "%s=%s" % (key, value)) for key, value in params["env"].items()]
+    for option, text in texts:
+        if text is not None and "\x00" in str(text):
+            raise ValueError("%s must not contain a NUL character" % option)
+    for key in params["env"]:
+        if not str(key) or "=" in str(key):
+            raise ValueError("env name %r is not valid: it must be non-empty and without '='" % key)
+    for option in ("user", "group"):
+        value = params[option]
+        if value is not None and (not value or "\x00" in value):
+            raise ValueError("%s %r is not a name or a number" % (option, value))
+        if value is not None and value.isdigit() and int(value) > LARGEST_ID:
+            raise ValueError("%s %s is out of range: ids go from 0 to %d" % (option, value, LARGEST_ID))
+    for nstype, path in (params["paths"] or {}).items():
+        validate_namespace_path(nstype, path)
+
+
+def validate_namespace_path(nstype, path):
+    """A paths entry must name a type and give a path; syscalls.open_namespace proves the file is a namespace."""
+    if nstype not in TYPE_NAMES:
+        raise ValueError("paths: %r is not a namespace type (one of %s)" % (nstype, ", ".join(TYPE_NAMES)))
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise ValueError("paths: %s must be the path of a namespace file, not %r" % (nstype, path))
 
 
 def launch_environment(params):
@@ -313,7 +351,11 @@ def main():
     params = module.params
     if params["shell"] and not params["cmd"]:
         module.fail_json(msg="shell: true needs cmd (a string for /bin/sh -c)")
-    argv = command_argv(params)
+    try:
+        argv = command_argv(params)
+        validate_arguments(params, argv)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     if not argv:
         module.fail_json(msg="the command is empty")
     result = dict(changed=False, rc=None, stdout="", stderr="", cmd=argv, msg="", entered=[], target={})
@@ -331,6 +373,8 @@ def main():
         fail_from_error(module, exc, **result)
     except ValueError as exc:
         fail(str(exc))
+    except OSError as exc:  # e.g. PermissionError from a process whose /proc/PID/ns cannot be read (pid: 1 here)
+        fail("%s: %s" % (exc.filename or "the target", exc.strerror or exc))
 
     with target:
         result.update(entered=list(target.types), target=target.inodes)

@@ -33,13 +33,13 @@ extends_documentation_fragment:
 options:
   name:
     description:
-      - Name of the end that stays in the host's network namespace. 1 to 15 characters, no C(/), C(:)
-        or white space.
+      - Name of the end that stays in the host's network namespace. 1 to 15 characters, no C(/), C(:),
+        NUL or white space.
     type: str
     required: true
   peer_name:
     description:
-      - Name of the end inside the target network namespace.
+      - Name of the end inside the target network namespace, with the rules of O(name).
     type: str
     default: eth0
   namespace:
@@ -177,10 +177,14 @@ IFF_UP = 0x1
 
 def validate_ifname(name, option):
     """The kernel's dev_valid_name rules, so a bad name fails before anything changes."""
-    if not name or len(name.encode()) >= IFNAMSIZ or name in (".", "..") or any(
-            c == "/" or c == ":" or c.isspace() for c in name):
+    try:
+        size = len(name.encode())
+    except UnicodeEncodeError:  # a lone surrogate: no bytes the kernel could take as a name
+        size = IFNAMSIZ
+    if not name or size >= IFNAMSIZ or name in (".", "..") or any(
+            c in "/:\x00" or c.isspace() for c in name):
         raise ValueError("%s %r is not a valid interface name: 1 to %d characters, not '.' or '..', "
-                         "without '/', ':' or white space" % (option, name, IFNAMSIZ - 1))
+                         "without '/', ':', NUL or white space" % (option, name, IFNAMSIZ - 1))
 
 
 def normalized_addresses(values, option):
@@ -259,7 +263,8 @@ class VethModule:
     def netns_path(self):
         """The network namespace file of the target, checked to exist and to be one."""
         if self.params["netns_path"]:
-            return self.params["netns_path"] if os.path.exists(self.params["netns_path"]) else None
+            path = self.params["netns_path"]
+            return path if os.path.exists(path) else None
         store = Store(self.params["store"])
         state = store.load(self.params["namespace"])
         if state is None:

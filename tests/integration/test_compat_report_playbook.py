@@ -304,10 +304,11 @@ def test_a_host_that_hangs_is_cut_off_by_the_timeout_and_reported_with_that_reas
     # Not under /tmp: each fleet host has a /tmp of its own.
     scratch = Path(tempfile.mkdtemp(prefix=role_prefix + "-", dir="/var/tmp"))
     try:
-        hanging = scratch / "python3"
-        hanging.write_text('#!/bin/sh\ncase "$*" in *"-m pytest"*) exec sleep 600;; esac\nexec %s "$@"\n' % sys.executable)
-        hanging.chmod(0o755)
         with Fleet(next_fleet_prefix(), 2, scratch) as fleet:
+            # It wraps the hosts' own Python: a venv under this machine's /tmp is not there on a host.
+            hanging = scratch / "python3"
+            hanging.write_text('#!/bin/sh\ncase "$*" in *"-m pytest"*) exec sleep 600;; esac\nexec %s "$@"\n' % fleet.python)
+            hanging.chmod(0o755)
             good, stuck = [host.name for host in fleet.hosts]
             # The timeout leaves the good host time for S2 on a loaded machine; the stuck one never ends.
             inventory = scratch / "stuck.ini"

@@ -474,7 +474,7 @@ def test_half_made_set_with_a_live_holder_is_detected_and_its_holder_stopped(sto
 # A set whose holder died.
 
 @pytest.mark.parametrize("reaped", [False, True], ids=["holder_still_a_zombie", "holder_reaped"])
-def test_set_whose_holder_died_is_reported_broken_and_removed_cleanly(store, reaped):
+def test_set_whose_holder_died_is_made_again_by_present_with_a_warning(store, reaped):
     name = store.name("dead")
     with adopting_orphans():  # the holder becomes our child: we decide when it is reaped
         created = store.present(name)
@@ -486,15 +486,50 @@ def test_set_whose_holder_died_is_reported_broken_and_removed_cleanly(store, rea
         wait_until(lambda: not process_alive(holder), what="the holder to die")
         if reaped:
             os.waitpid(holder, 0)
-        broken = store.run(name)
-        assert broken.failed and no_traceback(broken)
-        assert "holder" in broken.msg and "has exited" in broken.msg, broken.msg
+        remade = store.run(name)
+        assert remade.status == "changed" and remade.result["recovered"] is True, remade.result
+        assert any("holder" in w and "has exited" in w for w in remade.warnings), remade.warnings
     finally:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(holder, 0)
+    new_holder = remade.result["set"]["holder_pid"]
+    assert new_holder != holder and process_alive(new_holder)
+    assert store.run(name).changed is False, "the set made again is not healthy"
     removed = store.absent(name)
     assert removed.status == "changed", removed.result
     assert_set_gone(store, name, inodes, None)
+
+
+def test_set_half_removed_by_a_killed_run_is_reported_broken_and_made_again(store, namespace_info):
+    name = store.name("halfr")
+    created = store.present(name, types=["uts", "pid"])
+    state_file = os.path.join(store.set_dir(name), "state.json")
+    state = store.state(name)
+    state["status"] = "removing"  # what a removal killed after its first step leaves
+    with open(state_file, "w") as handle:
+        json.dump(state, handle)
+    info = namespace_info({"name": name, "store": store.path})
+    reported = [s for s in info["sets"] if s["name"] == name]
+    assert reported and not reported[0]["healthy"], info
+    assert any("half-removed" in p for p in reported[0]["problems"]), reported
+    remade = store.run(name, types=["uts", "pid"])
+    assert remade.status == "changed" and remade.result["recovered"] is True, remade.result
+    assert any("half-removed" in w for w in remade.warnings), remade.warnings
+    assert store.state(name)["status"] == "ready"
+    assert remade.result["set"]["holder_pid"] != created.result["set"]["holder_pid"]
+    assert store.run(name, types=["uts", "pid"]).changed is False
+
+
+# ---------------------------------------------------------------------------------------------
+# The store's directories: the parents the module made go with the last set.
+
+def test_store_parent_directories_the_module_made_go_with_the_last_set(ansible, prefix, scratch):
+    with store_at(ansible, prefix, "made", parent=scratch + "/p/q") as deep:
+        name = deep.name("deep")
+        deep.present(name, types=["uts"])
+        assert os.path.isdir(deep.path)
+        assert deep.absent(name).changed
+        assert not os.path.exists(scratch), "directories made for the store remain: %s" % sh(["find", scratch])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -559,6 +594,14 @@ BAD_INPUTS = {
     "store_non_empty_directory": BadInput({}, "not a store", non_empty_dir_store),
     "store_non_empty_directory_check_mode": BadInput({}, "not a store", non_empty_dir_store, check=True),
     "store_foreign_tmpfs": BadInput({}, "not a store", foreign_tmpfs_store),
+    "store_with_nul": BadInput({}, "NUL", lambda base: base + "/a\x00b"),
+    "store_too_long": BadInput({}, "at most 4095", lambda base: base + "/" + "/".join(["d" * 200] * 21)),
+    "store_too_deep": BadInput({}, "deep", lambda base: base + "/d" * 100),
+    "store_component_too_long": BadInput({}, "longer than 255", lambda base: base + "/" + "x" * 256),
+    "monotonic_offset_beyond_ktime": BadInput({"types": ["time"], "monotonic_offset": 2 ** 64}, "out of the kernel"),
+    "boottime_offset_beyond_ktime": BadInput({"types": ["time"], "boottime_offset": -2 ** 64}, "out of the kernel"),
+    "boottime_offset_below_zero": BadInput({"types": ["time"], "boottime_offset": -9223372036}, "within 0"),
+    "monotonic_offset_above_half": BadInput({"types": ["time"], "monotonic_offset": 9223372036}, "within 0"),
 }
 
 

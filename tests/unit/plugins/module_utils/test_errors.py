@@ -111,3 +111,8 @@ def test_the_syscall_layer_raises_translated_errors_from_the_real_kernel():
     with open("/proc/self/status") as plain, pytest.raises(NamespaceError) as not_nsfs:
         syscalls.ns_get_nstype(plain.fileno())
     assert not_nsfs.value.errno == errno.ENOTTY and "not a namespace file" in str(not_nsfs.value)
+
+
+def test_erange_writing_time_offsets_says_the_offset_is_out_of_range():
+    message = str(error_from("write timens_offsets", errno.ERANGE, nstype="time"))
+    assert "time namespace" in message and "out of the kernel's range" in message, message

@@ -11,7 +11,8 @@ import pytest
 
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
-    MAX_MAP_LINES, SetOptions, parse_id_map, validate_name, validate_options, validate_store_path)
+    KTIME_SEC_MAX, MAX_MAP_LINES, SetOptions, parse_id_map, validate_name, validate_options, validate_store_path,
+    validate_time_offset)
 from ansible_collections.linux.namespaces.plugins.module_utils.store import STORE_FSNAME, Store
 
 
@@ -127,6 +128,38 @@ def test_option_combinations_that_cannot_work_are_rejected(options, message):
 ])
 def test_workable_options_pass(options):
     validate_options(options)
+
+
+@pytest.mark.parametrize("offset, message", [
+    (2 ** 64, "out of the kernel's range"), (-2 ** 64, "out of the kernel's range"),
+    (KTIME_SEC_MAX + 1, "out of the kernel's range"), (-KTIME_SEC_MAX - 1, "out of the kernel's range"),
+    (-1001, "within 0"), (KTIME_SEC_MAX // 2 - 999, "within 0"),
+])
+def test_time_offsets_the_kernel_refuses_are_rejected(offset, message):
+    with pytest.raises(ValueError, match=message):
+        validate_time_offset("monotonic_offset", offset, 1000)
+
+
+@pytest.mark.parametrize("offset", [0, -1000, KTIME_SEC_MAX // 2 - 1000, 86400, -1])
+def test_time_offsets_that_keep_the_clock_in_range_pass(offset):
+    validate_time_offset("boottime_offset", offset, 1000)
+
+
+def test_a_time_offset_of_2_to_the_64_is_rejected_by_option_validation():
+    with pytest.raises(ValueError, match="monotonic_offset"):
+        validate_options(SetOptions(types=("time",), monotonic_offset=2 ** 64))
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/run/a\x00b", "NUL"),
+    ("/run/" + "/".join(["d" * 200] * 21), "at most 4095"),
+    ("/run/" + "x" * 256, "longer than 255"),
+    ("/run" + "/d" * 100, "deep"),
+    ("/run" + "/d" * 2500, "at most 4095"),
+])
+def test_store_paths_the_kernel_or_the_store_cannot_take_are_rejected(path, message):
+    with pytest.raises(ValueError, match=message):
+        validate_store_path(path)
 
 
 def test_store_must_be_absolute():
