@@ -20,7 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Tuple
+
+import pytest
 
 from helpers import ansible_environment, interface_names
 from namespace_sets import HOLDER_COMM_PREFIX, NETNS_DIR, comm, mounts, process_alive
@@ -268,3 +270,18 @@ def swept_store(tag: str) -> Iterator[str]:
     finally:
         swept = sweep(tag, range(0))  # also after a failure: nothing of the test may stay
     assert not swept, "left behind: %s" % swept
+
+
+def store_fixtures(letter: str) -> Tuple[Any, Any]:
+    """The module-scoped fixtures `tag` (the run's prefix and letter) and `store` (a swept store named with the tag)
+    of one hardening test file: `tag, store = store_fixtures("k")`."""
+    @pytest.fixture(scope="module")
+    def tag(prefix: str) -> str:
+        return prefix + letter
+
+    @pytest.fixture(scope="module")
+    def store(tag: str) -> Iterator[str]:  # pylint: disable=redefined-outer-name
+        with swept_store(tag) as path:
+            yield path
+
+    return tag, store

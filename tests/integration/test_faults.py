@@ -22,12 +22,12 @@ import json
 import os
 import random
 import signal
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 
 from hardening import (descendants, finish_module, holders, kill_group, record_findings, run_module, start_module,
-                       sweep, swept_store, traces, wait_for)
+                       store_fixtures, sweep, traces, wait_for)
 from namespace_sets import NETNS_DIR, process_alive
 
 FAULTS = int(os.environ.get("LNS_FAULTS", "12"))
@@ -36,15 +36,7 @@ CREATE_WINDOW = 0.8  # seconds: a create here takes about 0.4-0.6 s, a remove ab
 REMOVE_WINDOW = 2.0
 
 
-@pytest.fixture(scope="module")
-def tag(prefix: str) -> str:
-    return prefix + "k"
-
-
-@pytest.fixture(scope="module")
-def store(tag: str) -> Iterator[str]:
-    with swept_store(tag) as path:
-        yield path
+tag, store = store_fixtures("k")
 
 
 def unreported(info: Dict[str, Any], store: str, name: str, found: Dict[str, Any]) -> List[str]:

@@ -14,26 +14,16 @@ from __future__ import annotations
 import json
 import os
 import random
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
-import pytest
-
-from hardening import finish_module, record_findings, run_module, start_module, sweep, swept_store, traces
+from hardening import finish_module, record_findings, run_module, start_module, store_fixtures, sweep, traces
 
 ROUNDS = int(os.environ.get("LNS_RACE_ROUNDS", "1"))
 SEED = 14
 RACE_TIMEOUT = 300  # seconds: runs wait for the store's lock one after another (a removal holds it about 2 s)
 
 
-@pytest.fixture(scope="module")
-def tag(prefix: str) -> str:
-    return prefix + "r"
-
-
-@pytest.fixture(scope="module")
-def store(tag: str) -> Iterator[str]:
-    with swept_store(tag) as path:
-        yield path
+tag, store = store_fixtures("r")
 
 
 def run_all(many_args: List[Dict[str, Any]]) -> List[str]:
