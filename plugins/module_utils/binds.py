@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
@@ -59,4 +60,18 @@ def unlink_netns(state: SetState) -> bool:
     if "net" in state.inodes and is_nsfs_of(link, state.inodes["net"]):
         unbind(link)
         return True
+    if "net" in state.types and state.options.netns_link and _is_bare_mount_point(link):
+        # A run killed inside unbind() detached the mount but did not get to unlink its file.
+        os.unlink(link)
+        return True
     return False
+
+
+def _is_bare_mount_point(path: str) -> bool:
+    """An empty regular file with nothing mounted on it, as bind() makes and unbind() leaves for a moment."""
+    try:
+        info = os.lstat(path)
+        parent = os.stat(os.path.dirname(path))
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0 and info.st_dev == parent.st_dev

@@ -22,6 +22,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 from typing import Any, Dict, List
 
 import pytest
@@ -162,4 +163,31 @@ def test_kill_9_of_the_holder_is_reported_and_the_next_run_converges(store, tag,
     if problems:
         sweep(name, range(0))
     record_findings("holder-kill-" + then, problems)
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("then", ["present", "absent"])
+def test_kill_9_between_detaching_and_unlinking_the_netns_entry_converges(store, tag, then):
+    """The window soak fault 107 found: a removal killed after it detached /run/netns/NAME's mount and before
+    it unlinked the file. What that run leaves is made here step by step: the set marked removing, its holder
+    killed, the entry's mount detached."""
+    name = "%sd%s" % (tag, then[0])
+    made = run_module("namespace", {"name": name, "store": store})
+    assert made.result and not made.failed, made.result or made.stderr
+    state_file = os.path.join(store, name, "state.json")
+    with open(state_file) as handle:
+        state = json.load(handle)
+    state["status"] = "removing"
+    with open(state_file, "w") as handle:
+        json.dump(state, handle)
+    holder = made.result["set"]["holder_pid"]
+    os.kill(holder, signal.SIGKILL)
+    wait_for(lambda: not process_alive(holder))
+    link = os.path.join(NETNS_DIR, name)
+    subprocess.run(["umount", "-l", link], check=True)
+    assert os.path.isfile(link) and os.path.getsize(link) == 0
+    problems = converge(store, name, then == "present", [])
+    if problems:
+        sweep(name, range(0))
+    record_findings("netns-entry-window-" + then, problems)
     assert not problems, problems
