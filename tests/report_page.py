@@ -164,7 +164,6 @@ def recorded_kit_results(directory: Path = COMPAT_FIXTURE) -> Dict[str, dict]:
     return results
 
 
-
 # Why two hosts of a realistic fleet have no result: Ansible's message for an unreachable host (as in the audit
 # report's tests) and the role's for a host the kit ran on past conformance_timeout.
 NO_ROUTE = "unreachable: Failed to connect to the host via ssh: ssh: connect to host 10.64.0.9 port 22: No route to host"
@@ -214,6 +213,7 @@ def realistic_fleet(count: int = 20) -> Dict[str, Union[str, dict]]:
     fleet["node%02d" % (count - 1)] = NO_ROUTE
     fleet["node%02d" % count] = CUT_OFF
     return fleet
+
 
 class _Elements(HTMLParser):
     def __init__(self):

@@ -429,8 +429,8 @@ def group_evidence(report: Mapping[str, Any], group: Mapping[str, Any]) -> Dict[
         if entry["result"] != "PASS":
             for name, host in zip(group["hosts"], hosts):
                 observed.setdefault(host["evidence"][position].get("observed") or "", []).append(name)
-        results.append(dict(entry, reason=entry.get("reason") or "", anchor=anchor, observed=[{"hosts": names, "observed": text}
-                                                            for text, names in observed.items()]))
+        results.append(dict(entry, reason=entry.get("reason") or "", anchor=anchor,
+                            observed=[{"hosts": names, "observed": text} for text, names in observed.items()]))
     return {"results": results, "passed": passed}
 
 
