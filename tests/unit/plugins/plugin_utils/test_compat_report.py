@@ -251,7 +251,10 @@ def test_html_matrix_cells_carry_status_verdict_and_a_link_to_the_evidence(repor
 def test_html_heat_map_has_a_rectangle_per_cell_coloured_by_its_verdict(report):
     page = render(report, "html")
     rects = [a for tag, a in elements(page) if tag == "rect"]
-    assert len(rects) == len(rows(report)) * len(report["columns"])
+    # A rectangle per property and kernel, and one bar across all properties per host without a result.
+    assert len(rects) == len(rows(report)) * len(report["kernels"]) + len(report["missing"])
+    bars = [rect for rect in rects if rect["data-heat"] == "missing"]
+    assert len(bars) == 3 and all(int(rect["width"]) > len(rows(report)) * 12 for rect in bars)
     fills = {}
     for rect in rects:
         fills.setdefault(rect["data-heat"], set()).add(rect["fill"])
