@@ -181,8 +181,10 @@ def _as_host(document: dict, name: str, position: int) -> dict:
     document.update(host=name, prefix=own_prefix)
     document["caller"]["hostname"] = name
     for entry in document["results"]:
-        text = json.dumps(entry["observed"]).replace(hostname, name).replace(prefix, own_prefix)
+        # The names first, out of the numbers' way (they hold digits), then back as this host's.
+        text = json.dumps(entry["observed"]).replace(hostname, "@HOSTNAME@").replace(prefix, "@PREFIX@")
         text = HOST_NUMBER.sub(lambda number: str(int(number.group(0)) + 7919 * position), text)
+        text = text.replace("@HOSTNAME@", name).replace("@PREFIX@", own_prefix)
         entry["observed"] = json.loads(text)
     return document
 
