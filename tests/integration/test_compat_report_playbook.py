@@ -22,7 +22,7 @@ import pytest
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils import compat_report
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import render_template
-from tests.report_page import chromium, dangling_links, elements, recorded_kit_results, screenshot, table_rows
+from tests.report_page import chromium, dangling_links, elements, realistic_fleet, recorded_kit_results, screenshot, table_rows
 from tests.fleet import Fleet, next_fleet_prefix
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -406,8 +406,45 @@ def test_a_report_over_several_kernels_renders_in_chromium_with_findings_first_a
     pixels, colors = screenshot(page, WINDOW, SCREENSHOTS / "compat-report-recorded.png")
     del pixels
     rects = [attributes["data-heat"] for tag, attributes in found if tag == "rect"]
-    assert len(rects) == len(rows) * len(report["columns"])
-    for heat in set(rects):
-        # Each heat-map cell is 12 x 17 pixels of its colour (less a few at the edges, blended by anti-aliasing).
-        assert colors.get(HEAT_COLORS[heat], 0) >= rects.count(heat) * 12 * 17 * 0.9, heat
-    assert rects.count("finding") == 1 and rects.count("missing") == len(rows)
+    assert len(rects) == len(rows) * len(report["kernels"]) + 1
+    assert rects.count("finding") == 1 and rects.count("missing") == 1
+    assert_heat_map_colours(rects, colors, len(rows))
+
+
+def assert_heat_map_colours(rects: list, colors: dict, properties: int) -> None:
+    """Chromium drew each heat-map cell, 12 x 17 pixels, in the colour of its heat (less a few pixels at the edges,
+    blended by anti-aliasing); a host without a result as one bar across all properties."""
+    for heat in set(rects) - {"none"}:
+        width = properties * 12 if heat == "missing" else 12
+        assert colors.get(HEAT_COLORS[heat], 0) >= rects.count(heat) * width * 17 * 0.9, heat
+
+
+def test_a_report_over_20_real_hosts_renders_in_chromium_small_with_passing_hosts_collapsed(tmp_path):
+    report = compat_report.load_report(compat_report.render_json(compat_report.build_report(realistic_fleet())))
+    path = tmp_path / "compat-report-20.html"
+    path.write_text(render_template("html", "compat_report.html.j2", report, compat_report.TEMPLATE_HELPERS))
+    assert path.stat().st_size < 200 * 1024
+    page = path.resolve().as_uri()
+    dom = chromium("--dump-dom", page).stdout
+    found = elements(dom)
+    # Passing hosts collapsed: in the rendered page only the two groups with a FAIL are open.
+    groups = dict((a["id"], "open" in a) for tag, a in found if tag == "details" and a.get("id", "").startswith("group-"))
+    assert groups == dict((g["anchor"], bool(g["summary"]["FAIL"])) for g in report["host_groups"])
+    assert sum(groups.values()) == 2 and len(groups) == 6
+    # Finding rows first: the two FAILs, in catalogue order, before any other row of the findings table.
+    kinds = [(a["data-kind"], a.get("data-property"), a.get("data-kernel")) for tag, a in found
+             if tag == "tr" and a.get("data-kind") not in (None, "none")]
+    assert kinds[:2] == [("finding", "G6", "6.1"), ("finding", "UTS2", "6.12")]
+    assert all(kind != "finding" for kind, _prop, _kernel in kinds[2:])
+    # Every in-page link has its anchor, among them a link from each measured cell to its evidence.
+    assert dangling_links(dom) == []
+    properties = sum(len(group["rows"]) for group in report["groups"])
+    cell_links = [a for tag, a in found if tag == "a" and a.get("href", "").startswith("#group-")]
+    assert len(cell_links) >= properties * len(report["kernels"])
+    # Heat map cells coloured by status, as Chromium draws them (a window wide enough for all six columns' map).
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _pixels, colors = screenshot(page, (1400, 6000), SCREENSHOTS / "compat-report-20-hosts.png")
+    rects = [a["data-heat"] for tag, a in found if tag == "rect"]
+    assert len(rects) == properties * len(report["kernels"]) + 2
+    assert rects.count("finding") == 2 and rects.count("missing") == 2
+    assert_heat_map_colours(rects, colors, properties)
