@@ -37,12 +37,18 @@ def test_IPC5_ipc_sysctls_per_namespace(observed):
 
 
 def test_IPC6_objects_destroyed_with_namespace(observed):
-    assert observed["first_queue"] == "OK", "the first queue could not be made: %s" % observed["first_queue"]
-    assert observed["second_while_first_ns_pinned"] == "EMFILE", \
-        "while the first namespace lived a second queue gave %s: the budget does not bind" % (
-            observed["second_while_first_ns_pinned"])
-    assert observed["after_first_ns_died"] == "OK", \
-        "after the namespace died its queue still held the budget: %s" % observed["after_first_ns_died"]
+    first = observed["first"]
+    made = dict((kind, first[kind]) for kind in ("mqueue", "shm_locked", "msg", "sem"))
+    assert set(made.values()) == {"OK"}, "making the objects in the first namespace gave %s" % made
+    for kind, key in observed["keys"].items():
+        assert key in observed["listed_through_pin"][kind], \
+            "the pinned namespace does not list its %s of key 0x%08x" % (kind, key)
+    assert observed["while_first_ns_pinned"] == {"mqueue": "EMFILE", "shm_locked": "ENOMEM"}, \
+        "while the first namespace lived another one got %s: the budgets do not bind" % observed["while_first_ns_pinned"]
+    assert observed["after_first_ns_died"] == {"mqueue": "OK", "shm_locked": "OK"}, \
+        "after the namespace died its objects still held their budgets: %s" % observed["after_first_ns_died"]
+    assert not observed["dead_ns_held_by"], "the namespace %s, its message queue and semaphore set, live on: %s" % (
+        first["ns"], observed["dead_ns_held_by"])
 
 
 def test_IPC7_messages_stay_in_their_namespace_queue(observed):

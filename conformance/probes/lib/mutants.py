@@ -19,6 +19,8 @@ class Recipe(NamedTuple):
     # unshare --propagation VALUE; None leaves the option (and the mount namespace) out.
     propagation: Optional[str] = "private"
     time_offsets: bool = True
+    # The offsets are written by the holder's shell, after it entered the namespace: the kernel refuses them.
+    late_offsets: bool = False
     holder_is_pid1: bool = True
     # (claimed type, real type): the subject publishes its real-type file as its claimed-type file.
     mislabelled: Optional[Tuple[str, str]] = None
@@ -42,6 +44,8 @@ BROKEN = {
                           mount_proc=False),
     "broken-propagation": Recipe("its mounts are left shared (--propagation shared)", propagation="shared"),
     "broken-time": Recipe("its own time namespace, but the clock offsets are never written", time_offsets=False),
+    "broken-late-offsets": Recipe("writes its clock offsets after its first process entered (refused by the kernel)",
+                                  time_offsets=False, late_offsets=True),
     "broken-label": Recipe("publishes its IPC namespace file as its UTS one (a store naming a type it lacks)",
                            mislabelled=("uts", "ipc")),
 }

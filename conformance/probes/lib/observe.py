@@ -51,6 +51,35 @@ def host_pids():
     return sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
 
 
+def namespace_holders(link):
+    """What still holds the namespace whose /proc/PID/ns link reads `link` (e.g. "ipc:[4026532001]"): the
+    processes in it, open descriptors of it, and nsfs bind mounts of it (one mount table per mount namespace)."""
+    found, mount_tables = [], {}
+    for pid in host_pids():
+        base = "/proc/%d" % pid
+        try:
+            if os.readlink(base + "/ns/" + link.split(":")[0]) == link:
+                found.append("process %d is in it" % pid)
+            mount_tables.setdefault(os.readlink(base + "/ns/mnt"), pid)
+            descriptors = os.listdir(base + "/fd")
+        except OSError:
+            continue  # the process ended meanwhile
+        for fd in descriptors:
+            try:
+                if os.readlink("%s/fd/%s" % (base, fd)) == link:
+                    found.append("process %d has it open (fd %s)" % (pid, fd))
+            except OSError:
+                pass
+    for pid in mount_tables.values():
+        try:
+            table = mountinfo("/proc/%d/mountinfo" % pid)
+        except OSError:
+            continue
+        found += ["mounted on %s (seen by process %d)" % (m["point"], pid) for m in table
+                  if m["fstype"] == "nsfs" and m["root"] == link]
+    return found
+
+
 def children_of(pid):
     found = []
     for candidate in host_pids():

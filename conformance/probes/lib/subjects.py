@@ -131,6 +131,8 @@ class UnshareSubject(SpawnedSubject):
             options += ["--monotonic", str(TIME_OFFSET), "--boottime", str(TIME_OFFSET)]
         # Without its own UTS namespace a subject must not set a hostname: it would be the host's.
         steps = ['hostname "$1"'] if how.set_hostname and "uts" in made else []
+        if how.late_offsets:
+            steps.append('{ echo "monotonic %d 0" > /proc/self/timens_offsets || true; } 2>/dev/null' % TIME_OFFSET)
         steps.append("exec sleep infinity" if how.holder_is_pid1 else "{ sleep infinity & wait; }")
         self.spawn(kind, ["unshare"] + options + ["--", "sh", "-c", " && ".join(steps), "sh", name],
                    name, types, started)

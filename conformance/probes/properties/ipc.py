@@ -8,7 +8,8 @@ import time
 from conformance.probes.declare import prop
 from conformance.probes.lib.child import Child, in_child
 from conformance.probes.lib.errors import Skip
-from conformance.probes.lib.observe import ipcs_keys, nsenter, read_text, run, sysvipc_keys, write_text
+from conformance.probes.lib.observe import (
+    ipcs_keys, namespace_holders, nsenter, read_text, run, sysvipc_keys, write_text)
 from conformance.probes.lib.policy import enter_user_ns
 from conformance.probes.lib.syscalls import CLONE_NEWIPC, MQUEUE, MQ_LABELS, SYSV, SYSV_KINDS, outcome, setns, unshare
 
@@ -162,55 +163,81 @@ def probe_ipc5(probe_run, subject):
             "host_after": dict((s, read_text("/proc/sys/" + s).strip()) for s in present)}
 
 
+# IPC6's budgets in its fresh user namespace: one queue of 8 x 8 KiB fits RLIMIT_MSGQUEUE, two do not;
+# one locked page of System V shared memory fits RLIMIT_MEMLOCK, two do not.
+MQ_MAXMSG, MQ_MSGSIZE, MQ_BUDGET = 8, 8192, 100000
+MEMLOCK_BUDGET = 4096
+
+
+def _budgeted_objects(channel, probe_run, with_sysv):
+    """In a new IPC namespace: a POSIX queue and a locked shared memory segment, which draw on the user's
+    budgets, and (with_sysv) a message queue and a semaphore set; reports, then waits to be told to exit."""
+    unshare(CLONE_NEWIPC)
+    made = {"mqueue": outcome(MQUEUE.open, probe_run.mq_name("ipc6"), True, MQ_MAXMSG, MQ_MSGSIZE)}
+    key = probe_run.ipc_key(60)
+    made["shm_locked"] = outcome(lambda: (SYSV.create("shm", key), SYSV.lock_shm(key)))
+    if with_sysv:
+        for n, kind in enumerate(("msg", "sem")):
+            made[kind] = outcome(SYSV.create, kind, probe_run.ipc_key(61 + n))
+    made["ns"] = os.readlink("/proc/self/ns/ipc")
+    channel.send(made)
+    channel.recv()
+    return made
+
+
+def _sysvipc_through(pin):
+    """The System V keys a process sees after joining the namespace of the open descriptor pin."""
+    def listing():
+        setns(pin, CLONE_NEWIPC)
+        return dict((kind, sysvipc_keys(kind)) for kind in SYSV_KINDS)
+    return in_child(listing)
+
+
 @prop("IPC6", "IPC objects die with their namespace", needs=("ipc_ns", "mqueue_ns", "user_ns"))
 def probe_ipc6(probe_run):
-    """In a fresh user namespace whose message queue budget fits one queue, a POSIX queue is made in a new
-    IPC namespace that stays pinned by an open descriptor. Another new namespace must then be refused a
-    queue (EMFILE), and granted one once the pin is closed. It fails if the budget does not bind or the
-    dead namespace's queue still holds it. Needs IPC and user namespaces and POSIX message queues per IPC namespace."""
+    """In a fresh user namespace whose budgets fit one POSIX queue and one locked page of shared memory, a
+    new IPC namespace gets a POSIX queue, a locked System V shared memory segment, a message queue and a
+    semaphore set, and stays pinned by an open descriptor. Through the pin all three System V keys must be
+    listed in /proc/sysvipc, and another new namespace must be refused a queue (EMFILE) and a locked
+    segment (ENOMEM). Once the pin is closed both must be granted again (the dead namespace's objects gave
+    their budgets back), and nothing on the host may still hold the dead namespace (no process, descriptor
+    or nsfs mount), so its message queue and semaphore set, which no budget counts, are reachable nowhere.
+    Any other outcome fails. Needs IPC and user namespaces and POSIX message queues per IPC namespace."""
     if MQUEUE.lib is None:
         raise Skip("libc has no mq_open", "mqueue_ns")
-    maxmsg, msgsize = 8, 8192
-    budget = 100000  # one queue of 8 x 8 KiB fits, two do not
 
-    def queue_in_fresh_ipc_ns(channel, name):
-        unshare(CLONE_NEWIPC)
-        result = outcome(MQUEUE.open, name, True, maxmsg, msgsize)
-        channel.send(result)
-        channel.recv()
-        return result
+    def budgets_in_fresh_ns():
+        attempt = Child(_budgeted_objects, probe_run, False)
+        made = attempt.recv()
+        attempt.send("exit")
+        attempt.result()
+        return {"mqueue": made["mqueue"], "shm_locked": made["shm_locked"]}
 
     def experiment():
-        # The byte budget (RLIMIT_MSGQUEUE) is counted per user in a user namespace: a fresh one
-        # counts only this experiment's queues.
+        # The budgets (RLIMIT_MSGQUEUE, RLIMIT_MEMLOCK) are counted per user in a user namespace: a fresh
+        # one counts only this experiment's objects.
         enter_user_ns()
-        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (budget, budget))
-        name = probe_run.mq_name("ipc6")
-        first = Child(queue_in_fresh_ipc_ns, name)
+        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (MQ_BUDGET, MQ_BUDGET))
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (MEMLOCK_BUDGET, MEMLOCK_BUDGET))
+        first = Child(_budgeted_objects, probe_run, True)
         first_made = first.recv()
         pin = os.open("/proc/%d/ns/ipc" % first.pid, os.O_RDONLY)
         first.send("exit")
         first.result()
-
-        def try_queue():
-            attempt = Child(queue_in_fresh_ipc_ns, name)
-            made = attempt.recv()
-            attempt.send("exit")
-            attempt.result()
-            return made
-
-        while_pinned = try_queue()
-        os.close(pin)  # the namespace dies now; its queue must be destroyed with it
+        listed = _sysvipc_through(pin)
+        while_pinned = budgets_in_fresh_ns()
+        os.close(pin)  # the namespace dies now; its objects must be destroyed with it
         deadline = time.monotonic() + 5
-        after_death = try_queue()
-        while after_death != "OK" and time.monotonic() < deadline:
+        after_death = budgets_in_fresh_ns()
+        while set(after_death.values()) != {"OK"} and time.monotonic() < deadline:
             time.sleep(0.05)
-            after_death = try_queue()
-        return {"first_queue": first_made, "second_while_first_ns_pinned": while_pinned,
+            after_death = budgets_in_fresh_ns()
+        return {"first": first_made, "listed_through_pin": listed, "while_first_ns_pinned": while_pinned,
                 "after_first_ns_died": after_death}
 
     observed = in_child(experiment)
-    observed["objects"] = "POSIX message queues (their bytes return to the creator's RLIMIT_MSGQUEUE)"
+    observed["keys"] = {"shm": probe_run.ipc_key(60), "msg": probe_run.ipc_key(61), "sem": probe_run.ipc_key(62)}
+    observed["dead_ns_held_by"] = namespace_holders(observed["first"]["ns"])
     return observed
 
 
