@@ -80,6 +80,24 @@ def namespace_holders(link):
     return found
 
 
+def systemd_cgroup_dirs():
+    """The probe's own cgroup directories in the hierarchies systemd-nspawn writes to: the unified one
+    (cgroup2) and the named v1 hierarchy name=systemd, where mounted."""
+    own = {}
+    for line in read_text("/proc/self/cgroup").splitlines():
+        hierarchy, controllers, path = line.split(":", 2)
+        own["cgroup2" if hierarchy == "0" else controllers] = path
+    found = []
+    for line in read_text("/proc/self/mountinfo").splitlines():
+        fields, right = line.split(" - ", 1)
+        fstype, _source, options = right.split()[:3]
+        kind = "cgroup2" if fstype == "cgroup2" else "name=systemd" if "name=systemd" in options.split(",") else None
+        # A hierarchy mounted from below its root (a cgroup namespace's view) does not show the own path.
+        if kind in own and os.path.isdir(fields.split()[4] + own[kind]):
+            found.append(fields.split()[4] + own[kind].rstrip("/"))
+    return found
+
+
 def children_of(pid):
     found = []
     for candidate in host_pids():

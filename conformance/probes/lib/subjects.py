@@ -67,13 +67,14 @@ class SpawnedSubject(Subject):
     """A set made by a tool the probe starts and that stays in the foreground, held by a `sleep` among its
     children or grandchildren; destroyed by killing that holder."""
 
-    def spawn(self, kind, argv, hostname, ns_types, started):
-        """Start argv; the set's namespace files are the holder's, for ns_types."""
+    def spawn(self, kind, argv, hostname, ns_types, started, before_exec=None):
+        """Start argv (calling before_exec in the new process first); the set's namespace files are the
+        holder's, for ns_types."""
         self.holder_pid = None
         try:
             # Its own process group: if no holder shows up, everything it started can be ended at once.
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE, start_new_session=True)
+                                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=before_exec)
         except FileNotFoundError:
             raise ProbeError("%s is not installed on the host: the %s subject cannot be made" % (argv[0], kind))
         started.append(self.process.pid)
