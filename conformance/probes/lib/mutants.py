@@ -22,6 +22,9 @@ class Recipe(NamedTuple):
     # The offsets are written by the holder's shell, after it entered the namespace: the kernel refuses them.
     late_offsets: bool = False
     holder_is_pid1: bool = True
+    # Its IPC namespace is also bind-mounted where the set does not say (unshare --ipc=FILE): a pin that
+    # would keep the namespace, and its objects, alive after the set is gone.
+    ipc_pinned: bool = False
     # (claimed type, real type): the subject publishes its real-type file as its claimed-type file.
     mislabelled: Optional[Tuple[str, str]] = None
 
@@ -46,6 +49,8 @@ BROKEN = {
     "broken-time": Recipe("its own time namespace, but the clock offsets are never written", time_offsets=False),
     "broken-late-offsets": Recipe("writes its clock offsets after its first process entered (refused by the kernel)",
                                   time_offsets=False, late_offsets=True),
+    "broken-ipc-pinned": Recipe("its IPC namespace is also bind-mounted outside the set (unshare --ipc=FILE)",
+                                ipc_pinned=True),
     "broken-label": Recipe("publishes its IPC namespace file as its UTS one (a store naming a type it lacks)",
                            mislabelled=("uts", "ipc")),
 }

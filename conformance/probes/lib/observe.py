@@ -52,14 +52,15 @@ def host_pids():
 
 
 def namespace_holders(link):
-    """What still holds the namespace whose /proc/PID/ns link reads `link` (e.g. "ipc:[4026532001]"): the
-    processes in it, open descriptors of it, and nsfs bind mounts of it (one mount table per mount namespace)."""
+    """What holds the namespace whose /proc/PID/ns link reads `link` (e.g. "ipc:[4026532001]"), as
+    {"pid": P, "how": ...} for processes in it or with it open, and {"mount": POINT, "seen_by": P} for nsfs
+    bind mounts of it (one mount table per mount namespace)."""
     found, mount_tables = [], {}
     for pid in host_pids():
         base = "/proc/%d" % pid
         try:
             if os.readlink(base + "/ns/" + link.split(":")[0]) == link:
-                found.append("process %d is in it" % pid)
+                found.append({"pid": pid, "how": "is in it"})
             mount_tables.setdefault(os.readlink(base + "/ns/mnt"), pid)
             descriptors = os.listdir(base + "/fd")
         except OSError:
@@ -67,7 +68,7 @@ def namespace_holders(link):
         for fd in descriptors:
             try:
                 if os.readlink("%s/fd/%s" % (base, fd)) == link:
-                    found.append("process %d has it open (fd %s)" % (pid, fd))
+                    found.append({"pid": pid, "how": "has it open (fd %s)" % fd})
             except OSError:
                 pass
     for pid in mount_tables.values():
@@ -75,8 +76,16 @@ def namespace_holders(link):
             table = mountinfo("/proc/%d/mountinfo" % pid)
         except OSError:
             continue
-        found += ["mounted on %s (seen by process %d)" % (m["point"], pid) for m in table
-                  if m["fstype"] == "nsfs" and m["root"] == link]
+        found += [{"mount": m["point"], "seen_by": pid} for m in table if m["fstype"] == "nsfs" and m["root"] == link]
+    return found
+
+
+def ancestors(pid):
+    """pid's parent, its parent, and so on up to PID 1."""
+    found = []
+    while pid > 1:
+        pid = int(status_field(pid, "PPid")[0])
+        found.append(pid)
     return found
 
 

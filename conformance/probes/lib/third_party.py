@@ -172,4 +172,4 @@ def make_subject(spec, types, probe_run):
         return RuncSubject(probe_run, spec["hostname"])
     if kind == "nspawn":
         return NspawnSubject(probe_run, spec["hostname"])
-    return UnshareSubject(kind, spec["hostname"], types, probe_run.started)
+    return UnshareSubject(kind, spec["hostname"], types, probe_run)

@@ -9,7 +9,7 @@ from conformance.probes.declare import prop
 from conformance.probes.lib.child import Child, in_child
 from conformance.probes.lib.errors import Skip
 from conformance.probes.lib.observe import (
-    ipcs_keys, namespace_holders, nsenter, read_text, run, sysvipc_keys, write_text)
+    ancestors, ipcs_keys, namespace_holders, ns_id, nsenter, read_text, run, sysvipc_keys, write_text)
 from conformance.probes.lib.policy import enter_user_ns
 from conformance.probes.lib.syscalls import CLONE_NEWIPC, MQUEUE, MQ_LABELS, SYSV, SYSV_KINDS, outcome, setns, unshare
 
@@ -193,16 +193,12 @@ def _sysvipc_through(pin):
     return in_child(listing)
 
 
-@prop("IPC6", "IPC objects die with their namespace", needs=("ipc_ns", "mqueue_ns", "user_ns"))
-def probe_ipc6(probe_run):
-    """In a fresh user namespace whose budgets fit one POSIX queue and one locked page of shared memory, a
-    new IPC namespace gets a POSIX queue, a locked System V shared memory segment, a message queue and a
-    semaphore set, and stays pinned by an open descriptor. Through the pin all three System V keys must be
-    listed in /proc/sysvipc, and another new namespace must be refused a queue (EMFILE) and a locked
-    segment (ENOMEM). Once the pin is closed both must be granted again (the dead namespace's objects gave
-    their budgets back), and nothing on the host may still hold the dead namespace (no process, descriptor
-    or nsfs mount), so its message queue and semaphore set, which no budget counts, are reachable nowhere.
-    Any other outcome fails. Needs IPC and user namespaces and POSIX message queues per IPC namespace."""
+def _objects_die_with_namespace(probe_run):
+    """The kernel's half of IPC6, made once per run: objects of every kind in a namespace pinned by a
+    descriptor, what the pin lets see, the budgets while pinned and once the pin is closed, and what still
+    holds the dead namespace."""
+    if probe_run.ipc_death_lab:
+        return probe_run.ipc_death_lab
     if MQUEUE.lib is None:
         raise Skip("libc has no mq_open", "mqueue_ns")
 
@@ -235,10 +231,50 @@ def probe_ipc6(probe_run):
         return {"first": first_made, "listed_through_pin": listed, "while_first_ns_pinned": while_pinned,
                 "after_first_ns_died": after_death}
 
-    observed = in_child(experiment)
-    observed["keys"] = {"shm": probe_run.ipc_key(60), "msg": probe_run.ipc_key(61), "sem": probe_run.ipc_key(62)}
-    observed["dead_ns_held_by"] = namespace_holders(observed["first"]["ns"])
-    return observed
+    lab = in_child(experiment)
+    lab["keys"] = {"shm": probe_run.ipc_key(60), "msg": probe_run.ipc_key(61), "sem": probe_run.ipc_key(62)}
+    lab["dead_ns_held_by"] = namespace_holders(lab["first"]["ns"])
+    probe_run.ipc_death_lab.update(lab)
+    return lab
+
+
+def _holders_beyond_the_set(subject):
+    """What holds the set's IPC namespace besides the set: its members (processes in its PID namespace),
+    the tool that waits for its PID 1 (the holder's ancestors) and the file the set publishes for it."""
+    link = "ipc:[%d]" % subject.ns_id("ipc")[1]
+    members_pid_ns = subject.ns_id("pid") if "pid" in subject.ns else None
+    tool = set(ancestors(subject.holder_pid)) if subject.holder_pid else set()
+    holders, beyond = namespace_holders(link), []
+    for held in holders:
+        if "mount" in held:
+            if held["mount"] != subject.path("ipc"):
+                beyond.append("an nsfs mount on %s (seen by process %d)" % (held["mount"], held["seen_by"]))
+            continue
+        pid = held["pid"]
+        try:
+            if pid in tool or pid == subject.holder_pid or ns_id("/proc/%d/ns/pid" % pid) == members_pid_ns:
+                continue
+            beyond.append("process %d (%s) %s" % (pid, read_text("/proc/%d/comm" % pid).strip(), held["how"]))
+        except OSError:
+            pass  # it ended meanwhile
+    return {"ns": link, "holders": holders, "beyond_the_set": beyond}
+
+
+@prop("IPC6", "IPC objects die with their namespace", needs=("ipc_ns", "mqueue_ns", "user_ns"), setup=True)
+def probe_ipc6(probe_run, subject):
+    """The kernel's half (once per run): in a fresh user namespace whose budgets fit one POSIX queue and one
+    locked page of shared memory, a new IPC namespace gets a POSIX queue, a locked System V shared memory
+    segment, a message queue and a semaphore set, and stays pinned by an open descriptor. Through the pin
+    all three System V keys must be listed in /proc/sysvipc, and another new namespace must be refused a
+    queue (EMFILE) and a locked segment (ENOMEM); once the pin is closed both must be granted again (the
+    dead namespace's objects gave their budgets back), and nothing on the host (process, descriptor, nsfs
+    mount) may still hold the dead namespace, so its message queue and semaphore set, which no budget
+    counts, are reachable nowhere. The set's half: its IPC namespace must not be the host's and must be held
+    by nothing but the set (processes in its PID namespace, the tool waiting for its PID 1, the file it
+    publishes for it), so that it dies, with its objects, when the set is torn down. Any other outcome
+    fails. Needs IPC and user namespaces and POSIX message queues per IPC namespace."""
+    subject.private("ipc")
+    return {"kernel": _objects_die_with_namespace(probe_run), "set": _holders_beyond_the_set(subject)}
 
 
 @prop("IPC7", "Messages stay in their namespace's queue of a shared key", needs=("ipc_ns", "setns"), setup=True)
