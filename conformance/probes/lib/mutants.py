@@ -1,5 +1,6 @@
 """Broken subjects: sets made by util-linux unshare like the reference, each with exactly one isolation
-aspect broken (one option left out or one step skipped), so the kit can show it fails when it should.
+aspect broken (one option left out or changed, or one step skipped or added), so the kit can show it
+fails when it should.
 
 tests/integration/test_conformance_mutants.py runs the kit over all of them and checks which properties
 each one fails.

@@ -118,7 +118,8 @@ class SpawnedSubject(Subject):
 
 class UnshareSubject(SpawnedSubject):
     """A set made by util-linux unshare, held by a `sleep`: the reference, or a broken subject made by one
-    of conformance/probes/lib/mutants.py's recipes (one option left out or one step skipped)."""
+    of conformance/probes/lib/mutants.py's recipes (one option left out or changed, or one step skipped or
+    added)."""
 
     def __init__(self, kind, name, types, probe_run):
         how = recipe(kind)
