@@ -136,7 +136,7 @@ def _absolute_timers():
     if sleeper == 0:
         signal.alarm(TIMER_WAIT)  # its default action ends a sleeper whose timer does not fire
         os._exit(clock_nanosleep_until(monotonic, started + TIMER_DELAY))
-    _, status = os.waitpid(sleeper, 0)
+    status = os.waitpid(sleeper, 0)[1]
     nanosleep = {"fired": os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
                  "seconds": time.clock_gettime(monotonic) - started,
                  "status": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)}
