@@ -17,7 +17,8 @@ REQUIREMENTS := requirements/controller.txt
 # shellcheck lets the sanity test of that name check the shell scripts; sudo lets the become tests
 # log in to fleet hosts as a user who is not root.
 APT_PACKAGES := python3 python3-venv git util-linux mount hostname iproute2 procps psmisc iputils-ping \
-	openssh-server openssh-client sudo shellcheck chromium fonts-dejavu-core bubblewrap runc
+	openssh-server openssh-client sudo shellcheck chromium fonts-dejavu-core bubblewrap runc \
+	systemd-container
 
 # The collection is made visible to Ansible as COLLECTIONS_ROOT/ansible_collections/NS/NAME, a
 # symlink to this repository (galaxy.yml is the one place that names the collection).
