@@ -103,24 +103,48 @@ class CommandResult(NamedTuple):
     end: datetime.datetime
 
 
+# (uid_t)-1 and (gid_t)-1, 2**32 - 1, tell setresuid/setresgid to leave an id unchanged: never an id to run as.
+LARGEST_ID = 2 ** 32 - 2
+
+
+def _numeric_id(kind: str, text: str) -> Optional[int]:
+    """The id text spells in ASCII digits, checked against the range of ids; None when text is a name."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    if number > LARGEST_ID:
+        raise NamespaceError("%s %s is out of range: ids go from 0 to %d (%d is (%s_t)-1, which means no change)"
+                             % (kind, text, LARGEST_ID, LARGEST_ID + 1, kind[0]), err=errno.EINVAL)
+    return number
+
+
+def _no_such(kind: str, name: str) -> NamespaceError:
+    return NamespaceError("no %s %r inside the mount namespace entered" % (kind, name), err=errno.ENOENT)
+
+
 def _lookup_user(user: str) -> Tuple[int, Optional[str], Optional[int]]:
-    """uid, account name and primary gid of user (a name or a number), from the databases inside."""
+    """uid, account name and primary gid of user (a name or a number), from the databases inside.
+
+    A number without an account is run as that uid alone; a name without one is refused.
+    """
+    uid = _numeric_id("user", user)
     try:
-        entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
-    except KeyError:
-        if user.isdigit():
-            return int(user), None, None
-        raise NamespaceError("no user %r inside %s" % (user, "the mount namespace entered"))
+        entry = pwd.getpwuid(uid) if uid is not None else pwd.getpwnam(user)
+    except (KeyError, ValueError):  # ValueError: a name with a NUL character, which no account has
+        if uid is not None:
+            return uid, None, None
+        raise _no_such("user", user)
     return entry.pw_uid, entry.pw_name, entry.pw_gid
 
 
 def _lookup_group(group: str) -> int:
-    if group.isdigit():
-        return int(group)
+    gid = _numeric_id("group", group)
+    if gid is not None:
+        return gid
     try:
         return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise NamespaceError("no group %r inside the mount namespace entered" % group)
+    except (KeyError, ValueError):
+        raise _no_such("group", group)
 
 
 def _switch_ids(user: Optional[str], group: Optional[str]) -> None:

@@ -253,16 +253,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.linux.namespaces.plugins.module_utils._module import fail_from_error, store_argument_spec
-from ansible_collections.linux.namespaces.plugins.module_utils.enter import Launch, glob_inside, run_command
+from ansible_collections.linux.namespaces.plugins.module_utils.enter import LARGEST_ID, Launch, glob_inside, run_command
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPE_NAMES
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import validate_name
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
 from ansible_collections.linux.namespaces.plugins.module_utils.targets import resolve_target
-
-
-# The largest id a process can take: (uid_t)-1 means "leave unchanged" to setresuid and setresgid.
-LARGEST_ID = 2 ** 32 - 2
 
 
 def command_argv(params):
@@ -290,7 +286,7 @@ def validate_arguments(params, argv):
         value = params[option]
         if value is not None and (not value or "\x00" in value):
             raise ValueError("%s %r is not a name or a number" % (option, value))
-        if value is not None and value.isdigit() and int(value) > LARGEST_ID:
+        if value is not None and value.isascii() and value.isdigit() and int(value) > LARGEST_ID:
             raise ValueError("%s %s is out of range: ids go from 0 to %d" % (option, value, LARGEST_ID))
     for nstype, path in (params["paths"] or {}).items():
         validate_namespace_path(nstype, path)
