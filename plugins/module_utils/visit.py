@@ -3,10 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Starting a command inside a target from the calling process itself, which visits the target's namespaces.
 
-Forking the module's Python process costs more than everything else entering does (bench/RESULTS.md):
-instead the process joins the target's namespaces, starts the command with subprocess (vfork and exec
-where Python uses them, 3.10+), and joins its own namespaces again before it does anything else. pid and
-time apply to children: the command is in the target's PID and time namespaces.
+Forking the module's Python process into a child that enters, forks again for pid/time and reports back
+costs more than everything else entering does (bench/RESULTS.md): instead the process joins the target's
+namespaces, starts the command with subprocess, and joins its own namespaces again before it does anything
+else. pid and time apply to children: the command is in the target's PID and time namespaces. subprocess
+forks (its preexec_fn, which sets the command's parent-death signal, rules out vfork) and execs at once.
 
 A user namespace cannot be left, and setns into a mount namespace needs a single-threaded process
 (docs/PITFALLS.md, P4): can_visit() says when this way applies; enter.py forks a child otherwise.
@@ -38,7 +39,13 @@ def _file_of_own(nstype: str) -> str:
 
 def _open_checked(target: EnterTarget, nstype: str) -> int:
     """An fd on the target's namespace of that type, proven to be the one resolved (its inode)."""
-    fd = syscalls.open_namespace(target.files[nstype])
+    try:
+        fd = syscalls.open_namespace(target.files[nstype])
+    except NamespaceError as exc:
+        if exc.errno != errno.ESRCH:
+            raise
+        # A process target's files are found through its pinned /proc/PID directory, gone with it.
+        raise NamespaceError("%s has exited" % target.what, call="setns", nstype=nstype, err=errno.ESRCH)
     if os.fstat(fd).st_ino != target.inodes[nstype]:
         os.close(fd)
         raise NamespaceError("%s: the %s namespace at %s is no longer the one resolved"
@@ -110,8 +117,10 @@ def spawn(argv: Sequence[str], env: Optional[Mapping[str, str]], chdir: Optional
             raise error_from("chdir", exc.errno or errno.EIO, target=chdir)
     try:
         # close_fds: nothing from outside reaches the command but 0, 1, 2 (runc CVE-2024-21626);
-        # restore_signals gives it the SIGPIPE and SIGXFSZ dispositions Python took.
+        # restore_signals gives it the SIGPIPE and SIGXFSZ dispositions Python took; the command dies
+        # with this process rather than run on unattended.
         return subprocess.Popen(list(argv), stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
-                                env=None if env is None else dict(env), close_fds=True, restore_signals=True)
+                                env=None if env is None else dict(env), close_fds=True, restore_signals=True,
+                                preexec_fn=syscalls.set_pdeathsig)  # pylint: disable=subprocess-popen-preexec-fn
     except OSError as exc:
         raise error_from("execve", exc.errno or errno.EIO, target=argv[0])

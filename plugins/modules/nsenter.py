@@ -14,15 +14,16 @@ description:
     M(linux.namespaces.namespace)), of a running process, or behind namespace files, and returns what
     it did as M(ansible.builtin.command) does. A non-zero return code fails the task.
   - Where the target has no user namespace and the command needs no O(user), O(group) or
-    O(no_new_privs), the module's process joins the target's namespaces, starts the command (as
-    Python's subprocess does, with vfork where Python uses it) and joins its own namespaces again at
-    once; the command is a child, so it is inside the target's PID and time namespaces too. Otherwise
+    O(no_new_privs), the module's process joins the target's namespaces, starts the command with
+    Python's subprocess and joins its own namespaces again at once; the command is a child, so it is
+    inside the target's PID and time namespaces too. Otherwise
     the namespaces are entered in a forked single-threaded child, with one C(setns) call on a pidfd
     where the kernel has it (5.8 and later), otherwise type by type in an order that works (user first,
     mount late); for the pid and time namespaces the child forks once more, so the command really runs
-    inside, and it is killed if the module dies.
+    inside.
   - Before the command starts, every file descriptor but 0, 1 and 2 is closed, and the process that
-    enters is not dumpable while it holds descriptors from outside.
+    enters is not dumpable while it holds descriptors from outside. Either way the command is killed if
+    the module dies.
   - Nothing runs when the target cannot be entered; the error says why (unknown set, a set whose holder
     has died, a process that does not exist or exited meanwhile, a type the target does not have).
   - To run whole tasks of any module inside a set, use the become plugin
