@@ -134,9 +134,8 @@ def _fail(marker: str, message: str, code: int) -> int:
     """Say why on stderr and, after the become success marker, as a failed module result (as enter_main's
     program does): Ansible then reports a task that failed for that reason."""
     import json  # pylint: disable=import-outside-toplevel  # only on failure: json costs milliseconds
-    if marker:
-        print(marker)
-    print(json.dumps({"failed": True, "rc": code, "msg": "%s: %s" % (PROGRAM, message)}), flush=True)
+    result = json.dumps({"failed": True, "rc": code, "msg": "%s: %s" % (PROGRAM, message)})
+    os.write(1, ("%s\n%s\n" % (marker, result) if marker else result + "\n").encode())
     os.write(2, ("%s: %s\n" % (PROGRAM, message)).encode())
     return code
 
@@ -184,6 +183,5 @@ def main(argv: list, full_program) -> int:
     try:
         os.execvp(command[0], command)
     except OSError as exc:  # execvp returns only by raising
-        reason = exc
-    return _fail(marker, "cannot run %s in set %r: %s" % (command[0], target["name"], reason.strerror.lower()),
-                 127 if reason.errno == errno.ENOENT else 126)  # the shell's codes for "not found", "cannot run"
+        return _fail(marker, "cannot run %s in set %r: %s" % (command[0], target["name"], exc.strerror.lower()),
+                     127 if exc.errno == errno.ENOENT else 126)  # the shell's codes: not found, cannot run

@@ -14,10 +14,9 @@ import re
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import pytest
 

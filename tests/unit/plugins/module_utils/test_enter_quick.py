@@ -43,4 +43,3 @@ def test_other_targets_and_names_leading_out_of_the_store_are_not_entered_here(t
 def test_a_set_that_does_not_exist_is_left_to_the_full_program(tmp_path):
     with pytest.raises(FileNotFoundError):
         enter_quick.set_files({"name": "web", "store": str(tmp_path)})
-
