@@ -25,11 +25,12 @@ WHY: Tuple[Tuple[str, str], ...] = (
      "(json + rename), takes the store's flock and parses /proc/self/mountinfo 5 times (to find the store "
      "mount), and unmounts each file separately; the floor is one small C process doing the syscalls only."),
     (r"^enter\.module_utils", "run_command joins the set's namespaces from the calling process and starts the "
-     "command with subprocess (plugins/module_utils/visit.py). Measured in-process, interleaved, under load 22-35 "
-     "(medians): resolve_target 0.9 ms, joining the 7 namespaces and coming back 0.4 ms, subprocess.Popen of `true` "
-     "12.1 ms with the preexec_fn that sets PR_SET_PDEATHSIG against 5.5 ms without it. The command must die with "
-     "its caller (a tested property) and Python sets that only through preexec_fn, which makes subprocess fork the "
-     "22 MiB Python process instead of vfork: that fork is the floor above nsenter -a."),
+     "command with subprocess (plugins/module_utils/visit.py). Measured in-process, interleaved, at load 4 (medians, "
+     "80 rounds): resolve_target 0.8 ms, joining the 7 namespaces and coming back 0.4 ms, subprocess.Popen of `true` "
+     "3.3 ms with the preexec_fn that sets PR_SET_PDEATHSIG against 0.9 ms without it; the whole 4.2 ms against "
+     "2.6 ms for nsenter -a. The command must die with its caller (a tested property) and Python sets that only "
+     "through preexec_fn, which makes subprocess fork the 22 MiB Python process instead of vfork: that fork is the "
+     "floor above nsenter -a (without it the whole would be about 1.8 ms)."),
     (r"^enter\.become-program", "A healthy set is entered by enter_quick's code (os, ctypes, builtin modules; "
      "ctypes costs about 3 ms): the rest is the `-I -S` Python start, the fork for pid/time and the exec of `true`. "
      "The full program travels compressed and is decompressed only for other targets and failures."),
