@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import typing
 from pathlib import Path
@@ -24,17 +23,15 @@ from ansible_collections.linux.namespaces.plugins.plugin_utils import compat_rep
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import render_template
 from tests.report_page import chromium, dangling_links, elements, realistic_fleet, recorded_kit_results, screenshot, table_rows
 from tests.fleet import Fleet, next_fleet_prefix
+from tests.integration.compat_runs import (REPOSITORY, compat_report_playbook, fails_here, host_trace,
+                                           machine_trace)
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 HOSTS = 3
 KERNEL = re.match(r"\d+\.\d+", os.uname().release).group(0)
 WINDOW = (1000, 6000)  # tall enough for the findings, the heat map and the whole matrix
 # Cell backgrounds of the report's CSS, by cell status.
 STATUS_COLORS = {"pass": (0xD6, 0xF5, 0xD6), "fail": (0xFB, 0xD3, 0xD0), "skip": (0xE4, 0xE4, 0xEA),
                  "partial": (0xE6, 0xF0, 0xC8)}
-# On each host: its /tmp and /run, and everything that shows a name (mounts, processes, links, ns links).
-HOST_TRACE = ("ls -A /tmp; echo --; ls -A /run; echo --; ls -A /run/netns 2>/dev/null; echo --; "
-              "findmnt -rn -o TARGET,SOURCE; ps -eo comm=,args=; ip -o link")
 
 # Heat map fills of the report's template, by heat key (the cell's verdict; its status where it agrees).
 HEAT_COLORS = {"finding": (0xC6, 0x28, 0x28), "expected": (0xEF, 0x8F, 0x1F), "skip": (0x9E, 0x9E, 0xAB),
@@ -55,38 +52,6 @@ class CompatRun(typing.NamedTuple):
     machine_after: list
 
 
-def host_trace(fleet: Fleet, name: str, prefix: str) -> dict:
-    tmp, run, netns, names = fleet.run(name, HOST_TRACE).stdout.split("--\n")
-    return {"tmp": sorted(tmp.split()), "run": sorted(run.split()), "netns": sorted(netns.split()),
-            "with prefix": [line for line in names.splitlines() if prefix in line]}
-
-
-def machine_trace(prefix: str) -> list:
-    """What on this machine carries the prefix: mounts, processes, interfaces, /tmp and /run/netns entries."""
-    listings = [subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-                for argv in (["findmnt", "-rn", "-o", "TARGET,SOURCE"], ["ps", "-eo", "pid=,args="], ["ip", "-o", "link"])]
-    found = [line for listing in listings for line in listing.splitlines() if prefix in line]
-    found += ["%s/%s" % (directory, entry) for directory in ("/tmp", "/run/netns") if os.path.isdir(directory)
-              for entry in os.listdir(directory) if entry.startswith(prefix)]
-    return found
-
-
-def ansible_env() -> dict:
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="false")
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPOSITORY / ".ansible" / "collections"))
-    return env
-
-
-def compat_report_playbook(inventories: list, extra_vars: dict,
-                           env: typing.Optional[dict] = None) -> subprocess.CompletedProcess:
-    inventory_args = [word for inventory in inventories for word in ("-i", str(inventory))]
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "linux.namespaces.compat_report", *inventory_args,
-         "-e", json.dumps(extra_vars)],
-        env=env or ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-        check=False, timeout=600)
-
-
 @pytest.fixture(scope="module")
 def compat(tmp_path_factory, prefix) -> CompatRun:
     workdir = tmp_path_factory.mktemp("compat")
@@ -102,30 +67,6 @@ def compat(tmp_path_factory, prefix) -> CompatRun:
         after = dict((name, host_trace(fleet, name, role_prefix)) for name in names)
     assert completed.returncode == 0, completed.stdout[-6000:]
     return CompatRun(names, role_prefix, completed, report_dir, before, after, machine_trace(role_prefix))
-
-
-def fails_here(prop_ids: set, prefix: str, attempts: int = 5) -> set:
-    """Which of these kernel properties the kit finds failing when run on this machine itself (the fleet
-    hosts' kernel), trying each up to `attempts` times: a kernel failure may depend on the CPUs' timing."""
-    found: set = set()
-    for attempt in range(attempts):
-        wanted = prop_ids - found
-        if not wanted:
-            break
-        report_dir = Path(tempfile.mkdtemp(prefix="lns-compat-local-"))
-        try:
-            completed = subprocess.run(
-                [sys.executable, "-m", "pytest", str(REPOSITORY / "conformance"), "--hosts=local://",
-                 "--lns-subject=reference", "--lns-report-dir", str(report_dir), "-p", "no:cacheprovider", "-q",
-                 "-k", " or ".join(sorted(wanted))],
-                cwd=REPOSITORY, env=dict(os.environ, LNS_TEST_PREFIX="%sl%d" % (prefix, attempt)),
-                capture_output=True, text=True, timeout=600, check=False)
-            assert completed.returncode in (0, 1), completed.stdout[-3000:] + completed.stderr[-3000:]
-            results = json.loads((report_dir / "local.json").read_text())["results"]
-        finally:
-            shutil.rmtree(report_dir)
-        found |= {e["id"] for e in results if e["subject"] == "kernel" and e["result"] == "FAIL"}
-    return found
 
 
 def load_report(compat: CompatRun) -> dict:
