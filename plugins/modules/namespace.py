@@ -240,14 +240,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.linux.namespaces.plugins.module_utils._module import (
     fail_from_error, set_diff, store_argument_spec)
 from ansible_collections.linux.namespaces.plugins.module_utils.converge import converge, observe
-from ansible_collections.linux.namespaces.plugins.module_utils.creating import create_set, remove_set
+from ansible_collections.linux.namespaces.plugins.module_utils.creating import check_can_create, create_set, remove_set
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
     DEFAULT_SET_TYPES, TYPE_NAMES, sorted_types)
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
     FIXED_OPTIONS, SetOptions, SetState, describe_options, describe_set, effective_options, validate_name,
     validate_options, validate_store_path)
-from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
+from ansible_collections.linux.namespaces.plugins.module_utils.rootless import default_store, open_store
 
 
 def options_from(params):
@@ -303,7 +303,7 @@ class NamespaceModule:
         self.module = module
         self.params = module.params
         self.name = self.params["name"]
-        self.store = Store(self.params["store"])
+        self.store = open_store(self.params["store"])
         self.apply = not module.check_mode
         self.result = {"changed": False, "recovered": False}
 
@@ -361,6 +361,8 @@ class NamespaceModule:
                 live = observe(state)
                 self.result["set"] = describe_set(state, live)
             else:
+                if self.store.rootless:  # the kernel's user namespace policy decides: meet it as the run would
+                    check_can_create(options)
                 self.result["set"] = self._predicted_set(options, live)
             set_diff(self.module, self.result, before={}, after=describe_options(self.name, options, live))
             return
@@ -416,6 +418,10 @@ def main():
         ),
         supports_check_mode=True,
     )
+    try:
+        module.params["store"] = module.params["store"] or default_store()
+    except NamespaceError as exc:
+        fail_from_error(module, exc)
     try:
         validate_name(module.params["name"])
         validate_store_path(module.params["store"])

@@ -257,7 +257,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.enter import Laun
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPE_NAMES
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import validate_name
-from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
+from ansible_collections.linux.namespaces.plugins.module_utils.rootless import open_store
 from ansible_collections.linux.namespaces.plugins.module_utils.targets import resolve_target
 
 
@@ -368,7 +368,8 @@ def main():
         if params["name"] is not None:
             validate_name(params["name"])
         target = resolve_target(name=params["name"], pid=params["pid"], paths=params["paths"],
-                                types=params["types"], store=Store(params["store"]))
+                                types=params["types"],
+                                store=open_store(params["store"]) if params["name"] is not None else None)
     except NamespaceError as exc:
         fail_from_error(module, exc, **result)
     except ValueError as exc:
