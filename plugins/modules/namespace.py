@@ -24,7 +24,14 @@ description:
   - Runs on one store are serialized by a lock. A broken set (half-made or half-removed by an interrupted
     run, its holder dead, or its namespace files no longer mounted) is removed and made again
     (state=present, with a warning) or removed (state=absent).
-  - Uses only the Python standard library and ctypes on the target; needs root.
+  - Uses only the Python standard library and ctypes on the target; needs root, or makes a rootless set.
+  - Rootless sets. An ordinary user, where the kernel allows unprivileged user namespaces, makes a set whose
+    O(types) include V(user); its user namespace maps the user to root inside (C(unshare --map-root-user)),
+    with O(setgroups) always V(deny) (the kernel requires it) and no C(/run/netns) link (O(netns_link) is
+    ignored). The set lives in the user's own store (see O(store)) and is held by its holder, which is
+    always started and owned by the user. Where the kernel refuses (a policy sysctl such as
+    C(user.max_user_namespaces) or C(kernel.unprivileged_userns_clone)), the task fails naming it, in check
+    mode too, and leaves nothing behind.
 author:
   - linux.namespaces maintainers (@linux-namespaces)
 extends_documentation_fragment:
@@ -72,7 +79,8 @@ options:
     elements: str
   setgroups:
     description:
-      - What the new user namespace's C(setgroups) file says, written before C(gid_map).
+      - What the new user namespace's C(setgroups) file says, written before C(uid_map) and C(gid_map).
+      - Always V(deny) in a rootless set (an ordinary user's).
     type: str
     choices: [allow, deny]
     default: allow

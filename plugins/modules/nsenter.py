@@ -129,7 +129,8 @@ options:
       - A path or glob pattern. If it does not match, the command is not run. Looked up inside, as O(creates).
     type: str
 notes:
-  - Entering namespaces needs root (C(CAP_SYS_ADMIN)).
+  - Entering namespaces needs root (C(CAP_SYS_ADMIN)), except for the user who made a rootless set (see
+    M(linux.namespaces.namespace)), whose user namespace is entered first, so the command runs as root inside.
   - O(creates) and O(removes) are looked up inside the target's mount namespace, since that is where the
     command runs and leaves its files; M(ansible.builtin.command) looks them up on the host.
 seealso:
