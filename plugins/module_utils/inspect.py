@@ -274,8 +274,13 @@ def inspect_host(store_root: Optional[str] = None, types: Optional[Sequence[str]
         with _Describer(records) as describer:
             describer.describe_all()
 
-    store = open_store(store_root, mounts)
-    sets, leaks, set_of = inspect_store(store, pins, proc_root)
+    try:
+        store: Optional[Store] = open_store(store_root, mounts)
+    except NamespaceError:
+        if store_root is not None:
+            raise
+        store = None  # an ordinary user without a runtime directory has no default store, so no sets
+    sets, leaks, set_of = inspect_store(store, pins, proc_root) if store is not None else ([], [], {})
     leaks.extend(netns_leaks(pins, netns_dir))
     netns_of = {}
     for mount in pins:

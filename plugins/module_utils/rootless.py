@@ -32,15 +32,17 @@ def _runtime_directory() -> str:
     given = os.environ.get("XDG_RUNTIME_DIR")
     path = given or "/run/user/%d" % uid
     origin = "XDG_RUNTIME_DIR" if given else "/run/user/%d (XDG_RUNTIME_DIR is not set)" % uid
+    if not os.path.isabs(path):
+        raise NamespaceError("no store for uid %d: XDG_RUNTIME_DIR %r is not an absolute path; set it to one or "
+                             "give the option store" % (uid, path))
     try:
         info = os.stat(path)
     except OSError as exc:
         raise NamespaceError("no store for uid %d: its runtime directory %s cannot be used (%s); set "
                              "XDG_RUNTIME_DIR or give the option store" % (uid, origin, exc.strerror), err=exc.errno)
-    if not os.path.isabs(path) or not os.path.isdir(path) or info.st_uid != uid:
-        raise NamespaceError("no store for uid %d: its runtime directory %s is %s, not an absolute path to a "
-                             "directory of its own; set XDG_RUNTIME_DIR or give the option store"
-                             % (uid, origin, path))
+    if not os.path.isdir(path) or info.st_uid != uid:
+        raise NamespaceError("no store for uid %d: its runtime directory %s is not a directory of its own; set "
+                             "XDG_RUNTIME_DIR or give the option store" % (uid, origin))
     return path
 
 

@@ -421,7 +421,8 @@ def main():
     if shared:
         module.fail_json(msg="address %s is given for both ends" % ", ".join(shared))
     try:
-        params["store"] = params["store"] or default_store()
+        if params["namespace"] is not None:
+            params["store"] = params["store"] or default_store()
         result = VethModule(module).run()
     except NamespaceError as exc:
         fail_from_error(module, exc)

@@ -53,8 +53,8 @@ def _distribution_python_fits() -> Optional[str]:
     version = subprocess.run([DISTRIBUTION_PYTHON, "-c", "import sys; print(sys.version_info[:2])"],
                              capture_output=True, text=True, check=False).stdout.strip()
     if version != str(tuple(sys.version_info[:2])):
-        return "%s is Python %s, the test venv's packages are for %s" % (DISTRIBUTION_PYTHON, version,
-                                                                        sys.version_info[:2])
+        return "%s is Python %s, the test venv's packages are for %s" % (
+            DISTRIBUTION_PYTHON, version, tuple(sys.version_info[:2]))
     return None
 
 
@@ -165,6 +165,8 @@ def test_an_ordinary_user_creates_enters_lists_and_removes_a_rootless_set(prefix
         assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
         assert json.loads(state_file.read_text())["inodes"]["user"] == os.stat("/proc/%d/ns/user" % holder).st_ino
         assert namespace(user, wanted)[0] == "SUCCESS"  # a second run changes nothing
+        hostname = prefix + "-in2"
+        assert namespace(user, dict(wanted, hostname=hostname))[0] == "CHANGED"  # converged through its user ns
 
         status, result = as_user(user, "linux.namespaces.nsenter",
                                  {"name": name, "shell": True, "cmd": "id -u; hostname; ps -e -o pid= -o comm="})

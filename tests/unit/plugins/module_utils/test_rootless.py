@@ -39,7 +39,7 @@ def test_root_keeps_the_default_store(monkeypatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert rootless.default_store() == DEFAULT_STORE
     store = rootless.open_store(None)
-    assert type(store) is Store and store.root == DEFAULT_STORE
+    assert isinstance(store, Store) and not store.rootless and store.root == DEFAULT_STORE
 
 
 def test_an_ordinary_users_store_is_in_its_runtime_directory(tmp_path, monkeypatch, ordinary_user) -> None:
