@@ -21,7 +21,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.errors import Nam
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import DEFAULT_STORE, SetState
 from ansible_collections.linux.namespaces.plugins.module_utils.store import (
-    LOCK_FILE, Store, process_ns_inode, same_file)
+    LOCK_FILE, Store, has_exited, process_ns_inode, same_file)
 
 STORE_DIRECTORY = "linux-namespaces"  # the store's name under an ordinary user's runtime directory
 
@@ -54,24 +54,17 @@ def default_store() -> str:
 
 
 def open_store(root: Optional[str] = None, mounts: Optional[Sequence[Mount]] = None) -> Store:
-    """The store at root (default: default_store()) as the calling user may use it."""
+    """The store at root (default: default_store()) as the calling user may use it; mounts (a mountinfo
+    snapshot for read-only inspection) serve root's store only, an ordinary user's has no mount."""
     if os.geteuid() == 0:
         return Store(root or DEFAULT_STORE, mounts)
     return RootlessStore(root or default_store())
 
 
-def _is_running(pid: int) -> bool:
-    """Neither gone nor a zombie: a zombie still shows the user namespace of its credentials."""
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
-
-
 def holder_holds(state: SetState) -> bool:
-    """Whether the set's holder is running and still in every namespace recorded for the set."""
-    return (bool(state.holder_pid) and bool(state.inodes) and _is_running(state.holder_pid)
+    """Whether the set's holder is running (not a zombie, which still shows its credentials' user namespace)
+    and still in every namespace recorded for the set."""
+    return (bool(state.holder_pid) and bool(state.inodes) and not has_exited(state.holder_pid)
             and all(process_ns_inode(state.holder_pid, t) == inode for t, inode in state.inodes.items()))
 
 

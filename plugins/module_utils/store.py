@@ -61,7 +61,7 @@ def netns_linked(state: SetState) -> bool:
     return "net" in state.inodes and is_nsfs_of(os.path.join(NETNS_DIR, state.name), state.inodes["net"])
 
 
-def _has_exited(pid: int) -> bool:
+def has_exited(pid: int) -> bool:
     """Gone, or a zombie: a killed holder stays a zombie until its new parent reaps it, and a zombie's
     /proc/PID/ns/pid still names the PID namespace it has left dead."""
     try:
@@ -76,7 +76,7 @@ def holder_alive(state: SetState) -> bool:
         return False
     expected = state.inodes.get("pid")
     return (expected is not None and process_ns_inode(state.holder_pid, "pid") == expected
-            and not _has_exited(state.holder_pid))
+            and not has_exited(state.holder_pid))
 
 
 class Store:
