@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import pathlib
+import pwd
 import secrets
 import shutil
 import socket
@@ -62,6 +63,7 @@ def find_leaks(prefix: str) -> list[str]:
     leaks += ['store entry %s' % os.path.join(store.DEFAULT_STORE, name)
               for name in _listdir(store.DEFAULT_STORE) if prefix in name]
     leaks += ['interface %s' % name for name in _interfaces() if prefix in name]
+    leaks += ['user %s' % entry.pw_name for entry in pwd.getpwall() if prefix in entry.pw_name]
     # A holder's comm is nsh: + the set's name; any other process may carry the prefix in its arguments.
     leaks += ['process %s' % line for line in set(_lines(['pgrep', '-a', '^' + holder.HOLDER_COMM_PREFIX + prefix])
                                                   + _lines(['pgrep', '-af', prefix]))]

@@ -18,7 +18,8 @@ description:
     inside the command line (as Ansible ships a module), run by the host's Python 3.8 or later. The
     host needs neither a copy of the collection nor util-linux.
   - The user does not change. Entering namespaces needs root, so connect as root, or as a user who may
-    run anything as root through C(sudo) with O(sudo=true).
+    run anything as root through C(sudo) with O(sudo=true); or as the ordinary user who made a rootless set
+    (see O(store)), which is entered through its user namespace.
   - Where the entering program cannot enter (an unknown set, a set whose holder has died, a process that
     does not exist, a missing namespace file or C(ip netns) name), the task fails with that reason as its
     message, before anything runs.
@@ -154,8 +155,10 @@ options:
   store:
     description:
       - Directory of the sets on the managed host (the C(store) of M(linux.namespaces.namespace)), for O(name).
+      - Default C(/run/linux-namespaces) when the task runs as root; for an ordinary user (a rootless set,
+        entered with its user namespace first, so the command runs as root inside) its own store in its
+        runtime directory, as the O(linux.namespaces.namespace#module:store) option of the modules says.
     type: string
-    default: /run/linux-namespaces
     ini:
       - section: nsenter_become_plugin
         key: store

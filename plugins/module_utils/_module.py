@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
-from ansible_collections.linux.namespaces.plugins.module_utils.setstate import DEFAULT_STORE
 
 
 def store_argument_spec() -> Dict[str, Any]:
-    """The argument spec of the option the doc fragment linux.namespaces.store documents (a fresh copy)."""
-    return {"store": {"type": "path", "default": DEFAULT_STORE}}
+    """The argument spec of the option the doc fragment linux.namespaces.store documents (a fresh copy).
+
+    No default here: the default depends on the user a task runs as (rootless.default_store)."""
+    return {"store": {"type": "path"}}
 
 
 def fail_from_error(module: Any, exc: NamespaceError, context: Optional[str] = None, **result: Any) -> None:

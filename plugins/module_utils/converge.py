@@ -16,9 +16,15 @@ from ansible_collections.linux.namespaces.plugins.module_utils.setstate import S
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store, netns_linked
 
 
+def _files_to_enter(state: SetState) -> Dict[str, str]:
+    """The uts and net namespaces, and a rootless set's user namespace, which gives the rights over them."""
+    wanted = ("uts", "net", "user") if state.rootless else ("uts", "net")
+    return {t: p for t, p in state.files.items() if t in wanted}
+
+
 def observe(state: SetState) -> Dict[str, Any]:
     """The live values of the options a set converges to."""
-    files = {t: p for t, p in state.files.items() if t in ("uts", "net")}
+    files = _files_to_enter(state)
 
     def read() -> Dict[str, Any]:
         live: Dict[str, Any] = {}
@@ -40,7 +46,7 @@ def converge(store: Store, state: SetState, wanted: Dict[str, Any]) -> SetState:
     """Apply the live options in wanted (already known to differ) and record them."""
     inside = {k: v for k, v in wanted.items() if k in ("hostname", "domainname", "loopback")}
     if inside:
-        files = {t: p for t, p in state.files.items() if t in ("uts", "net")}
+        files = _files_to_enter(state)
 
         def apply() -> bool:
             if "hostname" in inside:

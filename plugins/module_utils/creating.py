@@ -18,7 +18,7 @@ from typing import List, Optional
 
 from ansible_collections.linux.namespaces.plugins.module_utils import mountapi, syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.binds import bind, link_netns, unbind, unlink_netns
-from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel
+from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel, run_in_child
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
 from ansible_collections.linux.namespaces.plugins.module_utils.holder import holder_main, stop_holder
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import topmost
@@ -110,8 +110,10 @@ def _unshare_on(cpu: Optional[int], flags: int) -> None:
         os.sched_setaffinity(0, allowed)
 
 
-def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: Channel, down: Channel) -> None:
-    """Runs in the forked child that unshares; never returns.
+def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: Channel, down: Channel,
+                   rootless: bool) -> None:
+    """Runs in the forked child that unshares; never returns. A rootless set always gets a holder: nothing
+    else keeps its namespaces.
 
     Each step answers on `up`; a failed step ends the child, so the module sees its error.
     """
@@ -129,7 +131,7 @@ def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: Chann
                 return
             if not up.report(lambda: _become_root_inside(options)):
                 return
-        if "pid" not in options.types:
+        if "pid" not in options.types and not rootless:
             if up.report(lambda: (_setup_inside(options), os.getpid())[1]):
                 os.read(down.read_fd, 1)  # stay alive while the module binds our namespace files
             return
@@ -153,10 +155,11 @@ def _write_id_maps(pid: int, options: SetOptions) -> None:
     uid_map = options.uid_map or ("0 %d 1" % os.geteuid(),)
     gid_map = options.gid_map or ("0 %d 1" % os.getegid(),)
     try:
-        with open("/proc/%d/uid_map" % pid, "w") as handle:
-            handle.write("\n".join(uid_map) + "\n")
+        # setgroups first: an ordinary user may write gid_map only once it is "deny".
         with open("/proc/%d/setgroups" % pid, "w") as handle:
             handle.write(options.setgroups + "\n")
+        with open("/proc/%d/uid_map" % pid, "w") as handle:
+            handle.write("\n".join(uid_map) + "\n")
         with open("/proc/%d/gid_map" % pid, "w") as handle:
             handle.write("\n".join(gid_map) + "\n")
     except OSError as exc:
@@ -173,6 +176,11 @@ class _MountNamespaceIdOrder(Exception):
     """
 
 
+def check_can_create(options: SetOptions) -> None:
+    """Unshare the set's types in a child that then exits, so check mode meets a refusal where a run would."""
+    run_in_child(lambda: syscalls.unshare(flags_for(options.types)), "unshare")
+
+
 def create_set(store: Store, name: str, options: SetOptions) -> SetState:
     """Make a set; on any failure, remove what was made and raise."""
     options = effective_options(options)
@@ -181,8 +189,8 @@ def create_set(store: Store, name: str, options: SetOptions) -> SetState:
         cpus += list(range(os.cpu_count() or 1))
     for attempt, cpu in enumerate(cpus, 1):
         state = SetState(name=name, path=store.set_path(name), status="creating", options=options, inodes={},
-                         holder_pid=None, created=_now())
-        os.mkdir(state.path, 0o755)
+                         holder_pid=None, created=_now(), rootless=store.rootless)
+        os.mkdir(state.path, 0o711)  # others may reach a namespace file by its path, never list the set
         store.save(state)
         try:
             return _populate(store, state, cpu)
@@ -203,7 +211,7 @@ def _populate(store: Store, state: SetState, cpu: Optional[int]) -> SetState:
     up, down = Channel(), Channel()
     creator = os.fork()
     if creator == 0:
-        _creator_child(options, state.name, cpu, up, down)
+        _creator_child(options, state.name, cpu, up, down, state.rootless)
     up.keep_reading()
     down.keep_writing()
     try:
@@ -213,13 +221,18 @@ def _populate(store: Store, state: SetState, cpu: Optional[int]) -> SetState:
             _write_id_maps(creator, options)
             os.write(down.write_fd, b"g")
             up.receive("taking root's ids inside the user namespace")
-        if "pid" in options.types:
+        if "pid" in options.types or state.rootless:
             member = up.receive("starting the holder")
-            # Saved at once, with the holder's PID namespace, so recovery after a crash can stop
-            # this holder and no process that reuses its number.
-            state = state._replace(holder_pid=member, inodes={"pid": process_ns_inode(member, "pid")})
+            # Saved at once, with the holder's PID namespace (a rootless set's: all of them), so recovery
+            # after a crash can stop this holder and no process that reuses its number.
+            held = options.types if state.rootless else ("pid",)
+            state = state._replace(holder_pid=member, inodes={t: process_ns_inode(member, t) for t in held})
             store.save(state)
             up.receive("setup inside the set")
+            if state.rootless:  # an ordinary user cannot bind nsfs files: the holder's are the set's
+                state = state._replace(status="ready")
+                store.save(state)
+                return state
             sources = {t: "/proc/%d/ns/%s" % (member, t) for t in options.types}
         else:
             member = up.receive("setup inside the set")
@@ -257,10 +270,17 @@ def remove_set(store: Store, name: str) -> bool:
         # and namespace_info see as broken, never a "ready" one with a dead holder.
         store.save(state._replace(status="removing"))
     if state.holder_pid:
-        stop_holder(state.holder_pid, state.inodes.get("pid"))
+        if state.rootless:  # a set without a PID namespace is told apart by its own user namespace
+            stop_holder(state.holder_pid, state.inodes.get("user"), "user")
+        else:
+            stop_holder(state.holder_pid, state.inodes.get("pid"))
     unlink_netns(state)
     for entry in os.listdir(state.path):
-        if entry != STATE_FILE:
+        if entry == STATE_FILE:
+            continue
+        if state.rootless:  # a leftover state.json.new: an ordinary user has no mounts to undo
+            os.unlink(os.path.join(state.path, entry))
+        else:
             unbind(os.path.join(state.path, entry))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(state.path, STATE_FILE))

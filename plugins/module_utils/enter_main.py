@@ -20,7 +20,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.enter import Laun
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
     NETNS_DIR, validate_name, validate_store_path)
-from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
+from ansible_collections.linux.namespaces.plugins.module_utils.rootless import open_store
 from ansible_collections.linux.namespaces.plugins.module_utils.targets import EnterTarget, resolve_target
 
 PROGRAM = "linux.namespaces.nsenter"
@@ -47,8 +47,9 @@ def target_from(spec: Dict[str, Any]) -> EnterTarget:
     types = spec.get("types")
     if given == ["name"]:
         validate_name(spec["name"])
-        validate_store_path(spec["store"])
-        return resolve_target(name=spec["name"], types=types, store=Store(spec["store"]))
+        if spec.get("store") is not None:  # else the default store of the user the task runs as
+            validate_store_path(spec["store"])
+        return resolve_target(name=spec["name"], types=types, store=open_store(spec.get("store")))
     if given == ["pid"]:
         return resolve_target(pid=int(spec["pid"]), types=types)
     paths = _netns_paths(spec["netns"]) if given == ["netns"] else spec["paths"]

@@ -57,8 +57,9 @@ def holder_main(name: str, up: Channel, setup: Callable[[], None]) -> NoReturn:
         os._exit(1)
 
 
-def stop_holder(pid: int, pid_inode: Optional[int]) -> None:
-    """SIGKILL the holder (which ends every process of its PID namespace) and wait for it."""
+def stop_holder(pid: int, inode: Optional[int], nstype: str = "pid") -> None:
+    """SIGKILL the holder (which ends every process of its PID namespace) and wait for it, if it is still in
+    the namespace of type nstype with this inode."""
     try:
         pidfd = syscalls.pidfd_open(pid)
     except NamespaceError as exc:
@@ -67,7 +68,7 @@ def stop_holder(pid: int, pid_inode: Optional[int]) -> None:
         raise
     try:
         # The pidfd pins this process: the check below cannot be fooled by pid reuse.
-        if pid_inode is not None and process_ns_inode(pid, "pid") != pid_inode:
+        if inode is not None and process_ns_inode(pid, nstype) != inode:
             return
         syscalls.pidfd_send_signal(pidfd, signal.SIGKILL)
         poller = select.poll()

@@ -22,8 +22,9 @@ from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import 
     MOUNTINFO, NsfsMount, read_mount_table)
 from ansible_collections.linux.namespaces.plugins.module_utils.procfs import (
     PROC, NamespaceRecord, Records, namespaces_of_pid, present_types, read_text, walk_processes)
+from ansible_collections.linux.namespaces.plugins.module_utils.rootless import holder_holds, open_store
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
-    DEFAULT_STORE, NETNS_DIR, STATE_FILE, SetState, describe_set)
+    NETNS_DIR, STATE_FILE, SetState, describe_set)
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store, holder_alive, netns_linked
 
 TREE_KEYS = ("owner", "parent")
@@ -189,6 +190,11 @@ def inspect_store(store: Store, mounts: Sequence[NsfsMount], proc_root: str = PR
         state_file = os.path.join(state.path, STATE_FILE)
         has_state = os.path.exists(state_file)
         recorded = set(state.inodes.items()) if has_state else set()
+        if state.rootless:
+            # Nothing is mounted: the namespaces of a running holder (checked against the record) are the set's.
+            if holder_holds(state):
+                set_of.update((inode, name) for inode in state.inodes.values())
+            continue
         if has_state and not pinned:
             leaks.append(_leak(STATE_WITHOUT_MOUNTS, state_file, name))
         for mount in pinned:
@@ -244,11 +250,11 @@ class _UserNames:
         return self.cache[uid]
 
 
-def inspect_host(store_root: str = DEFAULT_STORE, types: Optional[Sequence[str]] = None,
+def inspect_host(store_root: Optional[str] = None, types: Optional[Sequence[str]] = None,
                  pid: Optional[int] = None, name: Optional[str] = None, tree: Optional[str] = None,
                  relations: bool = False, proc_root: str = PROC, mountinfo_path: str = MOUNTINFO,
                  netns_dir: str = NETNS_DIR) -> Dict[str, Any]:
-    """Everything namespace_info returns. Filters: types, pid (its namespaces), name (a set or a
+    """Everything namespace_info returns, with the sets of store_root (default: the caller's store). Filters: types, pid (its namespaces), name (a set or a
     /run/netns name). tree: 'owner' or 'parent', which needs and so implies relations.
 
     relations: also owner, owner uid, parent and netnsid. They cost an open and an ioctl or two for every
@@ -268,8 +274,13 @@ def inspect_host(store_root: str = DEFAULT_STORE, types: Optional[Sequence[str]]
         with _Describer(records) as describer:
             describer.describe_all()
 
-    store = Store(store_root, mounts)
-    sets, leaks, set_of = inspect_store(store, pins, proc_root)
+    try:
+        store: Optional[Store] = open_store(store_root, mounts)
+    except NamespaceError:
+        if store_root is not None:
+            raise
+        store = None  # an ordinary user without a runtime directory has no default store, so no sets
+    sets, leaks, set_of = inspect_store(store, pins, proc_root) if store is not None else ([], [], {})
     leaks.extend(netns_leaks(pins, netns_dir))
     netns_of = {}
     for mount in pins:

@@ -74,6 +74,7 @@ class SetState(NamedTuple):
     inodes: Dict[str, int]
     holder_pid: Optional[int]
     created: Optional[str]
+    rootless: bool = False  # an ordinary user's set: its holder's /proc/PID/ns/* are its files (rootless.py)
 
     @property
     def types(self) -> Tuple[str, ...]:
@@ -81,6 +82,8 @@ class SetState(NamedTuple):
 
     @property
     def files(self) -> Dict[str, str]:
+        if self.rootless:
+            return {t: "/proc/%d/ns/%s" % (self.holder_pid, t) for t in self.types} if self.holder_pid else {}
         return {t: os.path.join(self.path, t) for t in self.types}
 
 
@@ -134,6 +137,9 @@ def validate_options(options: SetOptions) -> None:
         raise ValueError("mount_sysfs needs both 'mnt' and 'net' in types")
     if (options.monotonic_offset or options.boottime_offset) and "time" not in types:
         raise ValueError("monotonic_offset and boottime_offset need 'time' in types")
+    if os.geteuid() != 0 and "user" not in types:
+        raise ValueError("an ordinary user's set needs 'user' in types: only a new user namespace gives it the "
+                         "capabilities the other types need")
     if (options.uid_map or options.gid_map) and "user" not in types:
         raise ValueError("uid_map and gid_map need 'user' in types")
     if (options.hostname is not None or options.domainname is not None) and "uts" not in types:
@@ -188,9 +194,14 @@ def validate_store_path(path: str) -> None:
 
 
 def effective_options(options: SetOptions) -> SetOptions:
-    """The options as a set records them: the default id maps written out."""
+    """The options as a set records them: the default id maps written out; for an ordinary user, setgroups
+    deny and no /run/netns link."""
     if "user" not in options.types:
         return options
+    if os.geteuid() != 0:
+        # The kernel lets an ordinary user write gid_map only once setgroups is denied (user_namespaces(7)),
+        # and /run/netns is root's.
+        options = options._replace(setgroups="deny", netns_link=False)
     return options._replace(uid_map=options.uid_map or ("0 %d 1" % os.geteuid(),),
                             gid_map=options.gid_map or ("0 %d 1" % os.getegid(),))
 
@@ -199,9 +210,12 @@ def effective_options(options: SetOptions) -> SetOptions:
 # state.json: the schema, written and read here only.
 
 def state_to_json(state: SetState) -> Dict[str, Any]:
-    return {"schema": STATE_SCHEMA, "name": state.name, "status": state.status, "types": list(state.types),
-            "inodes": state.inodes, "holder_pid": state.holder_pid, "options": state.options.to_json(),
-            "created": state.created}
+    document = {"schema": STATE_SCHEMA, "name": state.name, "status": state.status, "types": list(state.types),
+                "inodes": state.inodes, "holder_pid": state.holder_pid, "options": state.options.to_json(),
+                "created": state.created}
+    if state.rootless:
+        document["rootless"] = True
+    return document
 
 
 def state_from_json(name: str, path: str, data: Dict[str, Any]) -> SetState:
@@ -215,7 +229,8 @@ def state_from_json(name: str, path: str, data: Dict[str, Any]) -> SetState:
                              "with the version of the collection that made it" % (name, path, schema, STATE_SCHEMA))
     return SetState(name=name, path=path, status=data["status"], options=SetOptions.from_json(data["options"]),
                     inodes={k: int(v) for k, v in data.get("inodes", {}).items()},
-                    holder_pid=data.get("holder_pid"), created=data.get("created"))
+                    holder_pid=data.get("holder_pid"), created=data.get("created"),
+                    rootless=data.get("rootless") is True)
 
 
 def describe_set(state: SetState, live: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:

@@ -61,7 +61,7 @@ def netns_linked(state: SetState) -> bool:
     return "net" in state.inodes and is_nsfs_of(os.path.join(NETNS_DIR, state.name), state.inodes["net"])
 
 
-def _has_exited(pid: int) -> bool:
+def has_exited(pid: int) -> bool:
     """Gone, or a zombie: a killed holder stays a zombie until its new parent reaps it, and a zombie's
     /proc/PID/ns/pid still names the PID namespace it has left dead."""
     try:
@@ -76,10 +76,12 @@ def holder_alive(state: SetState) -> bool:
         return False
     expected = state.inodes.get("pid")
     return (expected is not None and process_ns_inode(state.holder_pid, "pid") == expected
-            and not _has_exited(state.holder_pid))
+            and not has_exited(state.holder_pid))
 
 
 class Store:
+    rootless = False  # root's store: a tmpfs of nsfs bind mounts (rootless.RootlessStore is an ordinary user's)
+
     def __init__(self, root: str = DEFAULT_STORE, mounts: Optional[Sequence[Mount]] = None) -> None:
         """mounts: a mountinfo snapshot for read-only inspection; without one, every check reads it afresh."""
         root = os.path.normpath(root)
@@ -110,7 +112,7 @@ class Store:
     def _mount(self) -> None:
         self.check_usable()
         syscalls.mount(STORE_FSNAME, self.root, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV
-                       | syscalls.MS_NOEXEC, "mode=0755,size=4m")
+                       | syscalls.MS_NOEXEC, "mode=0711,size=4m")
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -259,7 +261,9 @@ class Store:
 
     def save(self, state: SetState) -> None:
         temporary = os.path.join(state.path, STATE_FILE + ".new")
-        with open(temporary, "w") as handle:
+        # 0600: the holder's pid, inodes and options are the owner's, beyond what /proc shows others.
+        private = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with os.fdopen(private, "w") as handle:
             json.dump(state_to_json(state), handle, indent=1, sort_keys=True)
         os.rename(temporary, os.path.join(state.path, STATE_FILE))
 

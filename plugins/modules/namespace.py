@@ -24,7 +24,14 @@ description:
   - Runs on one store are serialized by a lock. A broken set (half-made or half-removed by an interrupted
     run, its holder dead, or its namespace files no longer mounted) is removed and made again
     (state=present, with a warning) or removed (state=absent).
-  - Uses only the Python standard library and ctypes on the target; needs root.
+  - Uses only the Python standard library and ctypes on the target; needs root, or makes a rootless set.
+  - Rootless sets. An ordinary user, where the kernel allows unprivileged user namespaces, makes a set whose
+    O(types) include V(user); its user namespace maps the user to root inside (C(unshare --map-root-user)),
+    with O(setgroups) always V(deny) (the kernel requires it) and no C(/run/netns) link (O(netns_link) is
+    ignored). The set lives in the user's own store (see O(store)) and is held by its holder, which is
+    always started and owned by the user. Where the kernel refuses (a policy sysctl such as
+    C(user.max_user_namespaces) or C(kernel.unprivileged_userns_clone)), the task fails naming it, in check
+    mode too, and leaves nothing behind.
 author:
   - linux.namespaces maintainers (@linux-namespaces)
 extends_documentation_fragment:
@@ -72,7 +79,8 @@ options:
     elements: str
   setgroups:
     description:
-      - What the new user namespace's C(setgroups) file says, written before C(gid_map).
+      - What the new user namespace's C(setgroups) file says, written before C(uid_map) and C(gid_map).
+      - Always V(deny) in a rootless set (an ordinary user's).
     type: str
     choices: [allow, deny]
     default: allow
@@ -240,14 +248,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.linux.namespaces.plugins.module_utils._module import (
     fail_from_error, set_diff, store_argument_spec)
 from ansible_collections.linux.namespaces.plugins.module_utils.converge import converge, observe
-from ansible_collections.linux.namespaces.plugins.module_utils.creating import create_set, remove_set
+from ansible_collections.linux.namespaces.plugins.module_utils.creating import check_can_create, create_set, remove_set
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
     DEFAULT_SET_TYPES, TYPE_NAMES, sorted_types)
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
     FIXED_OPTIONS, SetOptions, SetState, describe_options, describe_set, effective_options, validate_name,
     validate_options, validate_store_path)
-from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
+from ansible_collections.linux.namespaces.plugins.module_utils.rootless import default_store, open_store
 
 
 def options_from(params):
@@ -303,7 +311,7 @@ class NamespaceModule:
         self.module = module
         self.params = module.params
         self.name = self.params["name"]
-        self.store = Store(self.params["store"])
+        self.store = open_store(self.params["store"])
         self.apply = not module.check_mode
         self.result = {"changed": False, "recovered": False}
 
@@ -361,6 +369,8 @@ class NamespaceModule:
                 live = observe(state)
                 self.result["set"] = describe_set(state, live)
             else:
+                if self.store.rootless:  # the kernel's user namespace policy decides: meet it as the run would
+                    check_can_create(options)
                 self.result["set"] = self._predicted_set(options, live)
             set_diff(self.module, self.result, before={}, after=describe_options(self.name, options, live))
             return
@@ -416,6 +426,10 @@ def main():
         ),
         supports_check_mode=True,
     )
+    try:
+        module.params["store"] = module.params["store"] or default_store()
+    except NamespaceError as exc:
+        fail_from_error(module, exc)
     try:
         validate_name(module.params["name"])
         validate_store_path(module.params["store"])

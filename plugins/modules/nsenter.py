@@ -133,7 +133,8 @@ options:
       - A path or glob pattern. If it does not match, the command is not run. Looked up inside, as O(creates).
     type: str
 notes:
-  - Entering namespaces needs root (C(CAP_SYS_ADMIN)).
+  - Entering namespaces needs root (C(CAP_SYS_ADMIN)), except for the user who made a rootless set (see
+    M(linux.namespaces.namespace)), whose user namespace is entered first, so the command runs as root inside.
   - O(creates) and O(removes) are looked up inside the target's mount namespace, since that is where the
     command runs and leaves its files; M(ansible.builtin.command) looks them up on the host.
 seealso:
@@ -261,7 +262,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.enter import LARG
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPE_NAMES
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import validate_name
-from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
+from ansible_collections.linux.namespaces.plugins.module_utils.rootless import open_store
 from ansible_collections.linux.namespaces.plugins.module_utils.targets import resolve_target
 
 
@@ -368,7 +369,8 @@ def main():
         if params["name"] is not None:
             validate_name(params["name"])
         target = resolve_target(name=params["name"], pid=params["pid"], paths=params["paths"],
-                                types=params["types"], store=Store(params["store"]))
+                                types=params["types"],
+                                store=open_store(params["store"]) if params["name"] is not None else None)
     except NamespaceError as exc:
         fail_from_error(module, exc, **result)
     except ValueError as exc:

@@ -162,7 +162,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils._module import (
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import CLONE_NEWNET
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import validate_name
-from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
+from ansible_collections.linux.namespaces.plugins.module_utils.rootless import default_store, open_store
 
 try:
     from pyroute2 import IPRoute, NetlinkError, NetNS
@@ -265,7 +265,7 @@ class VethModule:
         if self.params["netns_path"]:
             path = self.params["netns_path"]
             return path if os.path.exists(path) else None
-        store = Store(self.params["store"])
+        store = open_store(self.params["store"])
         state = store.load(self.params["namespace"])
         if state is None:
             return None
@@ -436,6 +436,8 @@ def main():
     if shared:
         module.fail_json(msg="address %s is given for both ends" % ", ".join(shared))
     try:
+        if params["namespace"] is not None:
+            params["store"] = params["store"] or default_store()
         result = VethModule(module).run()
     except NamespaceError as exc:
         fail_from_error(module, exc)

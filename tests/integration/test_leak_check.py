@@ -59,6 +59,10 @@ LEAKS = {
          '    time.sleep(0.01)'],
         'left behind: process {detail} ',
     ),
+    'user': (
+        ['subprocess.run(["useradd", "--no-create-home", prefix + "u"], check=True)'],
+        'left behind: user {prefix}u',
+    ),
     'ipc key': (
         ['record.write_text("%s %d" % (prefix, ipc_key(3)))',
          'assert ctypes.CDLL(None).msgget(ipc_key(3), 0o1600) >= 0  # IPC_CREAT | 0600'],
@@ -98,6 +102,8 @@ def remove_leak(kind: str, record: pathlib.Path) -> None:
         subprocess.run(['ip', 'netns', 'del', inner_prefix + 'n'], stderr=subprocess.DEVNULL, check=False)
     elif kind == 'holder process' and detail is not None:
         stop_holder(detail, HOLDER_COMM_PREFIX + inner_prefix)
+    elif kind == 'user':
+        subprocess.run(['userdel', '--force', inner_prefix + 'u'], stderr=subprocess.DEVNULL, check=False)
     elif kind == 'ipc key' and detail is not None:
         subprocess.run(['ipcrm', '--queue-key', str(detail)], stderr=subprocess.DEVNULL, check=False)
 
