@@ -22,7 +22,7 @@ import errno
 import os
 
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import CHILDREN_ONLY_TYPES, ENTER_ORDER
-from ansible_collections.linux.namespaces.plugins.module_utils.setstate import STATE_FILE, STATE_SCHEMA
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import DEFAULT_STORE, STATE_FILE, STATE_SCHEMA
 from ansible_collections.linux.namespaces.plugins.module_utils.syscalls import PR_SET_DUMPABLE, PR_SET_PDEATHSIG
 
 PROGRAM = "linux.namespaces.nsenter"
@@ -82,7 +82,11 @@ def set_files(target: dict) -> dict:
     quick way does not apply (a reason the full program gives)."""
     if set(target) - {"name", "store", "types"}:
         raise ValueError("not a set")
-    name, store, wanted = target["name"], target["store"], target.get("types")
+    name, store, wanted = target["name"], target.get("store"), target.get("types")
+    if store is None:
+        if os.geteuid() != 0:
+            raise ValueError("an ordinary user's default store")  # rootless.default_store() finds it
+        store = DEFAULT_STORE
     # The controller validated name and store; here they only must not lead out of the store.
     if "/" in name or name in ("", ".", "..") or "\x00" in name + store or not store.startswith("/"):
         raise ValueError("not a set name")

@@ -43,3 +43,17 @@ def test_other_targets_and_names_leading_out_of_the_store_are_not_entered_here(t
 def test_a_set_that_does_not_exist_is_left_to_the_full_program(tmp_path):
     with pytest.raises(FileNotFoundError):
         enter_quick.set_files({"name": "web", "store": str(tmp_path)})
+
+
+def test_without_a_store_root_enters_the_default_store(tmp_path, monkeypatch):
+    monkeypatch.setattr(enter_quick, "DEFAULT_STORE", str(tmp_path))
+    monkeypatch.setattr(enter_quick.os, "geteuid", lambda: 0)
+    with pytest.raises(FileNotFoundError) as raised:
+        enter_quick.set_files({"name": "web", "store": None})
+    assert raised.value.filename.startswith(str(tmp_path / "web") + "/")
+
+
+def test_without_a_store_an_ordinary_user_is_left_to_the_full_program(monkeypatch):
+    monkeypatch.setattr(enter_quick.os, "geteuid", lambda: 1000)
+    with pytest.raises(ValueError):
+        enter_quick.set_files({"name": "web", "store": None})
