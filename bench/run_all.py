@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from bench import readme_table
 from bench.common import REPO, RESULTS
 from bench.environment import describe
-from bench.gather import from_conformance, from_info
+from bench.gather import from_info
 from bench.results_md import render
 from tests.fleet import run_prefix
 from tests.fleet.ssh_hosts import unwind_on_signals
@@ -48,7 +48,7 @@ BENCHMARKS: Tuple[Tuple[str, str, List[str], List[str]], ...] = (
     ("conformance", "bench.bench_conformance", ["--sizes", "5,20,50", "--repeats", "1"],
      ["--sizes", "2", "--repeats", "1"]),
 )
-GATHER = {"info": from_info, "conformance": from_conformance}
+GATHER = {"info": from_info}
 
 
 def run_one(module: str, arguments: Sequence[str], env: Dict[str, str]) -> int:

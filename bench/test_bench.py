@@ -34,7 +34,7 @@ REQUIRED_RATIOS = [
     "scale.list.namespace_info/lsns", "scale.create.last/first", "scale.enter.last/first", "scale.remove.last/first",
     "info.persisted.core/lsns",
     "audit.%d" % QUICK_FLEET,
-    "conformance.playbook-%d-bridge/direct-%d-bridge" % (QUICK_FLEET, QUICK_FLEET),
+    "conformance.%d.playbook/direct" % QUICK_FLEET, "conformance.%d.per-host/local" % QUICK_FLEET,
 ]
 
 
