@@ -3,56 +3,13 @@ anchors, each goal met or not and, where not, what the time is made of."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from bench.explain import why
 from bench.measure import spread
 
 TABLE_START = "<!-- bench-table:start -->"
 TABLE_END = "<!-- bench-table:end -->"
-
-# Where the time goes when a goal is missed: the in-process paths were profiled with cProfile (lifecycle, enter,
-# removal with a PID namespace); the others say they were not. First match wins.
-WHY: Tuple[Tuple[str, str], ...] = (
-    (r"^lifecycle\.remove-pid", "Store.remove waits for the holder twice: the pidfd poll returns as soon as it "
-     "exits, then `_wait_reaped` sleeps in 10 ms steps (up to 2 s) until /proc/PID is gone, that is until the "
-     "host's init has reaped it; cProfile: 1.1 of 1.14 s of a removal in `time.sleep`. The C floor does not wait "
-     "for the reaping."),
-    (r"^lifecycle\.default\.(remove|cycle)", "The removal of a set with a PID namespace waits until the host's "
-     "init has reaped the holder (`_wait_reaped`, 10 ms sleeps, up to 2 s): most of the time is that sleep."),
-    (r"^lifecycle\..*collection/", "Per set the collection forks a creator from a Python process whose memory "
-     "is larger than the floor's (fork alone is 1-3 ms here), waits for it over pipes, writes state.json twice "
-     "(json + rename), takes the store's flock and parses /proc/self/mountinfo 5 times (to find the store "
-     "mount), and unmounts each file separately; the floor is one small C process doing the syscalls only."),
-    (r"^enter\.module_utils", "cProfile of `run_command`: the parent waits for the child's report after "
-     "setns (most of the time: the child's setns into 7 namespaces, its fork for pid/time and exec), forks a "
-     "Python process (~8 ms under load, vs ~1 ms for a small C process), parses /proc/self/mountinfo to find the "
-     "store and loads state.json (~3 ms), and relays output through a selector loop."),
-    (r"^enter\.become-program", "The entering program decompresses and compiles about 97 KB of source on "
-     "every task before it enters; the bare Python start is the floor (issue 15)."),
-    (r"^tasks\..*/ping", "Not profiled. A module task pays what ping pays (Ansible's start-up, AnsiballZ packing and a "
-     "Python start on the target) plus packing the collection's module_utils into the module's payload and "
-     "importing them on the target; the namespace work itself is milliseconds."),
-    (r"^tasks\..*/command", "Not profiled. The command module's payload is smaller than the collection module's (which "
-     "carries its module_utils), and both pay the same Ansible start-up; the util-linux command itself costs "
-     "about 2 ms."),
-    (r"^scale\..*last/first", "Every create, enter and remove reads and parses /proc/self/mountinfo afresh, "
-     "several times per call (a Store without a mount snapshot: `is_mounted` -> `topmost` -> `read_mountinfo`), "
-     "and the table grows by 3 lines per set: creation slows from the first hundred to the last, and removal, "
-     "which starts with all the mounts present, speeds up as the sets go."),
-    (r"^scale\.list", "Not profiled. namespace_info parses mountinfo once, then for each set loads state.json, "
-     "stats each namespace file, the holder and the /run/netns link to report the set's health: about ten file "
-     "operations per set that lsns, which does not see the sets, never makes."),
-    (r"^audit\.", "Not profiled. audit.yml runs more than the setup module per host (the namespace_facts probes, the report "
-     "on the controller); on 2 CPUs the hosts' Python processes share the same cores."),
-)
-
-
-def why(ratio_id: str) -> str:
-    for pattern, text in WHY:
-        if re.search(pattern, ratio_id):
-            return text
-    return "not analysed yet"
 
 
 def is_headline(entry: Dict[str, Any]) -> bool:
@@ -77,7 +34,7 @@ def evaluate(ratios: Sequence[Dict[str, Any]], stats: Dict[str, Dict[str, float]
         else:
             verdict = "met" if value <= entry["goal"] else "not met"
         evaluated.append(dict(entry, value=value, verdict=verdict,
-                              why=why(entry["id"]) if verdict == "not met" else ""))
+                              why=why(entry, stats) if verdict == "not met" else ""))
     return evaluated
 
 
