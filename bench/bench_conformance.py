@@ -9,8 +9,8 @@ Run as root from the repository root:
 One fleet of the largest size is built (tests/fleet); a smaller size uses its first hosts (--limit, or their
 ssh:// targets). Before a size is measured an ssh control master is opened to each of its hosts, and the
 smallest size is run once unmeasured (the controller's caches, the kit's bundle), so neither is in a figure.
-At each size the playbook and the direct run alternate in a random order, REPEATS times (BIG_REPEATS above 20
-hosts, where one run takes minutes), so both see the same machine load; ratios are of medians. Both run the
+At each size the playbook and the direct run alternate in a random order, REPEATS times (BIG_REPEATS above 10
+hosts, where one run takes a minute or more), so both see the same machine load; ratios are of medians. Both run the
 whole kit (every property, subjects reference and collection) with every host in parallel (-f N,
 --lns-parallel N). SSH sessions are counted per host: every `ssh`, `sftp` and `scp` either starts goes through
 a logging wrapper (tests.fleet.SessionCounter).
@@ -45,7 +45,7 @@ from bench.common import (REPO, ansible_env, benchmark_parser, open_control_mast
 from bench.measure import figure, ratio
 from tests.fleet import Fleet, SessionCounter, next_fleet_prefix
 
-BIG = 20  # sizes above this many hosts are measured --big-repeats times
+BIG = 10  # sizes above this many hosts are measured --big-repeats times (one run takes a minute or more)
 
 
 class Network(typing.NamedTuple):
@@ -181,7 +181,7 @@ def measure(fleet: Fleet, workdir: pathlib.Path, prefix: str, sizes: typing.List
     names = [host.name for host in fleet.hosts]
     runs: typing.Dict[str, typing.List[dict]] = {}
     open_control_masters(bridge.ssh_config, names[:smallest])
-    alternate({"warm-up": measured.local, "warm-up playbook": lambda: measured.playbook(bridge, smallest),
+    alternate({"warm-up playbook": lambda: measured.playbook(bridge, smallest),
                "warm-up direct": lambda: measured.direct(bridge, smallest)}, 1, {})
     for size in sizes:
         open_control_masters(bridge.ssh_config, names[:size])
@@ -251,8 +251,8 @@ def figures_and_ratios(runs: typing.Dict[str, typing.List[dict]], sizes: typing.
 def main() -> int:
     parser = benchmark_parser(__doc__)
     parser.add_argument("--sizes", default="5,20,50", help="fleet sizes (default %(default)s)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each way at 20 hosts or fewer")
-    parser.add_argument("--big-repeats", type=int, default=1, help="runs of each way above 20 hosts")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each way at %d hosts or fewer" % BIG)
+    parser.add_argument("--big-repeats", type=int, default=1, help="runs of each way above %d hosts" % BIG)
     parser.add_argument("--floor", action="store_true", help="also one ssh:// round trip per check, smallest size")
     parser.add_argument("--delay-ms", type=int, default=0, help="also the smallest size through a network that "
                                                                 "delays each way by this many ms (0: not)")

@@ -66,12 +66,17 @@ def render(environment: Dict[str, Any], runs: Sequence[Dict[str, Any]], figures:
     busiest = max([start[0], end[0]] + [run["load_average"][0] for run in runs if run.get("load_average")])
     load = ("Other work shared the machine (1-minute load up to %.0f): the figures are noisy, the ratios less so; "
             "re-run on a quiet machine." % busiest if busiest > 1.0 else "The machine was quiet.")
+    plan = ""
+    if environment.get("planned_seconds"):
+        plan = (" (planned: %d s, under the %d s of issue 15; the repetition counts of each benchmark are its "
+                "arguments under \"Benchmarks run\", its planned seconds beside them)" % (
+                    environment["planned_seconds"], environment["budget_seconds"]))
     lines = [
         "# Benchmark results",
         "",
-        "Written by `make bench` (bench/run_all.py, %s mode) on %s; the run took %.0f s. Every figure is the "
+        "Written by `make bench` (bench/run_all.py, %s mode) on %s; the run took %.0f s%s. Every figure is the "
         "min/median/max of repeated runs interleaved with its anchor's; every ratio is of medians measured in "
-        "the same run." % (environment["mode"], environment["finished"], environment["seconds"]),
+        "the same run." % (environment["mode"], environment["finished"], environment["seconds"], plan),
         "",
         "Load: the 1/5/15-minute load average was %.1f/%.1f/%.1f at the start and %.1f/%.1f/%.1f at the end, on "
         "%s. %s" % (tuple(start) + tuple(end) + (cpus, load)),
@@ -107,13 +112,16 @@ def render(environment: Dict[str, Any], runs: Sequence[Dict[str, Any]], figures:
         s = stats.get(f["id"])
         lines.append("| %s | %d | %s | %s | %s |" % (f["label"], len(f["seconds"]), ms(s and s["min"]),
                                                      ms(s and s["median"]), ms(s and s["max"])))
-    lines += ["", "## Benchmarks run", "", "| benchmark | arguments | seconds | exit | load average when it ended |",
-              "|---|---|---|---|---|"]
+    lines += ["", "## Benchmarks run", "",
+              "| benchmark | arguments | seconds | planned seconds | exit | load average when it ended |",
+              "|---|---|---|---|---|---|"]
     for run in runs:
         load_average = run.get("load_average")
         load_text = "/".join("%.1f" % value for value in load_average) if load_average else "-"
         arguments = " ".join(run["arguments"])
-        lines.append("| %s | `%s` | %.0f | %d | %s |" % (run["name"], arguments, run["seconds"], run["exit"], load_text))
+        planned = run.get("planned_seconds")
+        lines.append("| %s | `%s` | %.0f | %s | %d | %s |" % (run["name"], arguments, run["seconds"],
+                                                          "-" if planned is None else planned, run["exit"], load_text))
     results = {"environment": environment, "runs": list(runs), "findings": list(findings),
                "figures": [dict(id=f["id"], label=f["label"], **stats.get(f["id"], {})) for f in figures],
                "ratios": evaluated}
