@@ -7,8 +7,8 @@ Run as root from the repository root:
 [--delay-ms 25]`.
 
 One fleet of the largest size is built (tests/fleet); a smaller size uses its first hosts (--limit, or their
-ssh:// targets). Before a size is measured an ssh control master is opened to each of its hosts, and the
-smallest size is run once unmeasured (the controller's caches, the kit's bundle), so neither is in a figure.
+ssh:// targets). Before a size is measured an ssh control master is opened to each of its hosts, and the kit
+runs once unmeasured on this host (the controller compiles it), so neither is in a figure.
 At each size the playbook and the direct run alternate in a random order, REPEATS times (BIG_REPEATS above 10
 hosts, where one run takes a minute or more), so both see the same machine load; ratios are of medians. Both run the
 whole kit (every property, subjects reference and collection) with every host in parallel (-f N,
@@ -181,8 +181,7 @@ def measure(fleet: Fleet, workdir: pathlib.Path, prefix: str, sizes: typing.List
     names = [host.name for host in fleet.hosts]
     runs: typing.Dict[str, typing.List[dict]] = {}
     open_control_masters(bridge.ssh_config, names[:smallest])
-    alternate({"warm-up playbook": lambda: measured.playbook(bridge, smallest),
-               "warm-up direct": lambda: measured.direct(bridge, smallest)}, 1, {})
+    measured.local()  # warm-up, not measured: the controller compiles the kit once
     for size in sizes:
         open_control_masters(bridge.ssh_config, names[:size])
         ways = {"playbook %d" % size: lambda size=size: measured.playbook(bridge, size),
