@@ -119,9 +119,9 @@ def render(environment: Dict[str, Any], runs: Sequence[Dict[str, Any]], figures:
         load_average = run.get("load_average")
         load_text = "/".join("%.1f" % value for value in load_average) if load_average else "-"
         arguments = " ".join(run["arguments"])
-        planned = run.get("planned_seconds")
-        lines.append("| %s | `%s` | %.0f | %s | %d | %s |" % (run["name"], arguments, run["seconds"],
-                                                          "-" if planned is None else planned, run["exit"], load_text))
+        planned = "-" if run.get("planned_seconds") is None else str(run["planned_seconds"])
+        lines.append("| %s | `%s` | %.0f | %s | %d | %s |" % (
+            run["name"], arguments, run["seconds"], planned, run["exit"], load_text))
     results = {"environment": environment, "runs": list(runs), "findings": list(findings),
                "figures": [dict(id=f["id"], label=f["label"], **stats.get(f["id"], {})) for f in figures],
                "ratios": evaluated}
