@@ -335,13 +335,14 @@ def shippable_bytecode(source: Path) -> Optional[bytes]:
 
 
 def _site_zip(site: Site) -> bytes:
+    with_bytecode = "%d.%d" % sys.version_info[:2] in site.pythons  # no other Python could use it
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w", zipfile.ZIP_STORED) as archive:  # the tarball compresses it
         for dist in site.shipped().values():
             root = Path(str(dist.locate_file("")))
             for relative in _files(dist):
                 archive.write(str(root / relative), str(relative))
-                bytecode = shippable_bytecode(root / relative) if relative.suffix == ".py" else None
+                bytecode = shippable_bytecode(root / relative) if with_bytecode and relative.suffix == ".py" else None
                 if bytecode is not None:
                     archive.writestr(str(relative.with_suffix(".pyc")), bytecode)
     return data.getvalue()
