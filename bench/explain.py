@@ -53,18 +53,21 @@ def _remove_pid(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
 
 
 def _enter(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
-    ways = ("module_utils", "C-floor", "nsenter--a", "ip-netns-exec", "python-start", "become-program")
+    ways = ("module_utils", "C-floor", "nsenter--a", "ip-netns-exec", "python-start", "python--I--S-start",
+            "become-program")
     medians = dict((way, _ms(stats, "enter." + way)) for way in ways)
-    floor_text = ("in-process (module_utils) %s, the C floor %s (fork, setns into each namespace and exec from a "
-                  "small C process), nsenter -a %s, ip netns exec %s" % (
-                      _show(medians["module_utils"]), _show(medians["C-floor"]), _show(medians["nsenter--a"]),
-                      _show(medians["ip-netns-exec"])))
     if match.group(1) == "become-program":
-        return ("Medians of this run: the become program %s, a bare Python start on the host %s, %s. The Python start "
-                "is the floor the program cannot go under." % (_show(medians["become-program"]),
-                                                               _show(medians["python-start"]), floor_text))
-    return ("Medians of this run: %s. What the in-process path costs above the C floor is its own: a fork of the "
-            "Python process, reading the set's state, relaying the output." % floor_text)
+        return ("Medians of this run: the become program %s; the Python start it pays, `-I -S`, %s; a bare Python "
+                "start (the goal's anchor) %s; nsenter -a %s. Beyond its Python start the program forks for the pid "
+                "and time namespaces and execs the command." % (
+                    _show(medians["become-program"]), _show(medians["python--I--S-start"]),
+                    _show(medians["python-start"]), _show(medians["nsenter--a"])))
+    return ("Medians of this run: in-process (module_utils) %s, nsenter -a %s, ip netns exec %s, the C floor %s (fork, "
+            "setns into each namespace and exec from a small C process). The command must die with its caller, which "
+            "Python sets only through subprocess's preexec_fn: subprocess then forks the whole Python process instead "
+            "of using vfork, the cost above nsenter -a." % (
+                _show(medians["module_utils"]), _show(medians["nsenter--a"]), _show(medians["ip-netns-exec"]),
+                _show(medians["C-floor"])))
 
 
 def _task(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
