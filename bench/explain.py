@@ -58,8 +58,8 @@ def _enter(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
     medians = dict((way, _ms(stats, "enter." + way)) for way in ways)
     if match.group(1) == "become-program":
         return ("Medians of this run: the become program %s; the Python start it pays, `-I -S`, %s; a bare Python "
-                "start (the goal's anchor) %s; nsenter -a %s. Beyond its Python start the program forks for the pid "
-                "and time namespaces and execs the command." % (
+                "start (the goal's anchor) %s; nsenter -a %s. Beyond its Python start the program imports ctypes, "
+                "forks for the pid and time namespaces and execs the command." % (
                     _show(medians["become-program"]), _show(medians["python--I--S-start"]),
                     _show(medians["python-start"]), _show(medians["nsenter--a"])))
     return ("Medians of this run: in-process (module_utils) %s, nsenter -a %s, ip netns exec %s, the C floor %s (fork, "
