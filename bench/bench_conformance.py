@@ -1,27 +1,34 @@
-"""The whole conformance kit: on this host (local://), over 5 and 20 SSH hosts with compat_report.yml (the
-role runs the kit on each host itself), and over the same 5 hosts with testinfra's ssh:// backend driving
-the kit from here; wall times and SSH round trips per host, side by side in one run.
+"""compat_report.yml (the conformance role runs the kit on each host) against the kit run from here over
+testinfra's ssh:// backend, over 5, 20 and 50 SSH test hosts: wall time, cost per host, SSH sessions per host;
+and the kit on this host (local://) as the cost of one host alone.
 
 Run as root from the repository root:
-`.venv/bin/python -m bench.bench_conformance [--repeats N] [--sizes 5,20] [--delay-ms 25]`.
+`.venv/bin/python -m bench.bench_conformance [--sizes 5,20,50] [--repeats 3] [--big-repeats 1] [--floor]
+[--delay-ms 25]`.
 
-One fleet of the largest size is built (tests/fleet); smaller sizes use its first hosts (--limit). Round
-trips are counted as SSH sessions: every `ssh`, `sftp` and `scp` process Ansible or testinfra starts goes
-through a logging wrapper put first on PATH, and is attributed to the host it names; over ControlMaster
-each session is at least one exchange with the host. As the counterfactual, one round trip per check is
-measured too (the floor of that design: as many `true` commands over testinfra's ssh:// backend as the
-kit has results per host). The fleet's bridge has next to no latency, so the smallest size is measured a
-second time through a ProxyCommand that delays each way by --delay-ms (bench/ssh_delay.py), a network with
-a round-trip time. Round 0 warms up and is not counted. Prints a table and ratios of medians, writes
-bench/results/conformance-*.json; asserts nothing about time.
+One fleet of the largest size is built (tests/fleet); a smaller size uses its first hosts (--limit, or their
+ssh:// targets). Before a size is measured an ssh control master is opened to each of its hosts, and the kit
+runs once unmeasured on this host (the controller compiles it), so neither is in a figure.
+At each size the playbook and the direct run alternate in a random order, REPEATS times (BIG_REPEATS above 10
+hosts, where one run takes a minute or more), so both see the same machine load; ratios are of medians. Both run the
+whole kit (every property, subjects reference and collection) with every host in parallel (-f N,
+--lns-parallel N). SSH sessions are counted per host: every `ssh`, `sftp` and `scp` either starts goes through
+a logging wrapper (tests.fleet.SessionCounter).
+
+Two more measurements, off unless asked for: --floor, at the smallest size, one round trip per check (as many
+`true` commands over testinfra's ssh:// backend as the kit has results per host: the design the kit avoids);
+--delay-ms N, the smallest size again through a ProxyCommand that delays each way by N ms (bench/ssh_delay.py),
+a network with a round-trip time (the fleet's bridge has next to none).
+
+Writes bench/results/conformance-*.json (figures, ratios, findings: bench/measure.py); asserts nothing about time.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import pathlib
+import random
 import shutil
 import statistics
 import subprocess
@@ -33,8 +40,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import testinfra
 
-from bench.common import REPO, ansible_env, write_results
-from tests.fleet import Fleet, SessionCounter, random_prefix
+from bench.common import (REPO, ansible_env, benchmark_parser, open_control_masters, start_as_root, timed,
+                          write_results)
+from bench.measure import figure, ratio
+from tests.fleet import Fleet, SessionCounter, next_fleet_prefix
+
+BIG = 10  # sizes above this many hosts are measured --big-repeats times (one run takes a minute or more)
 
 
 class Network(typing.NamedTuple):
@@ -69,16 +80,6 @@ def close(network: Network, fleet: Fleet) -> None:
         shutil.rmtree(network.control_dir, ignore_errors=True)
 
 
-def timed(command: list, env: dict, ok_codes=(0,)) -> float:
-    start = time.perf_counter()
-    completed = subprocess.run(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               universal_newlines=True, check=False)
-    elapsed = time.perf_counter() - start
-    if completed.returncode not in ok_codes:
-        raise SystemExit("failed (%d): %s\n%s" % (completed.returncode, " ".join(command), completed.stdout[-4000:]))
-    return elapsed
-
-
 def kit_command(report_dir: pathlib.Path, *target: str) -> list:
     return [sys.executable, "-m", "pytest", str(REPO / "conformance"), *target, "-p", "no:cacheprovider", "-q",
             "--lns-report-dir", str(report_dir)]
@@ -88,133 +89,193 @@ def kit_results(report_dir: pathlib.Path) -> dict:
     return dict((path.stem, json.loads(path.read_text())) for path in report_dir.glob("*.json"))
 
 
-def run_local(workdir: pathlib.Path, prefix: str) -> dict:
-    report_dir = workdir / "local"
-    seconds = timed(kit_command(report_dir, "--hosts=local://"), dict(ansible_env(ANSIBLE_HOST_KEY_CHECKING="false"), LNS_TEST_PREFIX=prefix), (0, 1))
-    result = kit_results(report_dir)["local"]
-    return {"seconds": seconds, "results": len(result["results"]), "kit_round_trips": result["round_trips"]}
+class Runs:
+    """Each way of running the kit over the fleet, timed; what each run makes on the controller is under workdir
+    (TMPDIR too: the role's bundle directory), so an interrupted run leaves nothing outside it."""
+
+    def __init__(self, fleet: Fleet, workdir: pathlib.Path, prefix: str):
+        self.fleet = fleet
+        self.workdir = workdir
+        self.prefix = prefix
+        self.counter = SessionCounter(workdir)
+        self.number = 0
+
+    def env(self, prefix: str) -> dict:
+        return self.counter.env(ansible_env(ANSIBLE_HOST_KEY_CHECKING="false", TMPDIR=str(self.workdir),
+                                            LNS_TEST_PREFIX=prefix))
+
+    def report_dir(self, way: str) -> pathlib.Path:
+        self.number += 1
+        return self.workdir / ("%s-%d" % (way, self.number))
+
+    def local(self) -> dict:
+        report_dir = self.report_dir("local")
+        seconds = timed(kit_command(report_dir, "--hosts=local://"), self.env(self.prefix + "l"), (0, 1))
+        return {"seconds": seconds, "results": len(kit_results(report_dir)["local"]["results"])}
+
+    def playbook(self, network: Network, size: int) -> dict:
+        hosts = self.fleet.hosts[:size]
+        report_dir = self.report_dir("playbook")
+        command = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "linux.namespaces.compat_report",
+                   "-i", str(network.inventory), "--limit", ",".join(host.name for host in hosts), "-f", str(size),
+                   "-e", json.dumps({"conformance_report_dir": str(report_dir),
+                                     "conformance_prefix": self.prefix + "c"})]
+        seconds = timed(command, self.env(self.prefix + "c"))
+        report = json.loads((report_dir / "compat-report.json").read_text())
+        return {"seconds": seconds, "sessions_per_host": self.counter.per_host(hosts), "counts": report["counts"]}
+
+    def direct(self, network: Network, size: int) -> dict:
+        hosts = self.fleet.hosts[:size]
+        report_dir = self.report_dir("direct")
+        command = kit_command(report_dir, "--hosts=" + ",".join("ssh://%s" % host.name for host in hosts),
+                              "--ssh-config=%s" % network.ssh_config, "--lns-parallel=%d" % size)
+        seconds = timed(command, self.env(self.prefix + "d"), (0, 1))
+        results = kit_results(report_dir)
+        return {"seconds": seconds, "sessions_per_host": self.counter.per_host(hosts), "hosts_with_result": len(results),
+                "results_per_host": max(len(doc["results"]) for doc in results.values())}
+
+    def floor(self, network: Network, size: int, checks: int) -> dict:
+        """One ssh:// round trip per check: `true`, `checks` times per host, hosts in parallel."""
+        hosts = self.fleet.hosts[:size]
+        env = self.counter.env(os.environ)
+        saved = dict((key, os.environ.get(key)) for key in ("PATH", "LNS_SSH_LOG"))
+        os.environ.update(PATH=env["PATH"], LNS_SSH_LOG=env["LNS_SSH_LOG"])  # testinfra runs ssh from this process
+        try:
+            targets = [testinfra.get_host("ssh://%s" % host.name, ssh_config=str(network.ssh_config))
+                       for host in hosts]
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=size) as pool:
+                list(pool.map(lambda target: [target.run("true") for _check in range(checks)], targets))
+            seconds = time.perf_counter() - start
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        return {"seconds": seconds, "checks_per_host": checks, "sessions_per_host": self.counter.per_host(hosts)}
 
 
-def run_playbook(fleet: Fleet, network: Network, size: int, counter: SessionCounter, workdir: pathlib.Path,
-                 prefix: str) -> dict:
-    """compat_report.yml: the role ships the kit and runs it on each host with the local backend."""
-    hosts = fleet.hosts[:size]
-    report_dir = workdir / ("reports-%d-%s" % (size, network.name.replace(" ", "")))
-    command = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "linux.namespaces.compat_report",
-               "-i", str(network.inventory), "--limit", ",".join(host.name for host in hosts), "-f", str(size),
-               "-e", json.dumps({"conformance_report_dir": str(report_dir), "conformance_prefix": prefix})]
-    seconds = timed(command, counter.env(ansible_env(ANSIBLE_HOST_KEY_CHECKING="false")))
-    report = json.loads((report_dir / "compat-report.json").read_text())
-    return {"hosts": size, "seconds": seconds, "sessions_per_host": counter.per_host(hosts),
-            "totals": report["totals"], "kernels": [k["kernel"] for k in report["kernels"]]}
+def alternate(ways: typing.Dict[str, typing.Callable[[], dict]], repeats: int,
+              runs: typing.Dict[str, typing.List[dict]]) -> None:
+    """Each way once per repeat, in a fresh random order, appended to runs[way]."""
+    for _repeat in range(repeats):
+        order = list(ways)
+        random.shuffle(order)
+        for way in order:
+            runs.setdefault(way, []).append(ways[way]())
 
 
-def run_direct(fleet: Fleet, network: Network, size: int, counter: SessionCounter, workdir: pathlib.Path,
-               prefix: str) -> dict:
-    """The kit from here over testinfra's ssh:// backend (the collection's set via the ansible command)."""
-    hosts = fleet.hosts[:size]
-    report_dir = workdir / ("direct-%d-%s" % (size, network.name.replace(" ", "")))
-    command = kit_command(report_dir, "--hosts=" + ",".join("ssh://%s" % host.name for host in hosts),
-                          "--ssh-config=%s" % network.ssh_config, "--lns-parallel=%d" % size)
-    seconds = timed(command, counter.env(dict(ansible_env(ANSIBLE_HOST_KEY_CHECKING="false"), LNS_TEST_PREFIX=prefix)), (0, 1))
-    results = kit_results(report_dir)
-    return {"hosts": size, "seconds": seconds, "sessions_per_host": counter.per_host(hosts),
-            "kit_round_trips": dict((name, doc["round_trips"]) for name, doc in sorted(results.items())),
-            "results_per_host": max(len(doc["results"]) for doc in results.values())}
-
-
-def run_floor(fleet: Fleet, network: Network, size: int, checks: int, counter: SessionCounter) -> dict:
-    """One ssh:// round trip per check: `true`, `checks` times per host, hosts in parallel."""
-    hosts = fleet.hosts[:size]
-    env = counter.env(os.environ)
-    saved = dict((key, os.environ.get(key)) for key in ("PATH", "LNS_SSH_LOG"))
-    os.environ.update(PATH=env["PATH"], LNS_SSH_LOG=env["LNS_SSH_LOG"])  # testinfra runs ssh from this process
-    try:
-        targets = [testinfra.get_host("ssh://%s" % host.name, ssh_config=str(network.ssh_config)) for host in hosts]
-        start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=size) as pool:
-            list(pool.map(lambda target: [target.run("true") for _check in range(checks)], targets))
-        seconds = time.perf_counter() - start
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return {"hosts": size, "checks_per_host": checks, "seconds": seconds, "sessions_per_host": counter.per_host(hosts)}
-
-
-def measure_round(fleet: Fleet, networks: list, sizes: list, counter: SessionCounter, run_dir: pathlib.Path,
-                  prefix: str) -> dict:
-    """Every method once: local, then per network the playbook, the direct kit and the floor."""
-    measured = {"kit, local:// on this machine": run_local(run_dir, prefix + "l")}
-    for network in networks:
-        for size in sizes if network is networks[0] else sizes[:1]:
-            measured["playbook %d, %s" % (size, network.name)] = run_playbook(
-                fleet, network, size, counter, run_dir, prefix + "c")
-        direct = run_direct(fleet, network, sizes[0], counter, run_dir, prefix + "d")
-        measured["direct %d, %s" % (sizes[0], network.name)] = direct
-        measured["floor %d, %s" % (sizes[0], network.name)] = run_floor(
-            fleet, network, sizes[0], direct["results_per_host"], counter)
-    return measured
-
-
-def spread(per_host: dict) -> str:
+def spread(per_host: typing.Dict[str, int]) -> str:
     values = sorted(per_host.values())
     return str(values[0]) if values[0] == values[-1] else "%d-%d" % (values[0], values[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--sizes", default="5,20", help="fleet sizes for compat_report.yml; the first one also "
-                                                        "for the direct ssh:// run, the floor and the delayed network")
-    parser.add_argument("--delay-ms", type=int, default=25, help="added each way on the delayed network")
-    args = parser.parse_args()
+def measure(fleet: Fleet, workdir: pathlib.Path, prefix: str, sizes: typing.List[int], repeats: int,
+            big_repeats: int, with_floor: bool, delay_ms: int) -> typing.Dict[str, typing.List[dict]]:
+    """Every way's runs by name: "local", "playbook N", "direct N", and "floor N", "playbook N, rtt M ms",
+    "direct N, rtt M ms" when asked for."""
+    bridge = Network("bridge", fleet.ssh_config_path, fleet.inventory_path)
+    measured = Runs(fleet, workdir, prefix)
+    smallest = sizes[0]
+    names = [host.name for host in fleet.hosts]
+    runs: typing.Dict[str, typing.List[dict]] = {}
+    open_control_masters(bridge.ssh_config, names[:smallest])
+    measured.local()  # warm-up, not measured: the controller compiles the kit once
+    for size in sizes:
+        open_control_masters(bridge.ssh_config, names[:size])
+        ways = {"playbook %d" % size: lambda size=size: measured.playbook(bridge, size),
+                "direct %d" % size: lambda size=size: measured.direct(bridge, size)}
+        if size == smallest:
+            ways["local"] = measured.local
+        alternate(ways, repeats if size <= BIG else big_repeats, runs)
+    if with_floor:
+        checks = runs["direct %d" % smallest][-1]["results_per_host"]
+        alternate({"floor %d" % smallest: lambda: measured.floor(bridge, smallest, checks)}, repeats, runs)
+    if delay_ms:
+        delayed = delayed_network(fleet, workdir, delay_ms)
+        try:
+            open_control_masters(delayed.ssh_config, names[:smallest])
+            alternate({"playbook %d, %s" % (smallest, delayed.name): lambda: measured.playbook(delayed, smallest),
+                       "direct %d, %s" % (smallest, delayed.name): lambda: measured.direct(delayed, smallest)},
+                      repeats, runs)
+        finally:
+            close(delayed, fleet)
+    return runs
+
+
+def figures_and_ratios(runs: typing.Dict[str, typing.List[dict]], sizes: typing.List[int],
+                       delay_ms: int) -> typing.Tuple[list, list, list]:
+    figures = [figure("conformance.local", "the kit on this host (local://)", [r["seconds"] for r in runs["local"]])]
+    ratios, findings = [], []
+    for size in sizes:
+        for way, label in (("playbook", "compat_report.yml over %d hosts (the kit on each host)"),
+                           ("direct", "the kit from here over testinfra ssh://, %d hosts")):
+            values = [run["seconds"] for run in runs["%s %d" % (way, size)]]
+            figures.append(figure("conformance.%d.%s" % (size, way), label % size, values))
+            figures.append(figure("conformance.%d.%s.per-host" % (size, way), (label % size) + ", per host",
+                                  [value / size for value in values]))
+        ratios.append(ratio("conformance.%d.playbook/direct" % size,
+                            "%d hosts: compat_report.yml / the kit over testinfra ssh:// from here" % size,
+                            "conformance.%d.playbook" % size, "conformance.%d.direct" % size))
+        ratios.append(ratio("conformance.%d.per-host/local" % size,
+                            "%d hosts: compat_report.yml per host / the kit on this host alone" % size,
+                            "conformance.%d.playbook.per-host" % size, "conformance.local"))
+        playbook, direct = runs["playbook %d" % size][-1], runs["direct %d" % size][-1]
+        counts = playbook["counts"]
+        findings.append("compat_report.yml over %d hosts: %s PASS, %s FAIL, %s SKIP, %s hosts without a result; ssh "
+                        "sessions per host: %s (playbook), %s (the kit over ssh://, %d of %d hosts with a result)" % (
+                            size, counts["PASS"], counts["FAIL"], counts["SKIP"], counts["without_result"],
+                            spread(playbook["sessions_per_host"]), spread(direct["sessions_per_host"]),
+                            direct["hosts_with_result"], size))
+    smallest = sizes[0]
+    if "floor %d" % smallest in runs:
+        floor = runs["floor %d" % smallest]
+        figures.append(figure("conformance.%d.floor" % smallest, "one ssh:// round trip per check (%d per host), %d "
+                              "hosts" % (floor[-1]["checks_per_host"], smallest), [r["seconds"] for r in floor]))
+        ratios.append(ratio("conformance.%d.playbook/floor" % smallest, "%d hosts: compat_report.yml / one ssh:// "
+                            "round trip per check" % smallest, "conformance.%d.playbook" % smallest,
+                            "conformance.%d.floor" % smallest))
+    if delay_ms:
+        rtt = "rtt %d ms" % (2 * delay_ms)
+        for way in ("playbook", "direct"):
+            figures.append(figure("conformance.%d.%s.rtt" % (smallest, way), "%s over %d hosts, %s" % (
+                way, smallest, rtt), [r["seconds"] for r in runs["%s %d, %s" % (way, smallest, rtt)]]))
+        ratios.append(ratio("conformance.%d.playbook/direct.rtt" % smallest, "%d hosts, %s: compat_report.yml / "
+                            "the kit over testinfra ssh://" % (smallest, rtt), "conformance.%d.playbook.rtt" % smallest,
+                            "conformance.%d.direct.rtt" % smallest))
+    return figures, ratios, findings
+
+
+def main() -> int:
+    parser = benchmark_parser(__doc__)
+    parser.add_argument("--sizes", default="5,20,50", help="fleet sizes (default %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each way at %d hosts or fewer" % BIG)
+    parser.add_argument("--big-repeats", type=int, default=1, help="runs of each way above %d hosts" % BIG)
+    parser.add_argument("--floor", action="store_true", help="also one ssh:// round trip per check, smallest size")
+    parser.add_argument("--delay-ms", type=int, default=0, help="also the smallest size through a network that "
+                                                                "delays each way by this many ms (0: not)")
+    args, prefix = start_as_root(parser)
     sizes = sorted(int(size) for size in args.sizes.split(","))
-    prefix = random_prefix("lnsb")
-    runs: dict = {}
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="lns-bench-conformance-") as temporary:
         workdir = pathlib.Path(temporary)
-        counter = SessionCounter(workdir)
         # sshd of 50 hosts starting on 2 busy CPUs needs more than the fleet's default 20 s
-        with Fleet(prefix + "f", max(sizes), workdir, start_timeout=20.0 + max(sizes)) as fleet:
-            networks = [Network("bridge", fleet.ssh_config_path, fleet.inventory_path)]
-            try:
-                networks.append(delayed_network(fleet, workdir, args.delay_ms))
-                for attempt in range(args.repeats + 1):
-                    run_dir = workdir / ("run-%d" % attempt)
-                    run_dir.mkdir()
-                    measured = measure_round(fleet, networks, sizes, counter, run_dir, prefix)
-                    for name, run in measured.items() if attempt else ():
-                        runs.setdefault(name, []).append(run)
-            finally:
-                for network in networks[1:]:
-                    close(network, fleet)
-    median = dict((name, statistics.median(run["seconds"] for run in measured)) for name, measured in runs.items())
-    checks = runs["floor %d, bridge" % sizes[0]][-1]["checks_per_host"]
-    print("%-44s %10s %18s" % ("method (hosts, network)", "wall (s)", "ssh sessions/host"))
-    for name, measured in runs.items():
-        label = name.replace("floor", "floor: 1 ssh:// round trip per check (%d)" % checks, 1)
-        label = label.replace("direct", "kit over testinfra ssh:// from here", 1)
-        label = label.replace("playbook", "compat_report.yml, kit on each host", 1)
-        print("%-62s %8.1f %10s" % (label, median[name], spread(measured[-1].get("sessions_per_host", {"": 0}))))
-    ratios = {}
-    for network in networks:
-        playbook = median["playbook %d, %s" % (sizes[0], network.name)]
-        ratios["playbook/direct (%s)" % network.name] = playbook / median["direct %d, %s" % (sizes[0], network.name)]
-        ratios["playbook/floor (%s)" % network.name] = playbook / median["floor %d, %s" % (sizes[0], network.name)]
-    local = median["kit, local:// on this machine"]
-    ratios["playbook %d/local" % sizes[0]] = median["playbook %d, bridge" % sizes[0]] / local
-    if len(sizes) > 1:
-        ratios["playbook %d/playbook %d" % (sizes[-1], sizes[0])] = (
-            median["playbook %d, bridge" % sizes[-1]] / median["playbook %d, bridge" % sizes[0]])
-    for name, value in ratios.items():
-        print("ratio %-36s %6.2f" % (name, value))
-    write_results("conformance", {"benchmark": "conformance kit: local, compat_report.yml, ssh:// direct, floor",
-                                  "repeats": args.repeats, "delay_ms_each_way": args.delay_ms,
-                                  "median_seconds": median, "ratios": ratios, "runs": runs})
+        with Fleet(next_fleet_prefix(), max(sizes), workdir, start_timeout=20.0 + max(sizes)) as fleet:
+            runs = measure(fleet, workdir, prefix, sizes, args.repeats, args.big_repeats, args.floor,
+                           args.delay_ms)
+    figures, ratios, findings = figures_and_ratios(runs, sizes, args.delay_ms)
+    print("%-72s %5s %9s" % ("way", "runs", "median s"))
+    for entry in figures:
+        print("%-72s %5d %9.2f" % (entry["label"], len(entry["seconds"]), statistics.median(entry["seconds"])))
+    for line in findings:
+        print(line)
+    write_results("conformance", {"benchmark": "compat_report.yml against the kit over ssh://, 5 to 50 hosts",
+                                  "sizes": sizes, "repeats": args.repeats, "big_repeats": args.big_repeats,
+                                  "seconds": time.monotonic() - started, "figures": figures, "ratios": ratios,
+                                  "findings": findings, "runs": runs})
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

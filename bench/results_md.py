@@ -3,60 +3,13 @@ anchors, each goal met or not and, where not, what the time is made of."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from bench.explain import why
 from bench.measure import spread
 
 TABLE_START = "<!-- bench-table:start -->"
 TABLE_END = "<!-- bench-table:end -->"
-
-# Where the time goes when a goal is missed: the in-process paths were profiled with cProfile (lifecycle, enter,
-# removal with a PID namespace); the others say they were not. First match wins.
-WHY: Tuple[Tuple[str, str], ...] = (
-    (r"^lifecycle\.remove-pid", "Store.remove waits for the holder twice: the pidfd poll returns as soon as it "
-     "exits, then `_wait_reaped` sleeps in 10 ms steps (up to 2 s) until /proc/PID is gone, that is until the "
-     "host's init has reaped it; cProfile: 1.1 of 1.14 s of a removal in `time.sleep`. The C floor does not wait "
-     "for the reaping."),
-    (r"^lifecycle\.default\.(remove|cycle)", "The removal of a set with a PID namespace waits until the host's "
-     "init has reaped the holder (`_wait_reaped`, 10 ms sleeps, up to 2 s): most of the time is that sleep."),
-    (r"^lifecycle\..*collection/", "Per set the collection forks a creator from a Python process whose memory "
-     "is larger than the floor's (fork alone is 1-3 ms here), waits for it over pipes, writes state.json twice "
-     "(json + rename), takes the store's flock and parses /proc/self/mountinfo 5 times (to find the store "
-     "mount), and unmounts each file separately; the floor is one small C process doing the syscalls only."),
-    (r"^enter\.module_utils", "run_command joins the set's namespaces from the calling process and starts the "
-     "command with subprocess (plugins/module_utils/visit.py). Measured in-process, interleaved, at load 4 (medians, "
-     "80 rounds): resolve_target 0.8 ms, joining the 7 namespaces and coming back 0.4 ms, subprocess.Popen of `true` "
-     "3.3 ms with the preexec_fn that sets PR_SET_PDEATHSIG against 0.9 ms without it; the whole 4.2 ms against "
-     "2.6 ms for nsenter -a. The command must die with its caller (a tested property) and Python sets that only "
-     "through preexec_fn, which makes subprocess fork the 22 MiB Python process instead of vfork: that fork is the "
-     "floor above nsenter -a (without it the whole would be about 1.8 ms)."),
-    (r"^enter\.become-program", "A healthy set is entered by enter_quick's code (os, ctypes, builtin modules; "
-     "ctypes costs about 3 ms): the rest is the `-I -S` Python start, the fork for pid/time and the exec of `true`. "
-     "The full program travels compressed and is decompressed only for other targets and failures."),
-    (r"^tasks\..*/ping", "Not profiled. A module task pays what ping pays (Ansible's start-up, AnsiballZ packing and a "
-     "Python start on the target) plus packing the collection's module_utils into the module's payload and "
-     "importing them on the target; the namespace work itself is milliseconds."),
-    (r"^tasks\..*/command", "Not profiled. The command module's payload is smaller than the collection module's (which "
-     "carries its module_utils), and both pay the same Ansible start-up; the util-linux command itself costs "
-     "about 2 ms."),
-    (r"^scale\..*last/first", "Every create, enter and remove reads and parses /proc/self/mountinfo afresh, "
-     "several times per call (a Store without a mount snapshot: `is_mounted` -> `topmost` -> `read_mountinfo`), "
-     "and the table grows by 3 lines per set: creation slows from the first hundred to the last, and removal, "
-     "which starts with all the mounts present, speeds up as the sets go."),
-    (r"^scale\.list", "Not profiled. namespace_info parses mountinfo once, then for each set loads state.json, "
-     "stats each namespace file, the holder and the /run/netns link to report the set's health: about ten file "
-     "operations per set that lsns, which does not see the sets, never makes."),
-    (r"^audit\.", "Not profiled. audit.yml runs more than the setup module per host (the namespace_facts probes, the report "
-     "on the controller); on 2 CPUs the hosts' Python processes share the same cores."),
-)
-
-
-def why(ratio_id: str) -> str:
-    for pattern, text in WHY:
-        if re.search(pattern, ratio_id):
-            return text
-    return "not analysed yet"
 
 
 def is_headline(entry: Dict[str, Any]) -> bool:
@@ -81,7 +34,7 @@ def evaluate(ratios: Sequence[Dict[str, Any]], stats: Dict[str, Dict[str, float]
         else:
             verdict = "met" if value <= entry["goal"] else "not met"
         evaluated.append(dict(entry, value=value, verdict=verdict,
-                              why=why(entry["id"]) if verdict == "not met" else ""))
+                              why=why(entry, stats) if verdict == "not met" else ""))
     return evaluated
 
 
@@ -113,12 +66,17 @@ def render(environment: Dict[str, Any], runs: Sequence[Dict[str, Any]], figures:
     busiest = max([start[0], end[0]] + [run["load_average"][0] for run in runs if run.get("load_average")])
     load = ("Other work shared the machine (1-minute load up to %.0f): the figures are noisy, the ratios less so; "
             "re-run on a quiet machine." % busiest if busiest > 1.0 else "The machine was quiet.")
+    plan = ""
+    if environment.get("planned_seconds"):
+        plan = (" (planned: %d s, under the %d s of issue 15; the repetition counts of each benchmark are its "
+                "arguments under \"Benchmarks run\", its planned seconds beside them)" % (
+                    environment["planned_seconds"], environment["budget_seconds"]))
     lines = [
         "# Benchmark results",
         "",
-        "Written by `make bench` (bench/run_all.py, %s mode) on %s; the run took %.0f s. Every figure is the "
+        "Written by `make bench` (bench/run_all.py, %s mode) on %s; the run took %.0f s%s. Every figure is the "
         "min/median/max of repeated runs interleaved with its anchor's; every ratio is of medians measured in "
-        "the same run." % (environment["mode"], environment["finished"], environment["seconds"]),
+        "the same run." % (environment["mode"], environment["finished"], environment["seconds"], plan),
         "",
         "Load: the 1/5/15-minute load average was %.1f/%.1f/%.1f at the start and %.1f/%.1f/%.1f at the end, on "
         "%s. %s" % (tuple(start) + tuple(end) + (cpus, load)),
@@ -154,13 +112,16 @@ def render(environment: Dict[str, Any], runs: Sequence[Dict[str, Any]], figures:
         s = stats.get(f["id"])
         lines.append("| %s | %d | %s | %s | %s |" % (f["label"], len(f["seconds"]), ms(s and s["min"]),
                                                      ms(s and s["median"]), ms(s and s["max"])))
-    lines += ["", "## Benchmarks run", "", "| benchmark | arguments | seconds | exit | load average when it ended |",
-              "|---|---|---|---|---|"]
+    lines += ["", "## Benchmarks run", "",
+              "| benchmark | arguments | seconds | planned seconds | exit | load average when it ended |",
+              "|---|---|---|---|---|---|"]
     for run in runs:
         load_average = run.get("load_average")
         load_text = "/".join("%.1f" % value for value in load_average) if load_average else "-"
         arguments = " ".join(run["arguments"])
-        lines.append("| %s | `%s` | %.0f | %d | %s |" % (run["name"], arguments, run["seconds"], run["exit"], load_text))
+        planned = "-" if run.get("planned_seconds") is None else str(run["planned_seconds"])
+        lines.append("| %s | `%s` | %.0f | %s | %d | %s |" % (
+            run["name"], arguments, run["seconds"], planned, run["exit"], load_text))
     results = {"environment": environment, "runs": list(runs), "findings": list(findings),
                "figures": [dict(id=f["id"], label=f["label"], **stats.get(f["id"], {})) for f in figures],
                "ratios": evaluated}

@@ -7,7 +7,10 @@ Controller side only. The tarball holds the kit (`kit/conformance/`), one site z
 Pythons (the pure-Python distributions the kit runs with there: pytest-testinfra, pytest and what they
 require on those Pythons; Python imports them from the zip without unpacking it), and `bundle.json`. A
 host runs it with `PYTHONPATH=DIR/SITE:DIR/kit python3 -m pytest DIR/kit/conformance --hosts=local://`,
-SITE being the zip that `site_for` names for its Python.
+SITE being the zip that `site_for` names for its Python. Beside each module the controller's own Python has
+compiled (its fresh `__pycache__` file), a site zip holds that bytecode as an unchecked hash-based `.pyc`
+(PEP 552): a host Python of the same version imports it without compiling pytest and testinfra afresh on
+every run (the role runs Python there with PYTHONDONTWRITEBYTECODE), another version compiles the source.
 
 Sites, in the order a host Python is given one (the first that serves it):
 1. the controller's distributions: its Python's sys.path, or the given search path;
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import importlib.util
 import io
 import json
 import os
@@ -313,13 +317,34 @@ def _files(dist: importlib.metadata.Distribution) -> List[Path]:
             if not str(entry).startswith("..") and not SKIPPED_PARTS & set(Path(str(entry)).parts)]
 
 
+def shippable_bytecode(source: Path) -> Optional[bytes]:
+    """The controller's bytecode of source as an unchecked hash-based .pyc, which zipimport takes without comparing
+    times; None when the controller has not compiled it, or compiled an older version of it."""
+    try:
+        cached = Path(importlib.util.cache_from_source(str(source))).read_bytes()
+        status = source.stat()
+    except (OSError, NotImplementedError):
+        return None
+    header_fresh = (cached[:4] == importlib.util.MAGIC_NUMBER and cached[4:8] == bytes(4)  # timestamp-based
+                    and int.from_bytes(cached[8:12], "little") == int(status.st_mtime) & 0xFFFFFFFF
+                    and int.from_bytes(cached[12:16], "little") == status.st_size & 0xFFFFFFFF)
+    if not header_fresh:
+        return None
+    unchecked_hash = (1).to_bytes(4, "little")  # PEP 552 flags: hash-based, source not checked
+    return cached[:4] + unchecked_hash + importlib.util.source_hash(source.read_bytes()) + cached[16:]
+
+
 def _site_zip(site: Site) -> bytes:
+    with_bytecode = "%d.%d" % sys.version_info[:2] in site.pythons  # no other Python could use it
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w", zipfile.ZIP_STORED) as archive:  # the tarball compresses it
         for dist in site.shipped().values():
             root = Path(str(dist.locate_file("")))
             for relative in _files(dist):
                 archive.write(str(root / relative), str(relative))
+                bytecode = shippable_bytecode(root / relative) if with_bytecode and relative.suffix == ".py" else None
+                if bytecode is not None:
+                    archive.writestr(str(relative.with_suffix(".pyc")), bytecode)
     return data.getvalue()
 
 

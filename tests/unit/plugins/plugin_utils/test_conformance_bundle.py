@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 import json
+import py_compile
 import sys
 import tarfile
 import zipfile
+import zipimport
 from pathlib import Path
 
 import pytest
@@ -244,3 +246,26 @@ def test_refuses_compiled_distributions(site, tmp_path):
         "Metadata-Version: 2.1\nName: pytest\nVersion: 9.2.0\nRequires-Dist: iniconfig\n")
     with pytest.raises(conformance_bundle.BundleError, match="iniconfig 2.3.1 is not a pure-Python distribution"):
         conformance_bundle.build_bundle(str(tmp_path / "kit.tar.gz"), [str(site)])
+
+
+def test_a_site_zip_holds_the_controllers_fresh_bytecode_which_this_python_imports_without_compiling(
+        site, pins_file, tmp_path):
+    module = site / "pluggy.py"
+    py_compile.compile(str(module), doraise=True)  # the controller's __pycache__ file, as after an import
+    stale = site / "pytest.py"
+    py_compile.compile(str(stale), doraise=True)
+    stale.write_text("VERSION = 'changed since compiled'\n")
+    cache = tmp_path / "cache"
+    py_compile.compile(str(lay_in_cache(cache, pins_file, "3.8", install_pinned_for_38) / "pluggy.py"), doraise=True)
+    path = tmp_path / "kit.tar.gz"
+    conformance_bundle.build_bundle(str(path), [str(site)], ["3.8", "3.13"], cache, False, pins_path=pins_file)
+    site_zip = tmp_path / "site.zip"
+    with tarfile.open(path) as archive:
+        site_zip.write_bytes(archive.extractfile("site-3.11.zip").read())
+        assert not any(name.endswith(".pyc") for name in  # a site for other Pythons than this one
+                       zipfile.ZipFile(io.BytesIO(archive.extractfile("site-3.8.zip").read())).namelist())
+    names = set(zipfile.ZipFile(site_zip).namelist())
+    assert "pluggy.pyc" in names and "pytest.pyc" not in names and "pytest_testinfra.pyc" not in names
+    importer = zipimport.zipimporter(str(site_zip))
+    assert importer.get_filename("pluggy").endswith("pluggy.pyc")  # the entry it took the code from
+    assert importer.get_filename("pytest").endswith("pytest.py")

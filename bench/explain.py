@@ -1,0 +1,126 @@
+"""Why a goal is not met, in the figures of the run that missed it: for each kind of ratio, the medians of
+the same run that show where the time goes (the steps of the same work, the floor doing the same syscalls,
+the anchor that pays the same start-up). bench/results_md.py asks only for the goals a run did not meet, so
+no explanation outlives the figures it is made of.
+
+An explanation is (pattern on the ratio id, function of the ratio's entry, its regular-expression match and
+the run's statistics by figure id); the first pattern that matches the id is used.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, Optional, Tuple
+
+Stats = Dict[str, Dict[str, float]]
+
+
+def _ms(stats: Stats, figure_id: str) -> Optional[float]:
+    found = stats.get(figure_id)
+    return None if found is None else found["median"] * 1e3
+
+
+def _show(value: Optional[float]) -> str:
+    if value is None:
+        return "not measured"
+    return "%.0f ms" % value if value >= 100 else "%.2f ms" % value
+
+
+def _times(mine: Optional[float], anchor: Optional[float]) -> str:
+    return "%.1fx" % (mine / anchor) if mine is not None and anchor else "-"
+
+
+def _lifecycle(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
+    label, anchor = match.group(1), match.group(3)
+    parts = []
+    for step in ("create", "remove"):
+        mine = _ms(stats, "lifecycle.%s.%s.collection" % (label, step))
+        theirs = _ms(stats, "lifecycle.%s.%s.%s" % (label, step, anchor))
+        parts.append("%s %s against %s (%s)" % (step, _show(mine), _show(theirs), _times(mine, theirs)))
+    floor = {"floor": "The C floor makes the same syscalls from one small C process", "unshare": "unshare is one "
+             "util-linux process", "ip netns": "ip netns is one iproute2 process"}.get(anchor, anchor + " is the anchor")
+    return ("Medians of this run, collection against %s: %s. %s; the collection works from a Python process and "
+            "records the set in its store (state.json, bind mounts)." % (anchor, "; ".join(parts), floor))
+
+
+def _remove_pid(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
+    values = dict((way, (_ms(stats, "lifecycle.default.remove.%s" % way),
+                         _ms(stats, "lifecycle.default-without-pid.remove.%s" % way))) for way in ("collection", "floor"))
+    return ("Medians of this run, removing a set with a PID namespace against one without: collection %s against %s, "
+            "C floor %s against %s. The difference is the wait for the set's holder, PID 1 of the PID namespace, to "
+            "exit once killed." % (_show(values["collection"][0]), _show(values["collection"][1]),
+                                   _show(values["floor"][0]), _show(values["floor"][1])))
+
+
+def _enter(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
+    ways = ("module_utils", "C-floor", "nsenter--a", "ip-netns-exec", "python-start", "python--I--S-start",
+            "become-program")
+    medians = dict((way, _ms(stats, "enter." + way)) for way in ways)
+    if match.group(1) == "become-program":
+        return ("Medians of this run: the become program %s; the Python start it pays, `-I -S`, %s; a bare Python "
+                "start (the goal's anchor) %s; nsenter -a %s. Beyond its Python start the program imports ctypes, "
+                "forks for the pid and time namespaces and execs the command." % (
+                    _show(medians["become-program"]), _show(medians["python--I--S-start"]),
+                    _show(medians["python-start"]), _show(medians["nsenter--a"])))
+    return ("Medians of this run: in-process (module_utils) %s, nsenter -a %s, ip netns exec %s, the C floor %s (fork, "
+            "setns into each namespace and exec from a small C process). The command must die with its caller, which "
+            "Python sets only through subprocess's preexec_fn: subprocess then forks the whole Python process instead "
+            "of using vfork, the cost above nsenter -a." % (
+                _show(medians["module_utils"]), _show(medians["nsenter--a"]), _show(medians["ip-netns-exec"]),
+                _show(medians["C-floor"])))
+
+
+def _task(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
+    mine, anchor = _ms(stats, entry["numerator"]), _ms(stats, entry["denominator"])
+    ping = _ms(stats, "tasks.ping.task")
+    more = "-" if mine is None or anchor is None else "%.0f ms" % (mine - anchor)
+    return ("Medians of this run: the task %s, its anchor %s (%s more); an ansible.builtin.ping task %s. Every task "
+            "pays Ansible's start-up and a Python start on the target; what a module task pays beyond ping is its "
+            "payload (the collection's module_utils it carries) and its work." % (_show(mine), _show(anchor), more,
+                                                                                  _show(ping)))
+
+
+def _scale_flat(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
+    step = match.group(1)
+    first, last = _ms(stats, "scale.%s.first" % step), _ms(stats, "scale.%s.last" % step)
+    trend = "grows" if first is not None and last is not None and last > first else "shrinks"
+    return ("Medians of this run: %s one set costs %s among the first hundred sets and %s among the last: the cost "
+            "%s with the number of sets on the host (the per-hundred medians are under Findings)." % (
+                step, _show(first), _show(last), trend))
+
+
+def _scale_list(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
+    mine, lsns = _ms(stats, "scale.list.namespace_info"), _ms(stats, "scale.list.lsns")
+    return ("Medians of this run: namespace_info over the sets %s, lsns -J %s. lsns walks /proc and does not see "
+            "sets that are only bind-mounted; namespace_info reads each set of the store (its state and its "
+            "namespace files) to report the set's health." % (_show(mine), _show(lsns)))
+
+
+def _audit(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
+    hosts = int(match.group(1))
+    audit, setup = _ms(stats, "audit.%d.audit" % hosts), _ms(stats, "audit.%d.setup" % hosts)
+    per_host = "-" if audit is None or setup is None else "%.0f ms" % ((audit - setup) / hosts)
+    return ("Medians of this run over %d hosts: audit.yml %s, ansible -m setup %s: %s more per host. audit.yml runs "
+            "its probes on each host beside the facts and writes the report on the controller; all hosts share this "
+            "machine's CPUs." % (hosts, _show(audit), _show(setup), per_host))
+
+
+Explanation = Callable[[Dict[str, Any], re.Match, Stats], str]
+EXPLANATIONS: Tuple[Tuple[str, Explanation], ...] = (
+    (r"^lifecycle\.remove-pid/", _remove_pid),
+    (r"^lifecycle\.([\w-]+)\.(create|remove|cycle)\.collection/(.+)$", _lifecycle),
+    (r"^enter\.(module_utils|become-program)/", _enter),
+    (r"^tasks\.", _task),
+    (r"^scale\.(create|enter|remove)\.last/first$", _scale_flat),
+    (r"^scale\.list\.", _scale_list),
+    (r"^audit\.(\d+)$", _audit),
+)
+
+
+def why(entry: Dict[str, Any], stats: Stats) -> str:
+    """Why the goal of this ratio is not met, in this run's figures."""
+    for pattern, explain in EXPLANATIONS:
+        match = re.search(pattern, entry["id"])
+        if match:
+            return explain(entry, match, stats)
+    return "Not analysed yet: the ratio's figures are under \"Every figure\"."
