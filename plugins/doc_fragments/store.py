@@ -14,6 +14,9 @@ options:
       - Directory of the store of named sets, the same for every module that makes, lists or enters them.
       - M(linux.namespaces.namespace) mounts a private tmpfs there on first use and unmounts it when its
         last set is removed. Must not be a symbolic link.
+      - The directories the module made for the store are removed with it; a directory that was there
+        before stays. A store holds at most 10,000 sets; a set beyond that, or beyond the room of its
+        64 MiB tmpfs, fails with a message that says the store is full.
     type: path
     default: /run/linux-namespaces
 """
