@@ -20,7 +20,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils import mountapi, 
 from ansible_collections.linux.namespaces.plugins.module_utils.binds import bind, link_netns, unbind, unlink_netns
 from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
-from ansible_collections.linux.namespaces.plugins.module_utils.holder import holder_main, stop_holder
+from ansible_collections.linux.namespaces.plugins.module_utils.holder import holder_main, stopping_holder
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import is_mount_point
 from ansible_collections.linux.namespaces.plugins.module_utils.netdev import set_link_up
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPES_BY_NAME, flags_for
@@ -286,12 +286,11 @@ def remove_set(store: Store, name: str, made: Optional[SetState] = None) -> bool
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
                 raise
-    if state.holder_pid:
-        stop_holder(state.holder_pid, state.inodes.get("pid"))
-    unlink_netns(state)
-    for entry in os.listdir(state.path):
-        if entry != STATE_FILE:
-            unbind(os.path.join(state.path, entry))
+    with stopping_holder(state.holder_pid, state.inodes.get("pid")):
+        unlink_netns(state)
+        for entry in os.listdir(state.path):
+            if entry != STATE_FILE:
+                unbind(os.path.join(state.path, entry))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(state.path, STATE_FILE))
     os.rmdir(state.path)

@@ -13,7 +13,7 @@ import errno
 import os
 import select
 import signal
-from typing import Callable, NoReturn, Optional
+from typing import Callable, Iterator, NoReturn, Optional
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel
@@ -56,26 +56,38 @@ def holder_main(name: str, up: Channel, setup: Callable[[], None]) -> NoReturn:
         os._exit(1)
 
 
-def stop_holder(pid: int, pid_inode: Optional[int]) -> None:
-    """SIGKILL the holder (which ends every process of its PID namespace) and wait until it has exited.
+@contextlib.contextmanager
+def stopping_holder(pid: Optional[int], pid_inode: Optional[int]) -> Iterator[None]:
+    """SIGKILL the holder (which ends every process of its PID namespace), run the body, then wait until the
+    holder has exited: the body (unmounting the set's files) overlaps with the kernel's teardown of the
+    holder and its PID namespace (bench/bench_lifecycle.py).
 
     Not until it is reaped: its new parent, the host's init, may take a second to, and a zombie holds
     no namespace (store.holder_alive and the leak checks count it as exited).
     """
-    try:
-        pidfd = syscalls.pidfd_open(pid)
-    except NamespaceError as exc:
-        if exc.errno == errno.ESRCH:
-            return
-        raise
+    pidfd = None
+    if pid:
+        try:
+            pidfd = syscalls.pidfd_open(pid)
+        except NamespaceError as exc:
+            if exc.errno != errno.ESRCH:
+                raise
     try:
         # The pidfd pins this process: the check below cannot be fooled by pid reuse.
-        if pid_inode is not None and process_ns_inode(pid, "pid") != pid_inode:
-            return
-        syscalls.pidfd_send_signal(pidfd, signal.SIGKILL)
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        if not poller.poll(HOLDER_EXIT_TIMEOUT * 1000):
-            raise NamespaceError("holder pid %d did not exit within %.0f s of SIGKILL" % (pid, HOLDER_EXIT_TIMEOUT))
+        if pidfd is not None and (pid_inode is None or process_ns_inode(pid, "pid") == pid_inode):
+            syscalls.pidfd_send_signal(pidfd, signal.SIGKILL)
+        else:
+            pidfd = _closed(pidfd)
+        yield
+        if pidfd is not None:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            if not poller.poll(HOLDER_EXIT_TIMEOUT * 1000):
+                raise NamespaceError("holder pid %d did not exit within %.0f s of SIGKILL" % (pid, HOLDER_EXIT_TIMEOUT))
     finally:
-        os.close(pidfd)
+        _closed(pidfd)
+
+
+def _closed(fd: Optional[int]) -> None:
+    if fd is not None:
+        os.close(fd)
