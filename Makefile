@@ -13,11 +13,16 @@ VENV := $(CURDIR)/.venv
 VENV_READY := $(VENV)/.requirements-installed
 REQUIREMENTS := requirements/controller.txt
 
+# systemd-container (systemd-nspawn, a kit subject) at the installed systemd's version, so that installing it
+# does not upgrade systemd itself.
+SYSTEMD_CONTAINER := systemd-container$(shell v=$$(dpkg-query -W -f='$${Version}' systemd 2>/dev/null) && echo "=$$v")
+
 # Debian packages the tests and the main job use. chromium takes screenshots of the reports;
 # shellcheck lets the sanity test of that name check the shell scripts; sudo lets the become tests
 # log in to fleet hosts as a user who is not root.
 APT_PACKAGES := python3 python3-venv git util-linux mount hostname iproute2 procps psmisc iputils-ping \
-	openssh-server openssh-client sudo shellcheck chromium fonts-dejavu-core bubblewrap runc
+	openssh-server openssh-client sudo shellcheck chromium fonts-dejavu-core bubblewrap runc \
+	$(SYSTEMD_CONTAINER)
 
 # The collection is made visible to Ansible as COLLECTIONS_ROOT/ansible_collections/NS/NAME, a
 # symlink to this repository (galaxy.yml is the one place that names the collection).

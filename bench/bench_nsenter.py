@@ -6,8 +6,11 @@ Every round runs each way once, in turn, so load on the machine weighs on all of
   module_utils        resolve_target + run_command from Python, in this process (fork, setns, exec),
                       through bench/collection_api.py
   C floor             bench/floor/lnsfloor.c built here with cc: lnsfloor enter SETDIR true
-  python start        python3 -I -S -c pass: what the become program pays before it enters
-  become program      the become plugin's entering program: python3 -I -S -c PROGRAM '' TARGET true
+  python start        /usr/bin/python3 -c pass: a bare start of the Python the become plugin runs by
+                      default, as Ansible starts a module's Python (site imported): the goal's anchor
+  python -I -S start  /usr/bin/python3 -I -S -c pass: the start the become program itself pays
+  become program      the become plugin's entering program, run by that Python as the plugin runs it:
+                      /usr/bin/python3 -I -S -c PROGRAM '' TARGET true
   nsenter -a          util-linux: nsenter -t HOLDER -a true
   ip netns exec       iproute2: ip netns exec NAME true (the network namespace only, plus a /sys)
   nsenter module      ansible localhost -m linux.namespaces.nsenter, end to end
@@ -34,6 +37,7 @@ from bench.common import REPO, benchmark_parser, start_as_root, write_results
 from bench.measure import build_floor, figure, ratio
 
 SET_TYPES = ("mnt", "uts", "ipc", "pid", "net", "cgroup", "time")
+HOST_PYTHON = "/usr/bin/python3"  # the become plugin's default become_exe
 
 
 def collections_path(workdir: str) -> str:
@@ -87,8 +91,10 @@ def main() -> int:
 
             fast = {
                 "module_utils": ours_in_process,
-                "python start": lambda: subprocess.run([interpreter, "-I", "-S", "-c", "pass"], **quiet, check=True),
-                "become program": lambda: subprocess.run([interpreter, "-I", "-S", "-c", program, "", json.dumps(
+                "python start": lambda: subprocess.run([HOST_PYTHON, "-c", "pass"], **quiet, check=True),
+                "python -I -S start": lambda: subprocess.run([HOST_PYTHON, "-I", "-S", "-c", "pass"], **quiet,
+                                                             check=True),
+                "become program": lambda: subprocess.run([HOST_PYTHON, "-I", "-S", "-c", program, "", json.dumps(
                     {"name": name, "store": store.root}), "true"], **quiet, check=True),
                 "C floor": lambda: subprocess.run([floor, "enter", state.path, "true"], **quiet, check=True),
                 "nsenter -a": lambda: subprocess.run(["nsenter", "-t", str(state.holder_pid), "-a", "true"], **quiet, check=True),
@@ -117,6 +123,7 @@ def main() -> int:
         "module_utils / C floor": medians["module_utils"] / medians["C floor"],
         "become program / nsenter -a": medians["become program"] / medians["nsenter -a"],
         "become program / python start": medians["become program"] / medians["python start"],
+        "become program / python -I -S start": medians["become program"] / medians["python -I -S start"],
         "nsenter module / command module": medians["nsenter module"] / medians["command module"],
     }
     print("running `true` in the %d namespaces of a set (%s); kernel %s"
@@ -137,7 +144,8 @@ def main() -> int:
     compared = []
     for numerator, denominator in [("module_utils", "nsenter -a"), ("module_utils", "ip netns exec"),
                                    ("module_utils", "C floor"), ("become program", "python start"),
-                                   ("become program", "nsenter -a"), ("nsenter module", "command module")]:
+                                   ("become program", "python -I -S start"), ("become program", "nsenter -a"),
+                                   ("nsenter module", "command module")]:
         goal, goal_text = goals.get((numerator, denominator), (None, ""))
         compared.append(ratio("enter.%s/%s" % (numerator.replace(" ", "-"), denominator.replace(" ", "-")),
                               "enter a set: %s / %s" % (numerator, denominator),

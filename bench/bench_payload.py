@@ -8,7 +8,9 @@ loader is set up once per process):
   modules          for each plugins/modules/*.py, the bytes of this collection's module_utils that
                    ansible-core's own module builder (module_common.recursive_finder) puts in its payload
   become program   the bytes of the become plugin's command line, and the median time to run it (enter a
-                   set made with the tree's own namespace module, exec `true`) against `python3 -I -S -c pass`
+                   set made with the tree's own namespace module, exec `true`) against a bare start of the
+                   same Python, `python3 -c pass` (as Ansible starts a module's Python), and against
+                   `python3 -I -S -c pass` (the start the program itself pays)
 
 Prints a table, writes bench/results/payload-TIMESTAMP.json. Asserts nothing.
 """
@@ -82,13 +84,14 @@ def become_program(collections: str, rounds: int) -> dict:
     subprocess.run(adhoc + [json.dumps({"name": name, "store": store})], env=env, stdout=subprocess.DEVNULL, check=True)
     try:
         # 0.1.0's program takes no become success marker before the set's name; later ones take SET STORE,
-        # then a JSON target (an enter_main that reads JSON).
-        marker = [""] if "main(sys.argv[2:])" in program else []
+        # then a JSON target (an enter_main that reads JSON); the quick program hands sys.argv[1:] on.
+        marker = [""] if "main(sys.argv[2:])" in program or "main(sys.argv[1:], _full_program)" in program else []
         enter_main = Path(collections, COLLECTION, "plugins", "module_utils", "enter_main.py")
         target = ([json.dumps({"name": name, "store": store})] if "json.loads" in enter_main.read_text()
                   else [name, store])
         ways = {"become program": [HOST_PYTHON, "-I", "-S", "-c", program, *marker, *target, "true"],
-                "python start": [HOST_PYTHON, "-I", "-S", "-c", "pass"]}
+                "python start": [HOST_PYTHON, "-c", "pass"],
+                "python -I -S start": [HOST_PYTHON, "-I", "-S", "-c", "pass"]}
         samples: Dict[str, List[float]] = {way: [] for way in ways}
         for unused in range(rounds + 1):  # round 0 warms the caches up
             for way, argv in ways.items():
@@ -128,7 +131,7 @@ def main() -> int:
     for name in modules:
         print("%-22s" % name + "".join("%14s" % t["module_utils_bytes"].get(name, "-") for t in trees))
     print("%-22s" % "become command line" + "".join("%14d" % t["become"]["command_line_bytes"] for t in trees))
-    for way in ("become program", "python start"):
+    for way in ("become program", "python start", "python -I -S start"):
         print("%-22s" % (way + " ms") + "".join("%14.2f" % (t["become"]["median_seconds"][way] * 1000) for t in trees))
     write_results("payload", {"rounds": args.rounds, "host_python": HOST_PYTHON, "trees": trees})
     return 0

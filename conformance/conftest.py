@@ -62,7 +62,8 @@ def pytest_addoption(parser):
     group = parser.getgroup("lns", "linux.namespaces conformance kit")
     group.addoption("--lns-subjects", "--lns-subject", dest="lns_subject", default="reference,collection",
                     help="comma-separated subjects checked beside the kernel: reference (util-linux unshare), "
-                         "collection (the namespace module), bwrap (bubblewrap), runc (an OCI runtime), and "
+                         "collection (the namespace module), bwrap (bubblewrap), runc (an OCI runtime), "
+                         "nspawn (systemd-nspawn), and "
                          "the test-only broken subjects of "
                          "conformance/probes/lib/mutants.py (%s). Default: reference,collection"
                          % ", ".join(BROKEN))

@@ -23,7 +23,9 @@ SUBJECT_MAKERS = {"kernel": "the kit's own probes (no setup under test)",
                   "bwrap": "bubblewrap: bwrap --unshare-all --as-pid-1 --ro-bind / / --proc /proc --dev /dev "
                            "(no time namespace; the host's /sys stays visible)",
                   "runc": "runc with the default config.json of `runc spec` (no cgroup and no time namespace; "
-                          "rootfs of read-only /usr and /etc binds)"}
+                          "rootfs of read-only /usr and /etc binds)",
+                  "nspawn": "systemd-nspawn --register=no --keep-unit --directory=/ --volatile=yes --private-network "
+                            "(no user and no time namespace; a tmpfs root with the host's /usr read-only)"}
 SUBJECT_MAKERS.update((kind, "util-linux unshare, test-only broken subject: %s" % how.description)
                       for kind, how in BROKEN.items())
 PROPERTY_GROUP = re.compile(r"^([A-Z]+)[0-9]+$")

@@ -37,12 +37,21 @@ def test_IPC5_ipc_sysctls_per_namespace(observed):
 
 
 def test_IPC6_objects_destroyed_with_namespace(observed):
-    assert observed["first_queue"] == "OK", "the first queue could not be made: %s" % observed["first_queue"]
-    assert observed["second_while_first_ns_pinned"] == "EMFILE", \
-        "while the first namespace lived a second queue gave %s: the budget does not bind" % (
-            observed["second_while_first_ns_pinned"])
-    assert observed["after_first_ns_died"] == "OK", \
-        "after the namespace died its queue still held the budget: %s" % observed["after_first_ns_died"]
+    kernel, first = observed["kernel"], observed["kernel"]["first"]
+    made = dict((kind, first[kind]) for kind in ("mqueue", "shm_locked", "msg", "sem"))
+    assert set(made.values()) == {"OK"}, "making the objects in the first namespace gave %s" % made
+    for kind, key in kernel["keys"].items():
+        assert key in kernel["listed_through_pin"][kind], \
+            "the pinned namespace does not list its %s of key 0x%08x" % (kind, key)
+    assert kernel["while_first_ns_pinned"] == {"mqueue": "EMFILE", "shm_locked": "ENOMEM"}, \
+        "while the first namespace lived another one got %s: the budgets do not bind" % kernel["while_first_ns_pinned"]
+    assert kernel["after_first_ns_died"] == {"mqueue": "OK", "shm_locked": "OK"}, \
+        "after the namespace died its objects still held their budgets: %s" % kernel["after_first_ns_died"]
+    assert not kernel["dead_ns_held_by"], "the namespace %s, its message queue and semaphore set, live on: %s" % (
+        first["ns"], kernel["dead_ns_held_by"])
+    assert not observed["set"]["beyond_the_set"], \
+        "the set's IPC namespace %s is also held by %s: it and its objects would outlive the set" % (
+            observed["set"]["ns"], "; ".join(observed["set"]["beyond_the_set"]))
 
 
 def test_IPC7_messages_stay_in_their_namespace_queue(observed):

@@ -47,7 +47,10 @@ def test_S6_private_proc_inside_leaves_host_proc(observed, notes):
     notes["host_proc_mounts_as_found"] = observed["host_proc_mounts_before"]
     assert observed["inside_ps"] == observed["expected_inner_pids"], \
         "ps inside lists %s; the namespace's processes are %s" % (observed["inside_ps"], observed["expected_inner_pids"])
-    assert not observed["subject_root_shared"], "the set's root mount is shared: /proc mounts would reach the host"
+    groups, on_host = observed["subject_root_peer_groups"], observed["host_mounts_in_those_groups"]
+    assert not observed["subject_root_shared"], \
+        "the set's root mount is shared (%s; host mounts in that peer group now: %s): a /proc mounted inside " \
+        "propagates to every peer" % (", ".join(groups), ", ".join(on_host) or "none")
     # Exactly the procfs mounts the host had before the set was made (one on a plain host).
     assert observed["host_proc_mounts_after"] == observed["host_proc_mounts_before"], \
         "procfs mounts on the host's /proc: %d as found, %d with the set" % (

@@ -52,3 +52,16 @@ def test_TIME5_bad_offsets_refused(observed):
                 "before_zero": "ERANGE", "past_range": "ERANGE", "valid_afterwards": "OK"}
     wrong = dict((label, got) for label, got in observed["outcomes"].items() if expected.get(label) != got)
     assert not wrong, "timens_offsets writes gave %s; expected %s" % (wrong, expected)
+
+
+def test_TIME6_absolute_timers_honour_offsets(observed):
+    offset, inside = observed["offset"], observed["monotonic_inside"]
+    assert _between(inside - offset, observed["host_monotonic_before"], observed["host_monotonic_after"]), \
+        "CLOCK_MONOTONIC inside is %.3f, the host read %.3f..%.3f: the set's offset %d is not in effect" % (
+            inside, observed["host_monotonic_before"], observed["host_monotonic_after"], offset)
+    for timer in ("timerfd", "clock_nanosleep"):
+        fired = observed[timer]
+        assert fired["fired"], "the absolute %s armed %.2f s ahead did not fire within %d s (%s)" % (
+            timer, observed["delay"], observed["wait"], fired)
+        assert fired["seconds"] >= observed["delay"], "the absolute %s armed %.2f s ahead fired after %.3f s" % (
+            timer, observed["delay"], fired["seconds"])

@@ -1,10 +1,13 @@
 """For the report tests: headless Chromium (screenshots and DOM dumps of self-contained pages), the pixels
 of a screenshot (PNG decoded with the standard library), the cells of a table of a page, the ids and links
-of a page, and the recorded kit results the compatibility report tests render."""
+of a page, the recorded kit results the compatibility report tests render, and a realistic fleet of 20 hosts
+made from them."""
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -12,7 +15,7 @@ import tempfile
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Tuple, Union
 
 import pytest
 
@@ -159,6 +162,59 @@ def recorded_kit_results(directory: Path = COMPAT_FIXTURE) -> Dict[str, dict]:
         document = json.loads(path.read_text())
         results[document["host"]] = document
     return results
+
+
+# Why two hosts of a realistic fleet have no result: Ansible's message for an unreachable host (as in the audit
+# report's tests) and the role's for a host the kit ran on past conformance_timeout.
+NO_ROUTE = "unreachable: Failed to connect to the host via ssh: ssh: connect to host 10.64.0.9 port 22: No route to host"
+CUT_OFF = "Run the kit on the host: async task did not complete within the requested time - 1800s"
+# Numbers of 3 digits or more in an observation: PIDs, inode numbers, IPC keys, clock values, names made with a PID.
+HOST_NUMBER = re.compile(r"(?<![0-9.])[0-9]{3,}(?![0-9.])")
+
+
+def _as_host(document: dict, name: str, position: int) -> dict:
+    """The recorded result as another host on the same kernel would give it: its own name, and its own host name,
+    kit prefix, PIDs, inode numbers and the like inside every observation."""
+    document = copy.deepcopy(document)
+    hostname, prefix = document["caller"]["hostname"], document["prefix"]
+    own_prefix = "lnsc%04dk" % position
+    document.update(host=name, prefix=own_prefix)
+    document["caller"]["hostname"] = name
+    for entry in document["results"]:
+        # The names first, out of the numbers' way (they hold digits), then back as this host's.
+        text = json.dumps(entry["observed"]).replace(hostname, "@HOSTNAME@").replace(prefix, "@PREFIX@")
+        text = HOST_NUMBER.sub(lambda number: str(int(number.group(0)) + 7919 * position), text)
+        text = text.replace("@HOSTNAME@", name).replace("@PREFIX@", own_prefix)
+        entry["observed"] = json.loads(text)
+    return document
+
+
+def _failing(document: dict, prop_id: str, subject: str, reason: str) -> dict:
+    for entry in document["results"]:
+        if (entry["id"], entry["subject"]) == (prop_id, subject):
+            entry.update(result="FAIL", reason=reason)
+    document["summary"] = dict(document["summary"], PASS=document["summary"]["PASS"] - 1,
+                               FAIL=document["summary"]["FAIL"] + 1)
+    return document
+
+
+def realistic_fleet(count: int = 20) -> Dict[str, Union[str, dict]]:
+    """Host name -> kit result (or the reason it has none) for a fleet of `count` hosts as a real one differs: each
+    host takes a recorded kernel's result, the kernels mixed, with its own name and host-specific numbers and
+    names in its observations (no two hosts' evidence is the same); two hosts FAIL (a pinned mount namespace
+    on a 6.1 host, the collection's UTS set on a 6.12 host, each with its own observation), one host is
+    unreachable and one was cut off by the timeout."""
+    recorded = sorted(recorded_kit_results().values(), key=lambda document: document["host"])
+    fleet: Dict[str, Union[str, dict]] = {}
+    for position in range(count - 2):
+        name = "node%02d" % (position + 1)
+        fleet[name] = _as_host(recorded[position % len(recorded)], name, position + 1)
+    by_kernel = dict((document["kernel"]["version"], name) for name, document in fleet.items())
+    _failing(fleet[by_kernel["6.1"]], "G6", "kernel", "AssertionError: the namespace pinned by a bind mount died")
+    _failing(fleet[by_kernel["6.12"]], "UTS2", "collection", "AssertionError: the host's hostname changed")
+    fleet["node%02d" % (count - 1)] = NO_ROUTE
+    fleet["node%02d" % count] = CUT_OFF
+    return fleet
 
 
 class _Elements(HTMLParser):

@@ -5,7 +5,7 @@ import os
 from conformance.probes.lib.child import LIVE_CHILDREN
 from conformance.probes.lib.errors import Skip
 from conformance.probes.lib.observe import (
-    host_pids, ip_link_names, mountinfo, read_text, run, sysvipc_keys, uname_names)
+    host_pids, ip_link_names, mountinfo, read_text, run, systemd_cgroup_dirs, sysvipc_keys, uname_names)
 from conformance.probes.lib.syscalls import MNT_DETACH, MQUEUE, MQ_LABELS, SYSV, SYSV_KINDS, outcome, umount2
 
 
@@ -71,6 +71,9 @@ def leftovers(probe_run, hostname_before):
     for kind in SYSV_KINDS:
         found += ["%s key 0x%08x" % (kind, k) for k in sysvipc_keys(kind) if k in keys]
     found += ["/tmp/%s" % n for n in os.listdir("/tmp") if n.startswith(probe_run.scope + "-")]
+    # The cgroups the nspawn subject starts systemd-nspawn in (lib/third_party.py).
+    found += ["cgroup %s/%s" % (base, n) for base in systemd_cgroup_dirs() for n in os.listdir(base)
+              if n.startswith(probe_run.scope + "-")]
     if uname_names()["hostname"] != hostname_before:
         found.append("hostname changed from %r to %r" % (hostname_before, uname_names()["hostname"]))
     return found

@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
+from typing import Optional
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
@@ -61,7 +63,35 @@ def link_netns(state: SetState) -> None:
 def unlink_netns(state: SetState) -> bool:
     """Remove /run/netns/NAME if it is the set's network namespace; say if it was."""
     link = os.path.join(NETNS_DIR, state.name)
-    if "net" in state.inodes and is_nsfs_of(link, state.inodes["net"]):
+    inode = _net_inode(state)
+    if inode is not None and is_nsfs_of(link, inode):
         unbind(link)
         return True
+    if "net" in state.types and state.options.netns_link and _is_bare_mount_point(link):
+        # A run killed inside unbind() detached the mount but did not get to unlink its file.
+        os.unlink(link)
+        return True
     return False
+
+
+def _is_bare_mount_point(path: str) -> bool:
+    """An empty regular file with nothing mounted on it, as bind() makes and unbind() leaves for a moment."""
+    try:
+        info = os.lstat(path)
+        parent = os.stat(os.path.dirname(path))
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0 and info.st_dev == parent.st_dev
+
+
+def _net_inode(state: SetState) -> Optional[int]:
+    """The set's network namespace: as recorded, or, for a create killed before it recorded the inodes, as its
+    own bind in the store shows (bound before /run/netns/NAME is, unbound after it is)."""
+    if "net" in state.inodes:
+        return state.inodes["net"]
+    own = os.path.join(state.path, "net")
+    with contextlib.suppress(OSError):
+        inode = os.stat(own).st_ino
+        if is_nsfs_of(own, inode):
+            return inode
+    return None

@@ -24,6 +24,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.errors import Nam
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
     CHILDREN_ONLY_TYPES, TYPE_NAMES, TYPES_BY_NAME, flags_for, in_enter_order)
 from ansible_collections.linux.namespaces.plugins.module_utils.targets import EnterTarget
+from ansible_collections.linux.namespaces.plugins.module_utils.visit import can_visit, spawn, visiting
 
 
 def enter_files(files: Mapping[str, str]) -> None:
@@ -103,24 +104,48 @@ class CommandResult(NamedTuple):
     end: datetime.datetime
 
 
+# (uid_t)-1 and (gid_t)-1, 2**32 - 1, tell setresuid/setresgid to leave an id unchanged: never an id to run as.
+LARGEST_ID = 2 ** 32 - 2
+
+
+def _numeric_id(kind: str, text: str) -> Optional[int]:
+    """The id text spells in ASCII digits, checked against the range of ids; None when text is a name."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    if number > LARGEST_ID:
+        raise NamespaceError("%s %s is out of range: ids go from 0 to %d (%d is (%s_t)-1, which means no change)"
+                             % (kind, text, LARGEST_ID, LARGEST_ID + 1, kind[0]), err=errno.EINVAL)
+    return number
+
+
+def _no_such(kind: str, name: str) -> NamespaceError:
+    return NamespaceError("no %s %r inside the mount namespace entered" % (kind, name), err=errno.ENOENT)
+
+
 def _lookup_user(user: str) -> Tuple[int, Optional[str], Optional[int]]:
-    """uid, account name and primary gid of user (a name or a number), from the databases inside."""
+    """uid, account name and primary gid of user (a name or a number), from the databases inside.
+
+    A number without an account is run as that uid alone; a name without one is refused.
+    """
+    uid = _numeric_id("user", user)
     try:
-        entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
-    except KeyError:
-        if user.isdigit():
-            return int(user), None, None
-        raise NamespaceError("no user %r inside %s" % (user, "the mount namespace entered"))
+        entry = pwd.getpwuid(uid) if uid is not None else pwd.getpwnam(user)
+    except (KeyError, ValueError):  # ValueError: a name with a NUL character, which no account has
+        if uid is not None:
+            return uid, None, None
+        raise _no_such("user", user)
     return entry.pw_uid, entry.pw_name, entry.pw_gid
 
 
 def _lookup_group(group: str) -> int:
-    if group.isdigit():
-        return int(group)
+    gid = _numeric_id("group", group)
+    if gid is not None:
+        return gid
     try:
         return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise NamespaceError("no group %r inside the mount namespace entered" % group)
+    except (KeyError, ValueError):
+        raise _no_such("group", group)
 
 
 def _switch_ids(user: Optional[str], group: Optional[str]) -> None:
@@ -275,6 +300,48 @@ def _communicate(stdin_fd: Optional[int], data: bytes, out_fd: int, err_fd: int)
     return b"".join(output[out_fd]), b"".join(output[err_fd])
 
 
+def _fork_launch(target: EnterTarget, launch: Launch, stdio: Sequence[int]) -> Tuple[Callable[[], int], Dict[str, int]]:
+    """Start the command from a forked child, which enters, reports its setup, then execs."""
+    report_read, report_write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        _launch_child(target, launch, stdio, report_write)
+    os.close(report_write)
+    reports = os.fdopen(report_read, "rb")
+
+    def wait() -> int:
+        """The command's status, once its output is read; raises what made exec fail."""
+        try:
+            exec_failure = reports.readline()
+        finally:
+            reports.close()
+            status = os.waitpid(child, 0)[1]
+        if exec_failure:
+            decode_outcome(exec_failure, "running %s" % launch.argv[0])
+        return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+    try:
+        # The first report comes before exec, so before any output: reading it first cannot block the command.
+        return wait, decode_outcome(reports.readline(), "entering %s" % target.what)
+    except BaseException:
+        with contextlib.suppress(NamespaceError):
+            wait()
+        raise
+
+
+def _launch(target: EnterTarget, launch: Launch, stdio: Sequence[int]) -> Tuple[Callable[[], int], Dict[str, int]]:
+    """Start the command inside target; return how to wait for its status, and its namespace inodes.
+
+    From this process itself where it can visit the target (visit.py) and the command needs no other user,
+    group or no_new_privs (a child would set those up between fork and exec); else from a forked child.
+    """
+    if launch.user is None and launch.group is None and not launch.no_new_privs and can_visit(target):
+        with visiting(target) as namespaces:
+            process = spawn(launch.argv, launch.env, launch.chdir, stdio)
+        return process.wait, namespaces
+    return _fork_launch(target, launch, stdio)
+
+
 def run_command(target: EnterTarget, launch: Launch, stdin: Optional[bytes] = None) -> CommandResult:
     """Run launch.argv inside target and collect what it did. Without stdin the command reads /dev/null.
 
@@ -282,31 +349,25 @@ def run_command(target: EnterTarget, launch: Launch, stdin: Optional[bytes] = No
     executed. A command that runs and fails is a result with its rc, not an error.
     """
     start = datetime.datetime.now()
-    report_read, report_write = os.pipe()
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     if stdin is None:
         stdin_read, stdin_write = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), None
     else:
         stdin_read, stdin_write = os.pipe()
-    child = os.fork()
-    if child == 0:
-        _launch_child(target, launch, (stdin_read, out_write, err_write), report_write)
-    for fd in (report_write, stdin_read, out_write, err_write):
-        os.close(fd)
     try:
-        with os.fdopen(report_read, "rb") as reports:
-            # The first report comes before exec, so before any output: reading it first cannot block the command.
-            namespaces = decode_outcome(reports.readline(), "entering %s" % target.what)
+        try:
+            wait, namespaces = _launch(target, launch, (stdin_read, out_write, err_write))
+        finally:
+            for fd in (stdin_read, out_write, err_write):
+                os.close(fd)
+        try:
             stdin_fd, stdin_write = stdin_write, None  # _communicate closes it
             stdout, stderr = _communicate(stdin_fd, stdin or b"", out_read, err_read)
-            exec_failure = reports.readline()
-        if exec_failure:
-            decode_outcome(exec_failure, "running %s" % launch.argv[0])
+        finally:
+            rc = wait()
     finally:
         for fd in (stdin_write, out_read, err_read):
             if fd is not None:
                 os.close(fd)
-        status = os.waitpid(child, 0)[1]
-    rc = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     return CommandResult(rc, stdout, stderr, namespaces, start, datetime.datetime.now())

@@ -27,11 +27,12 @@ description:
     before it is C(expected) by version. The findings section comes first (findings, then failures expected by
     version, then skips with their reasons). A failing finding says what it points at, by the kit's reading rule (the
     kernel, the host, or the collection).
-  - Hosts whose results are identical share their evidence (each result with its reason and the observation, long
-    ones cut); each cell links to the evidence of its kernel's hosts; a group where everything passed is collapsed.
+  - Hosts whose results are identical share their evidence (each C(FAIL) and C(SKIP) with its reason and each host's
+    observation, long ones cut; the properties that passed on one line, without observations); each cell links to
+    the evidence of its kernel's hosts; a group where everything passed is collapsed.
   - A host without a result (unreachable, or the kit could not run there, or was cut off by the role's timeout) is
     listed with the reason from O(failure_vars).
-  - The Markdown and HTML are rendered from the JSON report (schema C(linux.namespaces/compat-report/2), described in
+  - The Markdown and HTML are rendered from the JSON report (schema C(linux.namespaces/compat-report/3), described in
     the collection's C(docs/REPORTS.md)) by Jinja2 templates, the collection's or your own (O(html_template),
     O(markdown_template)). The HTML page is one file with inline CSS and an inline SVG heat map of properties by
     kernel, and no scripts or external resources.

@@ -13,13 +13,17 @@ description:
   - Runs a command on the target inside the namespaces of a named set (made by
     M(linux.namespaces.namespace)), of a running process, or behind namespace files, and returns what
     it did as M(ansible.builtin.command) does. A non-zero return code fails the task.
-  - The namespaces are entered in a forked single-threaded child, never in the module's own process,
-    with one C(setns) call on a pidfd where the kernel has it (5.8 and later), otherwise type by type
-    in an order that works (user first, mount late). For the pid and time namespaces the child forks
-    once more, so the command really runs inside.
-  - Before the command starts, every file descriptor but 0, 1 and 2 is closed (C(close_range), or a
-    loop on kernels before 5.9), the child is not dumpable while it holds descriptors from outside,
-    and it is killed if the module dies.
+  - Where the target has no user namespace and the command needs no O(user), O(group) or
+    O(no_new_privs), the module's process joins the target's namespaces, starts the command with
+    Python's subprocess and joins its own namespaces again at once; the command is a child, so it is
+    inside the target's PID and time namespaces too. Otherwise
+    the namespaces are entered in a forked single-threaded child, with one C(setns) call on a pidfd
+    where the kernel has it (5.8 and later), otherwise type by type in an order that works (user first,
+    mount late); for the pid and time namespaces the child forks once more, so the command really runs
+    inside.
+  - Before the command starts, every file descriptor but 0, 1 and 2 is closed, and the process that
+    enters is not dumpable while it holds descriptors from outside. Either way the command is killed if
+    the module dies.
   - Nothing runs when the target cannot be entered; the error says why (unknown set, a set whose holder
     has died, a process that does not exist or exited meanwhile, a type the target does not have).
   - To run whole tasks of any module inside a set, use the become plugin
@@ -253,16 +257,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.linux.namespaces.plugins.module_utils._module import fail_from_error, store_argument_spec
-from ansible_collections.linux.namespaces.plugins.module_utils.enter import Launch, glob_inside, run_command
+from ansible_collections.linux.namespaces.plugins.module_utils.enter import LARGEST_ID, Launch, glob_inside, run_command
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPE_NAMES
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import validate_name
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
 from ansible_collections.linux.namespaces.plugins.module_utils.targets import resolve_target
-
-
-# The largest id a process can take: (uid_t)-1 means "leave unchanged" to setresuid and setresgid.
-LARGEST_ID = 2 ** 32 - 2
 
 
 def command_argv(params):
@@ -290,7 +290,7 @@ def validate_arguments(params, argv):
         value = params[option]
         if value is not None and (not value or "\x00" in value):
             raise ValueError("%s %r is not a name or a number" % (option, value))
-        if value is not None and value.isdigit() and int(value) > LARGEST_ID:
+        if value is not None and value.isascii() and value.isdigit() and int(value) > LARGEST_ID:
             raise ValueError("%s %s is out of range: ids go from 0 to %d" % (option, value, LARGEST_ID))
     for nstype, path in (params["paths"] or {}).items():
         validate_namespace_path(nstype, path)

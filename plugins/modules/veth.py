@@ -347,12 +347,15 @@ class VethModule:
         if self.apply and self.result["changed"]:
             if host_end is None:
                 host.link("add", ifname=self.name, kind="veth", peer={"ifname": self.peer_name, "net_ns_fd": nsfd})
-                host_end = read_link(host, name=self.name)
-                peer = read_link(inside, index=host_end.peer_index)
-            self._converge(host, host_end, wanted_host)
-            self._converge(inside, peer, wanted_peer)
-            host_end = read_link(host, index=host_end.index)
-            peer = read_link(inside, index=peer.index)
+                try:
+                    host_end, peer = self._apply(host, inside, read_link(host, name=self.name), None,
+                                                 wanted_host, wanted_peer)
+                except BaseException:
+                    # A pair this run made but could not finish is not left behind (deleting one end deletes both).
+                    host.link("del", ifname=self.name)
+                    raise
+            else:
+                host_end, peer = self._apply(host, inside, host_end, peer, wanted_host, wanted_peer)
         if host_end is None:  # check mode, new pair
             self.result["host"] = dict(after["host"], index=None, mac=None)
             self.result["peer"] = dict(after["peer"], index=None, mac=None)
@@ -362,6 +365,18 @@ class VethModule:
                 self.result["host"].update(addresses=wanted_host, up=True)
                 self.result["peer"].update(addresses=wanted_peer, up=True)
         set_diff(self.module, self.result, before, after)
+
+    def _apply(self, host, inside, host_end, peer, wanted_host, wanted_peer):
+        """Converge both ends' addresses and link state; the (host end, peer) read back afterwards."""
+        if host_end is None:
+            raise NamespaceError("the veth %s was added but cannot be read back" % self.name)
+        if peer is None:
+            peer = read_link(inside, index=host_end.peer_index)
+            if peer is None:
+                raise NamespaceError("the peer of the new veth %s is not in the target namespace" % self.name)
+        self._converge(host, host_end, wanted_host)
+        self._converge(inside, peer, wanted_peer)
+        return read_link(host, index=host_end.index), read_link(inside, index=peer.index)
 
     @staticmethod
     def _converge(ipr, link, wanted):

@@ -23,11 +23,13 @@ from ansible_collections.linux.namespaces.plugins.module_utils.features import v
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import anchor_ids, element_text, evidence_text
 
 HOST_SCHEMA = "linux.namespaces/conformance-host-result/1"
-SCHEMA = "linux.namespaces/compat-report/2"
+SCHEMA = "linux.namespaces/compat-report/3"
 # Reports this version cannot read, and why.
 REFUSED_SCHEMAS = {
     "linux.namespaces/compat-report/1": "it was written by linux.namespaces 0.1.0 (schema compat-report/1), which kept "
                                         "each host's whole kit result and no verdicts or evidence anchors",
+    "linux.namespaces/compat-report/2": "it was written by a development version before 0.2.0 (schema "
+                                        "compat-report/2), which kept a reason and an observation for every PASS",
 }
 TITLE = "Linux namespaces: kernel-version compatibility"
 RESULTS = ("PASS", "FAIL", "SKIP")
@@ -50,8 +52,10 @@ VERDICT_WORDS = {"finding": "finding: disagrees with the documented first kernel
 NO_RESULT = "no result: the host was unreachable, or the kit could not run there (see the play's output)"
 UNKNOWN_KERNEL = "unknown"
 PROPERTY_ID = re.compile(r"^([A-Z]+)([0-9]+)$")
-# Evidence kept per result: enough of the observation to read, not the whole of a large one.
-OBSERVED_LIMIT = {"PASS": 64, "FAIL": 1500, "SKIP": 600}
+# Evidence kept per FAIL and SKIP: enough of the observation to read, not the whole of a large one. A PASS keeps
+# none: its property, subject and result say what an operator needs, and the kit's own per-host result file
+# (conformance_host_results_dir) has every observation.
+OBSERVED_LIMIT = {"FAIL": 1500, "SKIP": 600}
 # Of the kit's result, what the report keeps per host besides its evidence (the rest is in the evidence).
 HOST_KEYS = ("backend", "caller", "cleanup", "caller_cleanup", "distribution", "finished", "kernel", "prefix",
              "privileges", "round_trips", "started", "subjects", "summary", "target", "tools")
@@ -117,9 +121,11 @@ def _usable(document: Union[None, str, Mapping[str, Any]]) -> Optional[str]:
 
 
 def _evidence(entry: Mapping[str, Any]) -> Dict[str, Any]:
-    evidence = {"id": entry["id"], "subject": entry["subject"], "result": entry["result"],
-                "reason": entry.get("reason") or "",
-                "observed": evidence_text(entry.get("observed"), OBSERVED_LIMIT.get(entry["result"], 80))}
+    evidence = {"id": entry["id"], "subject": entry["subject"], "result": entry["result"]}
+    if entry["result"] == "PASS":
+        return evidence
+    evidence.update(reason=entry.get("reason") or "",
+                    observed=evidence_text(entry.get("observed"), OBSERVED_LIMIT.get(entry["result"], 600)))
     if entry.get("feature"):  # the feature a SKIP found missing
         evidence["feature"] = entry["feature"]
     return evidence
@@ -173,7 +179,7 @@ def _host_groups(hosts: Mapping[str, Mapping[str, Any]]) -> List[Dict[str, Any]]
     """Hosts whose results are the same (kernel, and each result with its reason), together; worst first."""
     groups: Dict[Tuple[Any, ...], List[str]] = {}
     for name, host in hosts.items():
-        key = (host["kernel"],) + tuple((e["id"], e["subject"], e["result"], e["reason"]) for e in host["evidence"])
+        key = (host["kernel"],) + tuple((e["id"], e["subject"], e["result"], e.get("reason")) for e in host["evidence"])
         groups.setdefault(key, []).append(name)
     ordered = sorted(groups.values(), key=lambda names: (
         -hosts[names[0]]["summary"].get("FAIL", 0), _version_key(hosts[names[0]]["kernel"]), names[0]))
@@ -401,10 +407,37 @@ def load_report(text: str) -> Report:
     return report
 
 
+def group_evidence(report: Mapping[str, Any], group: Mapping[str, Any]) -> Dict[str, List[Dict[str, Any]]]:
+    """A host group's evidence as the page shows it: `results`, every result of the properties that did not only
+    pass, each FAIL and SKIP with its reason and each distinct observation with the hosts that made it (hosts of a
+    group share their results, not their PIDs or names); and `passed`, the properties that only passed, with their
+    subjects. Each property's first entry carries the anchor the matrix links to (the group's anchor-ID)."""
+    # Hosts of a group have the same results in the same order (_host_groups): a position names one result.
+    hosts = [report["hosts"][name] for name in group["hosts"]]
+    failing = {entry["id"] for entry in hosts[0]["evidence"] if entry["result"] != "PASS"}
+    results: List[Dict[str, Any]] = []
+    passed: List[Dict[str, Any]] = []
+    for position, entry in enumerate(hosts[0]["evidence"]):
+        first = position == 0 or hosts[0]["evidence"][position - 1]["id"] != entry["id"]
+        anchor = "%s-%s" % (group["anchor"], entry["id"]) if first else None
+        if entry["id"] not in failing:
+            if first:
+                passed.append({"id": entry["id"], "anchor": anchor, "subjects": []})
+            passed[-1]["subjects"].append(entry["subject"])
+            continue
+        observed: Dict[str, List[str]] = {}
+        if entry["result"] != "PASS":
+            for name, host in zip(group["hosts"], hosts):
+                observed.setdefault(host["evidence"][position].get("observed") or "", []).append(name)
+        results.append(dict(entry, reason=entry.get("reason") or "", anchor=anchor,
+                            observed=[{"hosts": names, "observed": text} for text, names in observed.items()]))
+    return {"results": results, "passed": passed}
+
+
 def counts_text(counts: Mapping[str, int]) -> str:
     """'5 PASS, 1 FAIL' (results that occur, in PASS, FAIL, SKIP order); '-' when there are none."""
     return ", ".join("%d %s" % (counts[result], result) for result in RESULTS if counts.get(result)) or "-"
 
 
 # Filters and values the Markdown and HTML templates use.
-TEMPLATE_HELPERS = {"counts_text": counts_text, "text": element_text}
+TEMPLATE_HELPERS = {"counts_text": counts_text, "group_evidence": group_evidence, "text": element_text}

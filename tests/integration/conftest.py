@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-"""Integration fixtures of namespace_info's tests. The run's prefix, the collection on sys.path and the
-leak check come from tests/conftest.py."""
+"""Integration fixtures: namespace_info run as a module, and the set on a fleet host that the become tests
+enter. The run's prefix, the collection on sys.path and the leak check come from tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import sys
 from typing import Any, Callable, Dict
 
 import pytest
+
+from tests.integration.adhoc import ansible_adhoc
 
 
 def run_module(module: str, args: Dict[str, Any], interpreter: str = sys.executable,
@@ -31,3 +33,19 @@ def run_module(module: str, args: Dict[str, Any], interpreter: str = sys.executa
 def namespace_info() -> Callable[..., Dict[str, Any]]:
     """namespace_info(args, interpreter=..., check_mode=False) -> the module's result."""
     return lambda args, **kwargs: run_module("namespace_info", args, **kwargs)
+
+
+@pytest.fixture
+def remote_set(fleet_factory, prefix: str):
+    """(fleet, host, name): a one-host fleet with a set `name` (own hostname and /tmp) on the host.
+
+    fleet_factory comes from tests.fleet.pytest_plugin, which the test modules using this load.
+    """
+    fleet = fleet_factory(1)
+    host = fleet.hosts[0]
+    name = prefix + "-sudo"
+    results = ansible_adhoc("linux.namespaces.namespace", {"name": name, "hostname": name, "mount_proc": True},
+                            inventory=str(fleet.inventory_path))
+    assert results[host.name][0] == "CHANGED", json.dumps(results)
+    fleet.run(host, "nsenter --mount=/run/linux-namespaces/%s/mnt mount -t tmpfs %s-tmp /tmp" % (name, name))
+    return fleet, host, name

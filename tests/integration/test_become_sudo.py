@@ -13,7 +13,7 @@ from typing import List
 
 import pytest
 
-from tests.integration.test_nsenter import ansible_adhoc, ansible_env, ansible_program
+from tests.integration.adhoc import ansible_adhoc, ansible_env, ansible_program
 
 pytest_plugins = ("tests.fleet.pytest_plugin",)
 
@@ -21,19 +21,6 @@ pytest_plugins = ("tests.fleet.pytest_plugin",)
 def as_user(fleet, set_name: str, sudo: bool = True) -> List[str]:
     return ["--become", "--become-method", "linux.namespaces.nsenter", "-e", "ansible_user=" + fleet.user,
             "-e", json.dumps({"ansible_nsenter_set": set_name, "ansible_nsenter_sudo": sudo})]
-
-
-@pytest.fixture
-def remote_set(fleet_factory, prefix: str):
-    """(fleet, host, name): a one-host fleet with a set `name` (own hostname and /tmp) on the host."""
-    fleet = fleet_factory(1)
-    host = fleet.hosts[0]
-    name = prefix + "-sudo"
-    results = ansible_adhoc("linux.namespaces.namespace", {"name": name, "hostname": name, "mount_proc": True},
-                            inventory=str(fleet.inventory_path))
-    assert results[host.name][0] == "CHANGED", json.dumps(results)
-    fleet.run(host, "nsenter --mount=/run/linux-namespaces/%s/mnt mount -t tmpfs %s-tmp /tmp" % (name, name))
-    return fleet, host, name
 
 
 @pytest.mark.parametrize("pipelining", [False, True], ids=["no-pipelining", "pipelining"])

@@ -1,7 +1,7 @@
 """The become plugin linux.namespaces.nsenter entering a PID, nsfs paths or an `ip netns` name over SSH.
 
 As the fleet host's user who is not root, through sudo (tests/fleet). The set comes from
-test_become_sudo's `remote_set`; an `ip netns` name is made inside the fleet host and removed afterwards.
+the `remote_set` fixture (conftest.py); an `ip netns` name is made inside the fleet host and removed afterwards.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from tests.integration.test_become_sudo import remote_set  # noqa: F401  # pylint: disable=unused-import
-from tests.integration.test_nsenter import ansible_adhoc
+from tests.integration.adhoc import ansible_adhoc
 
 pytest_plugins = ("tests.fleet.pytest_plugin",)
 
@@ -55,7 +54,7 @@ def remote_netns(fleet_factory, prefix: str) -> Iterator[Tuple[object, object, s
         fleet.run(host, "ip netns delete " + name, check=False)
 
 
-def test_a_task_enters_the_namespaces_of_a_pid(remote_set):  # noqa: F811
+def test_a_task_enters_the_namespaces_of_a_pid(remote_set):
     fleet, host, name = remote_set
     state = json.loads(fleet.run(host, "cat /run/linux-namespaces/%s/state.json" % name).stdout)
     store = "/run/linux-namespaces/" + name
@@ -63,7 +62,7 @@ def test_a_task_enters_the_namespaces_of_a_pid(remote_set):  # noqa: F811
         fleet, host, store + "/uts", store + "/net")
 
 
-def test_a_task_enters_nsfs_paths_and_only_their_types(remote_set):  # noqa: F811
+def test_a_task_enters_nsfs_paths_and_only_their_types(remote_set):
     fleet, host, name = remote_set
     store = "/run/linux-namespaces/" + name
     paths = {"uts": store + "/uts", "net": store + "/net", "ipc": store + "/ipc"}

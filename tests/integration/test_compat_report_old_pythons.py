@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-import tests.integration.test_compat_report_playbook as single_python
+import tests.integration.compat_runs as single_python
 from tests.fleet import Fleet, SessionCounter, next_fleet_prefix
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils import conformance_bundle

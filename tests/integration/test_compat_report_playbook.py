@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import typing
 from pathlib import Path
@@ -22,19 +21,17 @@ import pytest
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils import compat_report
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import render_template
-from tests.report_page import chromium, dangling_links, elements, recorded_kit_results, screenshot, table_rows
+from tests.report_page import chromium, dangling_links, elements, realistic_fleet, recorded_kit_results, screenshot, table_rows
 from tests.fleet import Fleet, next_fleet_prefix
+from tests.integration.compat_runs import (REPOSITORY, compat_report_playbook, fails_here, host_trace,
+                                           machine_trace)
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 HOSTS = 3
 KERNEL = re.match(r"\d+\.\d+", os.uname().release).group(0)
 WINDOW = (1000, 6000)  # tall enough for the findings, the heat map and the whole matrix
 # Cell backgrounds of the report's CSS, by cell status.
 STATUS_COLORS = {"pass": (0xD6, 0xF5, 0xD6), "fail": (0xFB, 0xD3, 0xD0), "skip": (0xE4, 0xE4, 0xEA),
                  "partial": (0xE6, 0xF0, 0xC8)}
-# On each host: its /tmp and /run, and everything that shows a name (mounts, processes, links, ns links).
-HOST_TRACE = ("ls -A /tmp; echo --; ls -A /run; echo --; ls -A /run/netns 2>/dev/null; echo --; "
-              "findmnt -rn -o TARGET,SOURCE; ps -eo comm=,args=; ip -o link")
 
 # Heat map fills of the report's template, by heat key (the cell's verdict; its status where it agrees).
 HEAT_COLORS = {"finding": (0xC6, 0x28, 0x28), "expected": (0xEF, 0x8F, 0x1F), "skip": (0x9E, 0x9E, 0xAB),
@@ -55,38 +52,6 @@ class CompatRun(typing.NamedTuple):
     machine_after: list
 
 
-def host_trace(fleet: Fleet, name: str, prefix: str) -> dict:
-    tmp, run, netns, names = fleet.run(name, HOST_TRACE).stdout.split("--\n")
-    return {"tmp": sorted(tmp.split()), "run": sorted(run.split()), "netns": sorted(netns.split()),
-            "with prefix": [line for line in names.splitlines() if prefix in line]}
-
-
-def machine_trace(prefix: str) -> list:
-    """What on this machine carries the prefix: mounts, processes, interfaces, /tmp and /run/netns entries."""
-    listings = [subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-                for argv in (["findmnt", "-rn", "-o", "TARGET,SOURCE"], ["ps", "-eo", "pid=,args="], ["ip", "-o", "link"])]
-    found = [line for listing in listings for line in listing.splitlines() if prefix in line]
-    found += ["%s/%s" % (directory, entry) for directory in ("/tmp", "/run/netns") if os.path.isdir(directory)
-              for entry in os.listdir(directory) if entry.startswith(prefix)]
-    return found
-
-
-def ansible_env() -> dict:
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="false")
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPOSITORY / ".ansible" / "collections"))
-    return env
-
-
-def compat_report_playbook(inventories: list, extra_vars: dict,
-                           env: typing.Optional[dict] = None) -> subprocess.CompletedProcess:
-    inventory_args = [word for inventory in inventories for word in ("-i", str(inventory))]
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "linux.namespaces.compat_report", *inventory_args,
-         "-e", json.dumps(extra_vars)],
-        env=env or ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-        check=False, timeout=600)
-
-
 @pytest.fixture(scope="module")
 def compat(tmp_path_factory, prefix) -> CompatRun:
     workdir = tmp_path_factory.mktemp("compat")
@@ -102,30 +67,6 @@ def compat(tmp_path_factory, prefix) -> CompatRun:
         after = dict((name, host_trace(fleet, name, role_prefix)) for name in names)
     assert completed.returncode == 0, completed.stdout[-6000:]
     return CompatRun(names, role_prefix, completed, report_dir, before, after, machine_trace(role_prefix))
-
-
-def fails_here(prop_ids: set, prefix: str, attempts: int = 5) -> set:
-    """Which of these kernel properties the kit finds failing when run on this machine itself (the fleet
-    hosts' kernel), trying each up to `attempts` times: a kernel failure may depend on the CPUs' timing."""
-    found: set = set()
-    for attempt in range(attempts):
-        wanted = prop_ids - found
-        if not wanted:
-            break
-        report_dir = Path(tempfile.mkdtemp(prefix="lns-compat-local-"))
-        try:
-            completed = subprocess.run(
-                [sys.executable, "-m", "pytest", str(REPOSITORY / "conformance"), "--hosts=local://",
-                 "--lns-subject=reference", "--lns-report-dir", str(report_dir), "-p", "no:cacheprovider", "-q",
-                 "-k", " or ".join(sorted(wanted))],
-                cwd=REPOSITORY, env=dict(os.environ, LNS_TEST_PREFIX="%sl%d" % (prefix, attempt)),
-                capture_output=True, text=True, timeout=600, check=False)
-            assert completed.returncode in (0, 1), completed.stdout[-3000:] + completed.stderr[-3000:]
-            results = json.loads((report_dir / "local.json").read_text())["results"]
-        finally:
-            shutil.rmtree(report_dir)
-        found |= {e["id"] for e in results if e["subject"] == "kernel" and e["result"] == "FAIL"}
-    return found
 
 
 def load_report(compat: CompatRun) -> dict:
@@ -242,10 +183,18 @@ def test_html_report_shows_the_matrix_in_headless_chromium(compat, tmp_path):
     pixels, _colors = screenshot(page, WINDOW, tmp_path / "compat.png")
     width = WINDOW[0]
     # One kernel column: the cell colours fill one band of x, as wide as a cell (the legend's swatches
-    # above the matrix are too short to count).
+    # above the matrix are too short to count; the per-subject table's columns below it are narrower).
     cell_colors = set(STATUS_COLORS.values())
-    band = [x for x in range(width) if sum(1 for row in pixels if row[x] in cell_colors) > 500]
-    assert band and band[-1] - band[0] + 1 == len(band) and 100 < len(band) < 400, band and (band[0], band[-1])
+    coloured = [x for x in range(width) if sum(1 for row in pixels if row[x] in cell_colors) > 500]
+    bands: list = []
+    for x in coloured:
+        if bands and bands[-1][-1] == x - 1:
+            bands[-1].append(x)
+        else:
+            bands.append([x])
+    wide = [b for b in bands if len(b) >= 100]
+    assert len(wide) == 1 and len(wide[0]) < 400, [(b[0], b[-1]) for b in bands]
+    band = wide[0]
     # Down the band's left edge (padding: no text), one stretch of colour per cell of that status.
     statuses = [row["cells"][KERNEL]["status"] for row in rows(report).values()]
     for status, color in STATUS_COLORS.items():
@@ -406,8 +355,45 @@ def test_a_report_over_several_kernels_renders_in_chromium_with_findings_first_a
     pixels, colors = screenshot(page, WINDOW, SCREENSHOTS / "compat-report-recorded.png")
     del pixels
     rects = [attributes["data-heat"] for tag, attributes in found if tag == "rect"]
-    assert len(rects) == len(rows) * len(report["columns"])
-    for heat in set(rects):
-        # Each heat-map cell is 12 x 17 pixels of its colour (less a few at the edges, blended by anti-aliasing).
-        assert colors.get(HEAT_COLORS[heat], 0) >= rects.count(heat) * 12 * 17 * 0.9, heat
-    assert rects.count("finding") == 1 and rects.count("missing") == len(rows)
+    assert len(rects) == len(rows) * len(report["kernels"]) + 1
+    assert rects.count("finding") == 1 and rects.count("missing") == 1
+    assert_heat_map_colours(rects, colors, len(rows))
+
+
+def assert_heat_map_colours(rects: list, colors: dict, properties: int) -> None:
+    """Chromium drew each heat-map cell, 12 x 17 pixels, in the colour of its heat (less a few pixels at the edges,
+    blended by anti-aliasing); a host without a result as one bar across all properties."""
+    for heat in set(rects) - {"none"}:
+        width = properties * 12 if heat == "missing" else 12
+        assert colors.get(HEAT_COLORS[heat], 0) >= rects.count(heat) * width * 17 * 0.9, heat
+
+
+def test_a_report_over_20_real_hosts_renders_in_chromium_small_with_passing_hosts_collapsed(tmp_path):
+    report = compat_report.load_report(compat_report.render_json(compat_report.build_report(realistic_fleet())))
+    path = tmp_path / "compat-report-20.html"
+    path.write_text(render_template("html", "compat_report.html.j2", report, compat_report.TEMPLATE_HELPERS))
+    assert path.stat().st_size < 200 * 1024
+    page = path.resolve().as_uri()
+    dom = chromium("--dump-dom", page).stdout
+    found = elements(dom)
+    # Passing hosts collapsed: in the rendered page only the two groups with a FAIL are open.
+    groups = dict((a["id"], "open" in a) for tag, a in found if tag == "details" and a.get("id", "").startswith("group-"))
+    assert groups == dict((g["anchor"], bool(g["summary"]["FAIL"])) for g in report["host_groups"])
+    assert sum(groups.values()) == 2 and len(groups) == 6
+    # Finding rows first: the two FAILs, in catalogue order, before any other row of the findings table.
+    kinds = [(a["data-kind"], a.get("data-property"), a.get("data-kernel")) for tag, a in found
+             if tag == "tr" and a.get("data-kind") not in (None, "none")]
+    assert kinds[:2] == [("finding", "G6", "6.1"), ("finding", "UTS2", "6.12")]
+    assert all(kind != "finding" for kind, _prop, _kernel in kinds[2:])
+    # Every in-page link has its anchor, among them a link from each measured cell to its evidence.
+    assert dangling_links(dom) == []
+    properties = sum(len(group["rows"]) for group in report["groups"])
+    cell_links = [a for tag, a in found if tag == "a" and a.get("href", "").startswith("#group-")]
+    assert len(cell_links) >= properties * len(report["kernels"])
+    # Heat map cells coloured by status, as Chromium draws them (a window wide enough for all six columns' map).
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _pixels, colors = screenshot(page, (1400, 6000), SCREENSHOTS / "compat-report-20-hosts.png")
+    rects = [a["data-heat"] for tag, a in found if tag == "rect"]
+    assert len(rects) == properties * len(report["kernels"]) + 2
+    assert rects.count("finding") == 2 and rects.count("missing") == 2
+    assert_heat_map_colours(rects, colors, properties)

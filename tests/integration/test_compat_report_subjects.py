@@ -1,7 +1,7 @@
-"""The compatibility report from a real run of the kit on this machine over reference, collection, bwrap and
-runc: the subjects and what made them come from the kit's result, and every result where bwrap or runc differs
-from util-linux's reference set is in the findings, named with the tool that made the set and the kit's reason.
-Needs root, bwrap and runc."""
+"""The compatibility report from a real run of the kit on this machine over reference, collection, bwrap,
+runc and systemd-nspawn: the subjects and what made them come from the kit's result, and every result where
+a third-party tool differs from util-linux's reference set is in the findings, named with the tool that made
+the set and the kit's reason. Needs root, bwrap, runc and systemd-nspawn."""
 
 from __future__ import annotations
 
@@ -18,10 +18,13 @@ from ansible_collections.linux.namespaces.plugins.plugin_utils import compat_rep
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import render_template
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-THIRD_PARTY = ("bwrap", "runc")
+# In the order the report shows them: kernel, reference, collection, then the others by name.
+THIRD_PARTY = ("bwrap", "nspawn", "runc")
+TOOLS = ("bwrap", "systemd-nspawn", "runc")
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="the conformance kit needs root"),
-              pytest.mark.skipif(not all(shutil.which(tool) for tool in THIRD_PARTY), reason="needs bwrap and runc")]
+              pytest.mark.skipif(not all(shutil.which(tool) for tool in TOOLS),
+                                 reason="needs bwrap, runc and systemd-nspawn (make deps installs them)")]
 
 
 def rows(report: dict) -> dict:
@@ -33,7 +36,7 @@ def kit_result(tmp_path_factory, prefix) -> dict:
     report_dir = tmp_path_factory.mktemp("subjects")
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", str(REPOSITORY / "conformance"), "--hosts=local://",
-         "--lns-subjects=reference,collection,bwrap,runc", "--lns-report-dir", str(report_dir),
+         "--lns-subjects=reference,collection," + ",".join(THIRD_PARTY), "--lns-report-dir", str(report_dir),
          "-p", "no:cacheprovider", "-q"],
         cwd=REPOSITORY, env=dict(os.environ, LNS_TEST_PREFIX=prefix + "s"), capture_output=True, text=True,
         timeout=600, check=False)
@@ -49,11 +52,11 @@ def report(kit_result) -> dict:
 
 def test_the_reports_subjects_are_the_kits_with_what_made_them(kit_result, report):
     made_by = dict((s["subject"], s["made_by"]) for s in report["subjects"])
-    assert list(made_by) == ["kernel", "reference", "collection", "bwrap", "runc"]
+    assert list(made_by) == ["kernel", "reference", "collection"] + list(THIRD_PARTY)
     assert made_by == dict((subject, kit_result["subjects"][subject]["made_by"]) for subject in made_by)
 
 
-def test_every_result_where_bwrap_or_runc_differs_is_a_finding_explained_by_its_tool(kit_result, report):
+def test_every_result_where_a_third_party_tool_differs_is_a_finding_explained_by_its_tool(kit_result, report):
     made_by = dict((s["subject"], s["made_by"]) for s in report["subjects"])
     listed = dict(((item["id"], kind), item["reasons"]) for kind in ("findings", "skips")
                   for item in report["findings"][kind])

@@ -22,6 +22,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 from typing import Any, Dict, List
 
 import pytest
@@ -163,3 +164,50 @@ def test_kill_9_of_the_holder_is_reported_and_the_next_run_converges(store, tag,
         sweep(name, range(0))
     record_findings("holder-kill-" + then, problems)
     assert not problems, problems
+
+
+def leave_as_a_killed_run(store: str, name: str, status: str, keep_inodes: bool) -> Dict[str, Any]:
+    """A healthy set rewritten into what a run killed at a chosen step leaves: its status, and no inodes when
+    the run died before recording them. Returns the set as the namespace module described it."""
+    made = run_module("namespace", {"name": name, "store": store})
+    assert made.result and not made.failed, made.result or made.stderr
+    state_file = os.path.join(store, name, "state.json")
+    with open(state_file) as handle:
+        state = json.load(handle)
+    state["status"] = status
+    if not keep_inodes:
+        state["inodes"] = {"pid": state["inodes"]["pid"]}
+    with open(state_file, "w") as handle:
+        json.dump(state, handle)
+    return made.result["set"]
+
+
+def converged_after(name: str, store: str, then: str, findings: str) -> None:
+    problems = converge(store, name, then == "present", [])
+    if problems:
+        sweep(name, range(0))
+    record_findings(findings, problems)
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("then", ["present", "absent"])
+def test_kill_9_between_detaching_and_unlinking_the_netns_entry_converges(store, tag, then):
+    """The window soak fault 107 found: a removal killed after it detached /run/netns/NAME's mount and before
+    it unlinked the file (the set marked removing, its holder killed, the entry's mount detached)."""
+    name = "%sd%s" % (tag, then[0])
+    holder = leave_as_a_killed_run(store, name, "removing", keep_inodes=True)["holder_pid"]
+    os.kill(holder, signal.SIGKILL)
+    wait_for(lambda: not process_alive(holder))
+    link = os.path.join(NETNS_DIR, name)
+    subprocess.run(["umount", "-l", link], check=True)
+    assert os.path.isfile(link) and os.path.getsize(link) == 0
+    converged_after(name, store, then, "netns-entry-detached-" + then)
+
+
+@pytest.mark.parametrize("then", ["present", "absent"])
+def test_kill_9_right_after_linking_the_netns_entry_converges(store, tag, then):
+    """A create killed after it bound /run/netns/NAME and before it recorded the namespaces' inodes."""
+    name = "%sl%s" % (tag, then[0])
+    leave_as_a_killed_run(store, name, "creating", keep_inodes=False)
+    assert os.path.lexists(os.path.join(NETNS_DIR, name))
+    converged_after(name, store, then, "netns-entry-linked-" + then)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import REPO, RECAP_LINE, ansible_program, run
-from tests.integration.test_isolate import Subject, leftovers, remove_leftovers
+from tests.integration.isolate_subject import Subject, leftovers, remove_leftovers
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the playbook makes namespaces: root only")
 

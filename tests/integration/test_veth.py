@@ -136,3 +136,14 @@ def test_bad_input_fails_and_changes_nothing(target, overrides, message):
     refused = run_module("veth", pair_args(target, **overrides))
     assert refused.failed and message in refused.result["msg"], refused.result
     assert target["veth"] not in interface_names()
+
+
+def test_a_pair_it_cannot_finish_is_rolled_back(target):
+    # IPv6 off for new interfaces inside the target: the kernel then refuses the peer's IPv6 address, after the
+    # pair was added.
+    inside = ["nsenter", f"--net={target['net']}"]
+    run([*inside, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"])
+    failed = run_module("veth", pair_args(target, peer_address=IPV6_ADDRESS))
+    assert failed.failed and "netlink request failed" in failed.result["msg"], failed.result
+    assert target["veth"] not in interface_names()
+    assert interface_names(inside) == {"lo"}

@@ -2,7 +2,8 @@
 no file of plugins/ or conformance/ over 500 lines.
 
 Rules (issue 10): module_utils imports no other plugin type; conformance/ never imports the collection;
-plugins/ and conformance/ never import tests/; tests/ never imports bench/ (bench/ may import tests.fleet).
+plugins/ and conformance/ never import tests/; tests/ never imports bench/ (bench/ may import tests.fleet); no file
+imports a test file.
 Imports under `if TYPE_CHECKING:` count: a cycle for type hints is still a cycle.
 """
 
@@ -105,6 +106,8 @@ def _forbidden(importer: str, imported: str) -> Optional[str]:
         return "shipped code imports tests"
     if within(importer, "tests") and within(imported, "bench"):
         return "tests import bench"
+    if imported.rpartition(".")[2].startswith("test_"):
+        return "a file imports a test file (shared test code belongs in a helper module)"
     return None
 
 
@@ -176,6 +179,8 @@ def test_an_acyclic_tree_has_no_cycle(write_tree):
      "the conformance kit imports the collection"),
     ("plugins/become/m.py", "from tests.fleet import Fleet\n", "shipped code imports tests"),
     ("tests/integration/m.py", "from bench.common import REPO\n", "tests import bench"),
+    ("tests/integration/test_m.py", "from tests.integration.test_n import helper\n",
+     "a file imports a test file (shared test code belongs in a helper module)"),
 ])
 def test_a_forbidden_direction_is_reported(write_tree, path: str, source: str, rule: str):
     graph = fake_tree(write_tree, {path: source})

@@ -24,6 +24,8 @@ class Run:
         self.started = []
         # The time-namespace experiment TIME1..TIME3 share, made at the first of them.
         self.time_lab = {}
+        # IPC6's kernel experiment (objects die with their namespace), made at its first subject.
+        self.ipc_death_lab = {}
         machine_id = read_text("/etc/machine-id").strip() if os.path.exists("/etc/machine-id") else ""
         self.tag = zlib.crc32((prefix + uname_names()["hostname"] + machine_id).encode()) & 0x7FFFFF
         self.scope = "%s-%06x" % (prefix, self.tag)

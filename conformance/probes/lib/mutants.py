@@ -1,5 +1,6 @@
 """Broken subjects: sets made by util-linux unshare like the reference, each with exactly one isolation
-aspect broken (one option left out or one step skipped), so the kit can show it fails when it should.
+aspect broken (one option left out or changed, or one step skipped or added), so the kit can show it
+fails when it should.
 
 tests/integration/test_conformance_mutants.py runs the kit over all of them and checks which properties
 each one fails.
@@ -19,7 +20,12 @@ class Recipe(NamedTuple):
     # unshare --propagation VALUE; None leaves the option (and the mount namespace) out.
     propagation: Optional[str] = "private"
     time_offsets: bool = True
+    # The offsets are written by the holder's shell, after it entered the namespace: the kernel refuses them.
+    late_offsets: bool = False
     holder_is_pid1: bool = True
+    # Its IPC namespace is also bind-mounted where the set does not say (unshare --ipc=FILE): a pin that
+    # would keep the namespace, and its objects, alive after the set is gone.
+    ipc_pinned: bool = False
     # (claimed type, real type): the subject publishes its real-type file as its claimed-type file.
     mislabelled: Optional[Tuple[str, str]] = None
 
@@ -42,6 +48,10 @@ BROKEN = {
                           mount_proc=False),
     "broken-propagation": Recipe("its mounts are left shared (--propagation shared)", propagation="shared"),
     "broken-time": Recipe("its own time namespace, but the clock offsets are never written", time_offsets=False),
+    "broken-late-offsets": Recipe("writes its clock offsets after its first process entered (refused by the kernel)",
+                                  time_offsets=False, late_offsets=True),
+    "broken-ipc-pinned": Recipe("its IPC namespace is also bind-mounted outside the set (unshare --ipc=FILE)",
+                                ipc_pinned=True),
     "broken-label": Recipe("publishes its IPC namespace file as its UTS one (a store naming a type it lacks)",
                            mislabelled=("uts", "ipc")),
 }

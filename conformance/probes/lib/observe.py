@@ -51,6 +51,62 @@ def host_pids():
     return sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
 
 
+def namespace_holders(link):
+    """What holds the namespace whose /proc/PID/ns link reads `link` (e.g. "ipc:[4026532001]"), as
+    {"pid": P, "how": ...} for processes in it or with it open, and {"mount": POINT, "seen_by": P} for nsfs
+    bind mounts of it (one mount table per mount namespace)."""
+    found, mount_tables = [], {}
+    for pid in host_pids():
+        base = "/proc/%d" % pid
+        try:
+            if os.readlink(base + "/ns/" + link.split(":")[0]) == link:
+                found.append({"pid": pid, "how": "is in it"})
+            mount_tables.setdefault(os.readlink(base + "/ns/mnt"), pid)
+            descriptors = os.listdir(base + "/fd")
+        except OSError:
+            continue  # the process ended meanwhile
+        for fd in descriptors:
+            try:
+                if os.readlink("%s/fd/%s" % (base, fd)) == link:
+                    found.append({"pid": pid, "how": "has it open (fd %s)" % fd})
+            except OSError:
+                pass
+    for pid in mount_tables.values():
+        try:
+            table = mountinfo("/proc/%d/mountinfo" % pid)
+        except OSError:
+            continue
+        found += [{"mount": m["point"], "seen_by": pid} for m in table if m["fstype"] == "nsfs" and m["root"] == link]
+    return found
+
+
+def ancestors(pid):
+    """pid's parent, its parent, and so on up to PID 1."""
+    found = []
+    while pid > 1:
+        pid = int(status_field(pid, "PPid")[0])
+        found.append(pid)
+    return found
+
+
+def systemd_cgroup_dirs():
+    """The probe's own cgroup directories in the hierarchies systemd-nspawn writes to: the unified one
+    (cgroup2) and the named v1 hierarchy name=systemd, where mounted."""
+    own = {}
+    for line in read_text("/proc/self/cgroup").splitlines():
+        hierarchy, controllers, path = line.split(":", 2)
+        own["cgroup2" if hierarchy == "0" else controllers] = path
+    found = []
+    for line in read_text("/proc/self/mountinfo").splitlines():
+        fields, right = line.split(" - ", 1)
+        fstype, _source, options = right.split()[:3]
+        kind = "cgroup2" if fstype == "cgroup2" else "name=systemd" if "name=systemd" in options.split(",") else None
+        # A hierarchy mounted from below its root (a cgroup namespace's view) does not show the own path.
+        if kind in own and os.path.isdir(fields.split()[4] + own[kind]):
+            found.append(fields.split()[4] + own[kind].rstrip("/"))
+    return found
+
+
 def children_of(pid):
     found = []
     for candidate in host_pids():

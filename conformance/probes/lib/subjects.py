@@ -8,8 +8,8 @@ import subprocess
 
 from conformance.probes.lib.errors import ProbeError, Skip
 from conformance.probes.lib.mutants import recipe
-from conformance.probes.lib.observe import children_of, ns_id, read_text, self_ns, wait_for
-from conformance.probes.lib.syscalls import NS_TYPES
+from conformance.probes.lib.observe import children_of, mounted_at, ns_id, read_text, self_ns, wait_for
+from conformance.probes.lib.syscalls import MNT_DETACH, NS_TYPES, umount2
 
 
 # Types a set is made of in the kit (user stays out: it would change who owns the others).
@@ -67,13 +67,14 @@ class SpawnedSubject(Subject):
     """A set made by a tool the probe starts and that stays in the foreground, held by a `sleep` among its
     children or grandchildren; destroyed by killing that holder."""
 
-    def spawn(self, kind, argv, hostname, ns_types, started):
-        """Start argv; the set's namespace files are the holder's, for ns_types."""
+    def spawn(self, kind, argv, hostname, ns_types, started, before_exec=None):
+        """Start argv (calling before_exec in the new process first); the set's namespace files are the
+        holder's, for ns_types."""
         self.holder_pid = None
         try:
             # Its own process group: if no holder shows up, everything it started can be ended at once.
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE, start_new_session=True)
+                                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=before_exec)
         except FileNotFoundError:
             raise ProbeError("%s is not installed on the host: the %s subject cannot be made" % (argv[0], kind))
         started.append(self.process.pid)
@@ -117,12 +118,18 @@ class SpawnedSubject(Subject):
 
 class UnshareSubject(SpawnedSubject):
     """A set made by util-linux unshare, held by a `sleep`: the reference, or a broken subject made by one
-    of conformance/probes/lib/mutants.py's recipes (one option left out or one step skipped)."""
+    of conformance/probes/lib/mutants.py's recipes (one option left out or changed, or one step skipped or
+    added)."""
 
-    def __init__(self, kind, name, types, started):
+    def __init__(self, kind, name, types, probe_run):
         how = recipe(kind)
         made = [t for t in types if t != how.left_out]
         options = [NS_TYPES[t][1] for t in made] + ["--fork"]
+        self.ipc_pin = None
+        if how.ipc_pinned:
+            self.ipc_pin = os.path.join(probe_run.tmpdir(kind), "ipc")
+            open(self.ipc_pin, "w").close()
+            options[made.index("ipc")] = "--ipc=" + self.ipc_pin
         if how.mount_proc:
             options.append("--mount-proc")
         if how.propagation:
@@ -131,12 +138,30 @@ class UnshareSubject(SpawnedSubject):
             options += ["--monotonic", str(TIME_OFFSET), "--boottime", str(TIME_OFFSET)]
         # Without its own UTS namespace a subject must not set a hostname: it would be the host's.
         steps = ['hostname "$1"'] if how.set_hostname and "uts" in made else []
+        if how.late_offsets:
+            steps.append('{ echo "monotonic %d 0" > /proc/self/timens_offsets || true; } 2>/dev/null' % TIME_OFFSET)
         steps.append("exec sleep infinity" if how.holder_is_pid1 else "{ sleep infinity & wait; }")
-        self.spawn(kind, ["unshare"] + options + ["--", "sh", "-c", " && ".join(steps), "sh", name],
-                   name, types, started)
+        try:
+            self.spawn(kind, ["unshare"] + options + ["--", "sh", "-c", " && ".join(steps), "sh", name],
+                       name, types, probe_run.started)
+        except ProbeError:
+            self._remove_ipc_pin()
+            raise
         if how.mislabelled:
             claimed, real = how.mislabelled
             self.ns[claimed] = self.ns[real]
+
+    def destroy(self):
+        SpawnedSubject.destroy(self)
+        self._remove_ipc_pin()
+
+    def _remove_ipc_pin(self):
+        if self.ipc_pin:
+            if mounted_at(self.ipc_pin):
+                umount2(self.ipc_pin, MNT_DETACH)
+            os.unlink(self.ipc_pin)
+            os.rmdir(os.path.dirname(self.ipc_pin))
+            self.ipc_pin = None
 
 
 # The state.json schema the kit reads (docs/DESIGN.md, "The store"); a file without one was written by 0.1.0.

@@ -44,8 +44,11 @@ IPC_CREAT = 0o1000
 IPC_EXCL = 0o2000
 IPC_RMID = 0
 IPC_NOWAIT = 0o4000
+SHM_LOCK = 11
 
 PR_SET_DUMPABLE = 4
+TFD_TIMER_ABSTIME = 1
+TIMER_ABSTIME = 1
 SIGCHLD = 17
 
 # Syscalls without a libc wrapper everywhere. Numbers from 424 on are shared by all architectures.
@@ -151,6 +154,34 @@ def drop_to_nobody():
     set_dumpable()
 
 
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
+
+
+def _timespec(seconds):
+    whole = int(seconds)
+    return _Timespec(whole, int(round((seconds - whole) * 1e9)))
+
+
+def timerfd_absolute(clock, seconds):
+    """A timerfd on clock that expires once, at the absolute time `seconds` of that clock."""
+    fd = _check(libc().timerfd_create(ctypes.c_int(clock), ctypes.c_int(os.O_CLOEXEC)), "timerfd_create")
+    value = _Itimerspec(_Timespec(0, 0), _timespec(seconds))
+    _check(libc().timerfd_settime(ctypes.c_int(fd), ctypes.c_int(TFD_TIMER_ABSTIME), ctypes.byref(value), None),
+           "timerfd_settime")
+    return fd
+
+
+def clock_nanosleep_until(clock, seconds):
+    """clock_nanosleep(TIMER_ABSTIME) until `seconds` of clock; returns its error number (0: woke on time)."""
+    return libc().clock_nanosleep(ctypes.c_int(clock), ctypes.c_int(TIMER_ABSTIME), ctypes.byref(_timespec(seconds)),
+                                  None)
+
+
 def errno_name(exc):
     return errno.errorcode.get(exc.errno, str(exc.errno))
 
@@ -195,6 +226,10 @@ class SysvIpc:
         else:
             _check(libc().shmctl(ctypes.c_int(ident), ctypes.c_int(IPC_RMID), None), "shmctl")
         return True
+
+    def lock_shm(self, key):
+        """shmctl(SHM_LOCK): the segment's pages count against the locker's RLIMIT_MEMLOCK until it is destroyed."""
+        _check(libc().shmctl(ctypes.c_int(self.lookup("shm", key)), ctypes.c_int(SHM_LOCK), None), "shmctl")
 
     def send(self, ident, text):
         """msgsnd one message of type 1 (IPC_NOWAIT)."""

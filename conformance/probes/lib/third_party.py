@@ -7,9 +7,10 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 from conformance.probes.lib.errors import ProbeError
-from conformance.probes.lib.observe import run
+from conformance.probes.lib.observe import run, systemd_cgroup_dirs, write_text
 from conformance.probes.lib.subjects import (
     CollectionSubject, SpawnedSubject, Subject, UnshareSubject, supported_types)
 
@@ -103,7 +104,61 @@ class RuncSubject(Subject):
         shutil.rmtree(self.bundle, ignore_errors=True)
 
 
-THIRD_PARTY = ("bwrap", "runc")
+# What systemd-nspawn 252 makes with --private-network, without --private-users: never a user or time namespace.
+NSPAWN_TYPES = ("mnt", "uts", "ipc", "pid", "net", "cgroup")
+
+
+class NspawnSubject(SpawnedSubject):
+    """systemd-nspawn: `systemd-nspawn --register=no --keep-unit --directory=/ --volatile=yes
+    --private-network --machine H -- sleep infinity`, its PID 1 a `sleep`. The machine's root cannot be a
+    container's root as it is: --volatile=yes gives the container a tmpfs root with this machine's /usr
+    read-only. --register=no and --keep-unit: no systemd-machined and no unit of its own (PID 1 need not
+    be systemd). nspawn splits the cgroup it starts in into payload/ and supervisor/ and leaves them
+    behind, so it starts in a cgroup of the run's own, removed with the subject."""
+
+    tool_lacks_types = True
+
+    def __init__(self, probe_run, name):
+        require("systemd-nspawn", "nspawn")
+        self.cgroups = []
+        for base in systemd_cgroup_dirs():
+            made = os.path.join(base, probe_run.scope + "-nspawn")
+            os.mkdir(made)
+            self.cgroups.append(made)
+        argv = ["systemd-nspawn", "--quiet", "--register=no", "--keep-unit", "--directory=/", "--volatile=yes",
+                "--private-network", "--machine", name, "--", "sleep", "infinity"]
+        try:
+            self.spawn("nspawn", argv, name, [t for t in NSPAWN_TYPES if t in supported_types()],
+                       probe_run.started, self._enter_cgroups)
+        except ProbeError:
+            self._remove_cgroups()
+            raise
+
+    def _enter_cgroups(self):
+        for made in self.cgroups:
+            write_text(os.path.join(made, "cgroup.procs"), str(os.getpid()))
+
+    def destroy(self):
+        SpawnedSubject.destroy(self)
+        self._remove_cgroups()
+
+    def _remove_cgroups(self):
+        """Its cgroups, deepest first, once their processes are gone (nspawn's supervisor exits last)."""
+        deadline = time.monotonic() + 10
+        for made in self.cgroups:
+            for top, _dirs, _files in sorted(os.walk(made), key=lambda entry: -entry[0].count("/")):
+                while True:
+                    try:
+                        os.rmdir(top)
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.05)
+        self.cgroups = []
+
+
+THIRD_PARTY = ("bwrap", "runc", "nspawn")
 
 
 def make_subject(spec, types, probe_run):
@@ -115,4 +170,6 @@ def make_subject(spec, types, probe_run):
         return BwrapSubject(spec["hostname"], probe_run.started)
     if kind == "runc":
         return RuncSubject(probe_run, spec["hostname"])
-    return UnshareSubject(kind, spec["hostname"], types, probe_run.started)
+    if kind == "nspawn":
+        return NspawnSubject(probe_run, spec["hostname"])
+    return UnshareSubject(kind, spec["hostname"], types, probe_run)

@@ -8,7 +8,8 @@ import time
 from conformance.probes.declare import prop
 from conformance.probes.lib.child import Child, in_child
 from conformance.probes.lib.errors import Skip
-from conformance.probes.lib.observe import ipcs_keys, nsenter, read_text, run, sysvipc_keys, write_text
+from conformance.probes.lib.observe import (
+    ancestors, ipcs_keys, namespace_holders, ns_id, nsenter, read_text, run, sysvipc_keys, write_text)
 from conformance.probes.lib.policy import enter_user_ns
 from conformance.probes.lib.syscalls import CLONE_NEWIPC, MQUEUE, MQ_LABELS, SYSV, SYSV_KINDS, outcome, setns, unshare
 
@@ -162,56 +163,118 @@ def probe_ipc5(probe_run, subject):
             "host_after": dict((s, read_text("/proc/sys/" + s).strip()) for s in present)}
 
 
-@prop("IPC6", "IPC objects die with their namespace", needs=("ipc_ns", "mqueue_ns", "user_ns"))
-def probe_ipc6(probe_run):
-    """In a fresh user namespace whose message queue budget fits one queue, a POSIX queue is made in a new
-    IPC namespace that stays pinned by an open descriptor. Another new namespace must then be refused a
-    queue (EMFILE), and granted one once the pin is closed. It fails if the budget does not bind or the
-    dead namespace's queue still holds it. Needs IPC and user namespaces and POSIX message queues per IPC namespace."""
+# IPC6's budgets in its fresh user namespace: one queue of 8 x 8 KiB fits RLIMIT_MSGQUEUE, two do not;
+# one locked page of System V shared memory fits RLIMIT_MEMLOCK, two do not.
+MQ_MAXMSG, MQ_MSGSIZE, MQ_BUDGET = 8, 8192, 100000
+MEMLOCK_BUDGET = 4096
+
+
+def _budgeted_objects(channel, probe_run, with_sysv):
+    """In a new IPC namespace: a POSIX queue and a locked shared memory segment, which draw on the user's
+    budgets, and (with_sysv) a message queue and a semaphore set; reports, then waits to be told to exit."""
+    unshare(CLONE_NEWIPC)
+    made = {"mqueue": outcome(MQUEUE.open, probe_run.mq_name("ipc6"), True, MQ_MAXMSG, MQ_MSGSIZE)}
+    key = probe_run.ipc_key(60)
+    made["shm_locked"] = outcome(lambda: (SYSV.create("shm", key), SYSV.lock_shm(key)))
+    if with_sysv:
+        for n, kind in enumerate(("msg", "sem")):
+            made[kind] = outcome(SYSV.create, kind, probe_run.ipc_key(61 + n))
+    made["ns"] = os.readlink("/proc/self/ns/ipc")
+    channel.send(made)
+    channel.recv()
+    return made
+
+
+def _sysvipc_through(pin):
+    """The System V keys a process sees after joining the namespace of the open descriptor pin."""
+    def listing():
+        setns(pin, CLONE_NEWIPC)
+        return dict((kind, sysvipc_keys(kind)) for kind in SYSV_KINDS)
+    return in_child(listing)
+
+
+def _objects_die_with_namespace(probe_run):
+    """The kernel's half of IPC6, made once per run: objects of every kind in a namespace pinned by a
+    descriptor, what the pin lets see, the budgets while pinned and once the pin is closed, and what still
+    holds the dead namespace."""
+    if probe_run.ipc_death_lab:
+        return probe_run.ipc_death_lab
     if MQUEUE.lib is None:
         raise Skip("libc has no mq_open", "mqueue_ns")
-    maxmsg, msgsize = 8, 8192
-    budget = 100000  # one queue of 8 x 8 KiB fits, two do not
 
-    def queue_in_fresh_ipc_ns(channel, name):
-        unshare(CLONE_NEWIPC)
-        result = outcome(MQUEUE.open, name, True, maxmsg, msgsize)
-        channel.send(result)
-        channel.recv()
-        return result
+    def budgets_in_fresh_ns():
+        attempt = Child(_budgeted_objects, probe_run, False)
+        made = attempt.recv()
+        attempt.send("exit")
+        attempt.result()
+        return {"mqueue": made["mqueue"], "shm_locked": made["shm_locked"]}
 
     def experiment():
-        # The byte budget (RLIMIT_MSGQUEUE) is counted per user in a user namespace: a fresh one
-        # counts only this experiment's queues.
+        # The budgets (RLIMIT_MSGQUEUE, RLIMIT_MEMLOCK) are counted per user in a user namespace: a fresh
+        # one counts only this experiment's objects.
         enter_user_ns()
-        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (budget, budget))
-        name = probe_run.mq_name("ipc6")
-        first = Child(queue_in_fresh_ipc_ns, name)
+        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (MQ_BUDGET, MQ_BUDGET))
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (MEMLOCK_BUDGET, MEMLOCK_BUDGET))
+        first = Child(_budgeted_objects, probe_run, True)
         first_made = first.recv()
         pin = os.open("/proc/%d/ns/ipc" % first.pid, os.O_RDONLY)
         first.send("exit")
         first.result()
-
-        def try_queue():
-            attempt = Child(queue_in_fresh_ipc_ns, name)
-            made = attempt.recv()
-            attempt.send("exit")
-            attempt.result()
-            return made
-
-        while_pinned = try_queue()
-        os.close(pin)  # the namespace dies now; its queue must be destroyed with it
+        listed = _sysvipc_through(pin)
+        while_pinned = budgets_in_fresh_ns()
+        os.close(pin)  # the namespace dies now; its objects must be destroyed with it
         deadline = time.monotonic() + 5
-        after_death = try_queue()
-        while after_death != "OK" and time.monotonic() < deadline:
+        after_death = budgets_in_fresh_ns()
+        while set(after_death.values()) != {"OK"} and time.monotonic() < deadline:
             time.sleep(0.05)
-            after_death = try_queue()
-        return {"first_queue": first_made, "second_while_first_ns_pinned": while_pinned,
+            after_death = budgets_in_fresh_ns()
+        return {"first": first_made, "listed_through_pin": listed, "while_first_ns_pinned": while_pinned,
                 "after_first_ns_died": after_death}
 
-    observed = in_child(experiment)
-    observed["objects"] = "POSIX message queues (their bytes return to the creator's RLIMIT_MSGQUEUE)"
-    return observed
+    lab = in_child(experiment)
+    lab["keys"] = {"shm": probe_run.ipc_key(60), "msg": probe_run.ipc_key(61), "sem": probe_run.ipc_key(62)}
+    lab["dead_ns_held_by"] = namespace_holders(lab["first"]["ns"])
+    probe_run.ipc_death_lab.update(lab)
+    return lab
+
+
+def _holders_beyond_the_set(subject):
+    """What holds the set's IPC namespace besides the set: its members (processes in its PID namespace),
+    the tool that waits for its PID 1 (the holder's ancestors) and the file the set publishes for it."""
+    link = "ipc:[%d]" % subject.ns_id("ipc")[1]
+    members_pid_ns = subject.ns_id("pid") if "pid" in subject.ns else None
+    tool = set(ancestors(subject.holder_pid)) if subject.holder_pid else set()
+    holders, beyond = namespace_holders(link), []
+    for held in holders:
+        if "mount" in held:
+            if held["mount"] != subject.path("ipc"):
+                beyond.append("an nsfs mount on %s (seen by process %d)" % (held["mount"], held["seen_by"]))
+            continue
+        pid = held["pid"]
+        try:
+            if pid in tool or pid == subject.holder_pid or ns_id("/proc/%d/ns/pid" % pid) == members_pid_ns:
+                continue
+            beyond.append("process %d (%s) %s" % (pid, read_text("/proc/%d/comm" % pid).strip(), held["how"]))
+        except OSError:
+            pass  # it ended meanwhile
+    return {"ns": link, "holders": holders, "beyond_the_set": beyond}
+
+
+@prop("IPC6", "IPC objects die with their namespace", needs=("ipc_ns", "mqueue_ns", "user_ns"), setup=True)
+def probe_ipc6(probe_run, subject):
+    """The kernel's half (once per run): in a fresh user namespace whose budgets fit one POSIX queue and one
+    locked page of shared memory, a new IPC namespace gets a POSIX queue, a locked System V shared memory
+    segment, a message queue and a semaphore set, and stays pinned by an open descriptor. Through the pin
+    all three System V keys must be listed in /proc/sysvipc, and another new namespace must be refused a
+    queue (EMFILE) and a locked segment (ENOMEM); once the pin is closed both must be granted again (the
+    dead namespace's objects gave their budgets back), and nothing on the host (process, descriptor, nsfs
+    mount) may still hold the dead namespace, so its message queue and semaphore set, which no budget
+    counts, are reachable nowhere. The set's half: its IPC namespace must not be the host's and must be held
+    by nothing but the set (processes in its PID namespace, the tool waiting for its PID 1, the file it
+    publishes for it), so that it dies, with its objects, when the set is torn down. Any other outcome
+    fails. Needs IPC and user namespaces and POSIX message queues per IPC namespace."""
+    subject.private("ipc")
+    return {"kernel": _objects_die_with_namespace(probe_run), "set": _holders_beyond_the_set(subject)}
 
 
 @prop("IPC7", "Messages stay in their namespace's queue of a shared key", needs=("ipc_ns", "setns"), setup=True)

@@ -125,7 +125,10 @@ def probe_s6(probe_run, subject):
     subject_root = [m for m in mountinfo("/proc/%d/mountinfo" % subject.holder_pid) if m["point"] == "/"] \
         if subject.holder_pid else []
     host_ps = [int(p) for p in run(["ps", "-e", "-o", "pid="]).split()]
+    groups = set(o for m in subject_root for o in m["optional"] if o.startswith("shared:"))
     return {"inside_ps": [p for p in listed if p != ps_pid],
+            "subject_root_peer_groups": sorted(groups),
+            "host_mounts_in_those_groups": [m["point"] for m in mountinfo() if groups & set(m["optional"])],
             "expected_inner_pids": sorted(members.values()),
             "host_proc_mounts_before": probe_run.proc_mounts_as_found,
             "host_proc_mounts_after": proc_mounts_on_host(),

@@ -1,6 +1,8 @@
 """TIME: time namespaces and their clock offsets (Linux 5.6+)."""
 
 import os
+import select
+import signal
 import time
 
 from conformance.probes.declare import prop
@@ -8,7 +10,8 @@ from conformance.probes.lib.child import Child, in_child
 from conformance.probes.lib.errors import Skip
 from conformance.probes.lib.observe import need_root, ns_id, ns_ids, nsenter, read_text, write_text
 from conformance.probes.lib.subjects import TIME_OFFSET
-from conformance.probes.lib.syscalls import CLONE_NEWTIME, outcome, setns, unshare
+from conformance.probes.lib.syscalls import (
+    CLONE_NEWTIME, clock_nanosleep_until, outcome, setns, timerfd_absolute, unshare)
 
 
 OFFSET_CLOCKS = {"monotonic": 1, "monotonic_raw": 4, "monotonic_coarse": 6, "boottime": 7}
@@ -109,6 +112,56 @@ def probe_time4(probe_run, subject):
     host_after = _clocks()
     return {"offset": TIME_OFFSET, "holder_timens_offsets": holder_offsets, "uptime_via_nsenter": uptime_nsenter,
             "clocks": {"host_before": host_before, "inside": inside, "host_after": host_after}}
+
+
+# TIME6: a timer is armed this far past the member's own clock, and given this long to fire (the set's offset,
+# ten days, is what it would wait if the kernel ignored the offset).
+TIMER_DELAY = 0.05
+TIMER_WAIT = 5
+
+
+def _absolute_timers():
+    """In the caller's time namespace: how long an absolute timerfd and an absolute clock_nanosleep on
+    CLOCK_MONOTONIC, each armed at the clock's reading plus TIMER_DELAY, take to fire."""
+    monotonic = OFFSET_CLOCKS["monotonic"]
+    now = time.clock_gettime(monotonic)
+    fd = timerfd_absolute(monotonic, now + TIMER_DELAY)
+    try:
+        fired = bool(select.select([fd], [], [], TIMER_WAIT)[0])
+    finally:
+        os.close(fd)
+    timerfd = {"fired": fired, "seconds": time.clock_gettime(monotonic) - now}
+    started = time.clock_gettime(monotonic)
+    sleeper = os.fork()
+    if sleeper == 0:
+        signal.alarm(TIMER_WAIT)  # its default action ends a sleeper whose timer does not fire
+        os._exit(clock_nanosleep_until(monotonic, started + TIMER_DELAY))
+    status = os.waitpid(sleeper, 0)[1]
+    nanosleep = {"fired": os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
+                 "seconds": time.clock_gettime(monotonic) - started,
+                 "status": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)}
+    return {"monotonic_inside": now, "timerfd": timerfd, "clock_nanosleep": nanosleep}
+
+
+@prop("TIME6", "Absolute timers honour the set's clock offsets", needs=("time_ns", "setns_time"), setup=True)
+def probe_time6(probe_run, subject):
+    """A member of the set reads CLOCK_MONOTONIC and arms an absolute timer at that reading plus 0.05 s,
+    once as a timerfd and once with clock_nanosleep(TIMER_ABSTIME) (LTP timerfd04, clock_nanosleep03); the
+    host's monotonic clock is read before and after. It fails if the member's clock does not carry the
+    offset the set was made with, or if a timer fires before its 0.05 s or not within 5 s (a kernel that
+    ignored the offset would make it wait the offset, ten days, or fire at once). Needs time namespaces
+    and setns into a time namespace."""
+    path = subject.path("time")
+
+    def member_timers():
+        setns(os.open(path, os.O_RDONLY), CLONE_NEWTIME)
+        return in_child(_absolute_timers)  # a child made after setns runs in the time namespace
+
+    host_before = time.clock_gettime(OFFSET_CLOCKS["monotonic"])
+    timers = in_child(member_timers)
+    timers.update(offset=TIME_OFFSET, delay=TIMER_DELAY, wait=TIMER_WAIT, host_monotonic_before=host_before,
+                  host_monotonic_after=time.clock_gettime(OFFSET_CLOCKS["monotonic"]))
+    return timers
 
 
 @prop("TIME5", "Garbage and out-of-range offsets are refused", needs=("time_ns",))

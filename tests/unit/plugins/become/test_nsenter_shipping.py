@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import re
@@ -10,8 +11,10 @@ import zlib
 import pytest
 from ansible.errors import AnsibleError
 
-from ansible_collections.linux.namespaces.plugins.become.nsenter import (
-    _MODULE_UTILS_DIR, _PACKAGE, ShippedTree, entering_program, shipped_sources, without_docstrings_and_comments)
+from ansible_collections.linux.namespaces.plugins.module_utils import nstypes
+from ansible_collections.linux.namespaces.plugins.plugin_utils.entering_program import (
+    _MODULE_UTILS_DIR, _PACKAGE, ShippedTree, entering_program, shipped_sources, with_facts_written_in,
+    without_docstrings_and_comments)
 
 PACKAGE = "fake_collection.plugins.module_utils"
 
@@ -83,8 +86,30 @@ def test_stripping_keeps_the_code_and_drops_docstrings_and_comments():
 
 def test_the_program_carries_the_closure_of_enter_main_and_is_built_once():
     program = entering_program()
-    payload = re.search(r'b64decode\("([^"]+)"\)', program).group(1)
+    full = re.search(r"a2b_base64\('([^']+)'\)", program).group(1)
+    payload = re.search(r'b64decode\("([^"]+)"\)', zlib.decompress(base64.b64decode(full)).decode()).group(1)
     shipped, packages = json.loads(zlib.decompress(base64.b64decode(payload)).decode())
     closure, closure_packages = shipped_sources(ShippedTree(_PACKAGE, _MODULE_UTILS_DIR), "enter_main")
     assert (sorted(shipped), packages) == (sorted(closure), closure_packages)
     assert entering_program() is program
+
+
+def test_imports_of_the_package_become_the_values_they_import():
+    source = "from __future__ import annotations\nimport os\nfrom %s.nstypes import ENTER_ORDER as ORDER\n" % _PACKAGE
+    namespace: dict = {}
+    exec(compile(with_facts_written_in(source, _PACKAGE), "written", "exec"), namespace)  # pylint: disable=exec-used
+    assert namespace["ORDER"] == nstypes.ENTER_ORDER
+    assert "nstypes" not in with_facts_written_in(source, _PACKAGE)
+
+
+def test_a_value_that_is_no_literal_fails_on_the_controller():
+    with pytest.raises(AnsibleError, match="nstypes.TYPES_BY_NAME is not a literal"):
+        with_facts_written_in("from %s.nstypes import TYPES_BY_NAME\n" % _PACKAGE, _PACKAGE)
+
+
+def test_the_quick_part_imports_only_modules_cheaper_than_a_python_start():
+    quick = ast.parse(entering_program().split("\nimport sys\ndef _full_program", 1)[0])
+    imported = {alias.name for node in quick.body if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in quick.body if isinstance(node, ast.ImportFrom)}
+    # No typing, json (re), signal (enum), base64 (re) or module_utils: each costs milliseconds per task.
+    assert imported == {"__future__", "_json", "_signal", "ctypes", "errno", "os"}

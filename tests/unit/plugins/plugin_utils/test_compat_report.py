@@ -22,7 +22,7 @@ from ansible.errors import AnsibleActionFail  # noqa: E402
 
 from ansible_collections.linux.namespaces.plugins.plugin_utils import compat_report  # noqa: E402
 from ansible_collections.linux.namespaces.plugins.plugin_utils.report_output import render_template  # noqa: E402
-from tests.report_page import dangling_links, elements, recorded_kit_results, table_rows  # noqa: E402
+from tests.report_page import dangling_links, elements, realistic_fleet, recorded_kit_results, table_rows  # noqa: E402
 
 # host -> (kernel release, time_ns present, [(property, subject, result, reason, feature)])
 FLEET = {
@@ -194,6 +194,11 @@ def test_a_report_of_the_previous_schema_is_refused_with_the_reason(report):
     with pytest.raises(AnsibleActionFail, match=r"written by linux.namespaces 0.1.0 \(schema compat-report/1\).*"
                                                 r"Run playbooks/compat_report.yml again"):
         compat_report.load_report(json.dumps(previous))
+    previous.update(schema="linux.namespaces/compat-report/2")
+    with pytest.raises(AnsibleActionFail, match=r"schema compat-report/2\), which kept a reason and an observation for "
+                                                r"every PASS\. Run playbooks/compat_report.yml again to write it with "
+                                                r"schema linux.namespaces/compat-report/3"):
+        compat_report.load_report(json.dumps(previous))
     with pytest.raises(AnsibleActionFail, match="not a compatibility report of schema"):
         compat_report.load_report(json.dumps({"schema": "linux.namespaces/audit-report/2"}))
     assert compat_report.load_report(compat_report.render_json(report)) == report
@@ -246,7 +251,10 @@ def test_html_matrix_cells_carry_status_verdict_and_a_link_to_the_evidence(repor
 def test_html_heat_map_has_a_rectangle_per_cell_coloured_by_its_verdict(report):
     page = render(report, "html")
     rects = [a for tag, a in elements(page) if tag == "rect"]
-    assert len(rects) == len(rows(report)) * len(report["columns"])
+    # A rectangle per property and kernel, and one bar across all properties per host without a result.
+    assert len(rects) == len(rows(report)) * len(report["kernels"]) + len(report["missing"])
+    bars = [rect for rect in rects if rect["data-heat"] == "missing"]
+    assert len(bars) == 3 and all(int(rect["width"]) > len(rows(report)) * 12 for rect in bars)
     fills = {}
     for rect in rects:
         fills.setdefault(rect["data-heat"], set()).add(rect["fill"])
@@ -266,26 +274,71 @@ def test_properties_show_their_title_and_definition_on_demand():
                      r'again\. It fails unless the\s+second fork gives ENOMEM\. Needs PID namespaces\.</p>', page)
 
 
-def test_the_report_keeps_each_hosts_evidence_under_30_kb():
+def test_a_pass_keeps_no_observation_and_a_fail_or_skip_keeps_its_observation_cut():
     recorded = recorded_kit_results()
     assert len({document["kernel"]["version"] for document in recorded.values()}) >= 3
+    long_observation = {"mounts": ["/run/lnsc0001k-%04d" % n for n in range(200)]}
+    for entry in recorded["guest-6.1"]["results"]:
+        if (entry["id"], entry["subject"]) == ("G6", "kernel"):
+            entry.update(result="FAIL", reason="AssertionError: a pinned namespace died", observed=long_observation)
     report = compat_report.build_report(recorded)
     for name, host in report["hosts"].items():
         assert len(json.dumps(host, sort_keys=True, separators=(",", ":"))) < 30 * 1024, name
+        assert all(sorted(e) == ["id", "result", "subject"] for e in host["evidence"] if e["result"] == "PASS"), name
+    skip, = [e for e in report["hosts"]["host-6.18"]["evidence"] if e["result"] == "SKIP"]
+    assert skip["reason"].startswith("/proc here belongs to a nested PID namespace") and '"errno":"ENOSPC"' in skip["observed"]
     # The longest observations are cut, with their full length said.
-    cut = [e["observed"] for host in report["hosts"].values() for e in host["evidence"] if "characters in all)" in e["observed"]]
-    assert cut and all(len(text) < compat_report.OBSERVED_LIMIT["PASS"] + 40 for text in cut)
+    fail, = [e for e in report["hosts"]["guest-6.1"]["evidence"] if e["result"] == "FAIL"]
+    full = len(json.dumps(long_observation, sort_keys=True, separators=(",", ":")))
+    assert fail["observed"] == "%s ... (%d characters in all)" % (
+        json.dumps(long_observation, sort_keys=True, separators=(",", ":"))[:compat_report.OBSERVED_LIMIT["FAIL"]], full)
 
 
-def test_a_report_over_20_hosts_is_a_page_under_200_kb_with_passing_hosts_collapsed():
-    recorded = list(recorded_kit_results().values())
-    fleet = dict(("host%02d" % n, dict(recorded[n % len(recorded)], host="host%02d" % n)) for n in range(20))
+def test_the_realistic_fleet_has_20_hosts_on_4_kernels_and_no_two_hosts_evidence_alike():
+    fleet = realistic_fleet()
+    documents = dict((name, document) for name, document in fleet.items() if isinstance(document, dict))
+    assert len(fleet) == 20 and len(documents) == 18
+    assert len({document["kernel"]["version"] for document in documents.values()}) == 4
+    evidence = [json.dumps([(e["id"], e["subject"], e["observed"]) for e in document["results"]], sort_keys=True)
+                for document in documents.values()]
+    assert len(set(evidence)) == len(evidence)
+    assert sum(document["summary"]["FAIL"] for document in documents.values()) == 2
+
+
+def fleet_report_page():
+    report = compat_report.load_report(compat_report.render_json(compat_report.build_report(realistic_fleet())))
+    return report, render(report, "html")
+
+
+def test_a_report_over_20_real_hosts_is_a_page_under_200_kb_and_json_under_30_kb_per_host():
+    report, page = fleet_report_page()
+    assert report["counts"]["hosts"] == 20 and report["counts"]["kernels"] == 4
+    assert len(page.encode()) < 200 * 1024, len(page.encode())
+    assert len(compat_report.render_json(report).encode()) / 20 < 30 * 1024
+    assert dangling_links(page) == []
+
+
+def test_passing_hosts_are_collapsed_and_a_failing_group_shows_each_hosts_observation():
+    report, page = fleet_report_page()
+    details = dict((a["id"], "open" in a) for tag, a in elements(page) if tag == "details" and a.get("id", "").startswith("group-"))
+    assert details == dict((group["anchor"], bool(group["summary"]["FAIL"])) for group in report["host_groups"])
+    assert sorted(details.values()) == [False, False, False, False, True, True]
+    # Hosts that share their results share a section, yet each host's own observation of a SKIP is kept: one
+    # 6.18 host saw its SKIP start at another level than the others.
+    fleet = realistic_fleet()
+    for entry in fleet["node08"]["results"]:
+        if entry["result"] == "SKIP":
+            entry["observed"] = dict(entry["observed"], start_level=3)
     report = compat_report.build_report(fleet)
-    page = render(report, "html")
-    assert len(page.encode()) < 200 * 1024, len(page)
-    details = [a for tag, a in elements(page) if tag == "details" and a.get("id", "").startswith("group-")]
-    assert len(details) == len(recorded) and not any("open" in a for a in details)
-    assert len(compat_report.render_json(report)) / 20 < 30 * 1024
+    group = next(g for g in report["host_groups"] if g["kernel"] == "6.18")
+    evidence = compat_report.group_evidence(report, group)
+    skip, = [entry for entry in evidence["results"] if entry["result"] == "SKIP"]
+    assert skip["anchor"] == group["anchor"] + "-PID9" and group["hosts"] == ["node04", "node08", "node12", "node16"]
+    assert [(seen["hosts"], '"start_level":3' in seen["observed"]) for seen in skip["observed"]] == [
+        (["node04", "node12", "node16"], False), (["node08"], True)]
+    assert "on node08: <code" in render(report, "html")
+    assert [item["id"] for item in evidence["passed"]][:2] == ["S1", "S2"]
+    assert evidence["passed"][1] == {"id": "S2", "anchor": group["anchor"] + "-S2", "subjects": ["reference", "collection"]}
 
 
 def test_a_users_own_template_can_extend_the_collections(report, tmp_path):

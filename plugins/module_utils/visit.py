@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright: linux.namespaces contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Starting a command inside a target from the calling process itself, which visits the target's namespaces.
+
+Forking the module's Python process into a child that enters, forks again for pid/time and reports back
+costs more than everything else entering does (bench/RESULTS.md): instead the process joins the target's
+namespaces, starts the command with subprocess, and joins its own namespaces again before it does anything
+else. pid and time apply to children: the command is in the target's PID and time namespaces. subprocess
+forks (its preexec_fn, which sets the command's parent-death signal, rules out vfork) and execs at once.
+
+A user namespace cannot be left, and setns into a mount namespace needs a single-threaded process
+(docs/PITFALLS.md, P4): can_visit() says when this way applies; enter.py forks a child otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+from typing import Dict, Iterator, Mapping, Optional, Sequence
+
+from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
+from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPE_NAMES, TYPES_BY_NAME, in_enter_order
+from ansible_collections.linux.namespaces.plugins.module_utils.targets import EnterTarget
+
+
+def can_visit(target: EnterTarget) -> bool:
+    """Whether this process may join target's namespaces and come back: no user namespace, one thread."""
+    return "user" not in target.types and len(os.listdir("/proc/self/task")) == 1
+
+
+def _file_of_own(nstype: str) -> str:
+    """The /proc/self/ns file of the namespace this process's children join: the one to come back to."""
+    return "/proc/self/ns/" + (TYPES_BY_NAME[nstype].for_children or nstype)
+
+
+def _open_checked(target: EnterTarget, nstype: str) -> int:
+    """An fd on the target's namespace of that type, proven to be the one resolved (its inode)."""
+    try:
+        fd = syscalls.open_namespace(target.files[nstype])
+    except NamespaceError as exc:
+        if exc.errno != errno.ESRCH:
+            raise
+        # A process target's files are found through its pinned /proc/PID directory, gone with it.
+        raise NamespaceError("%s has exited" % target.what, call="setns", nstype=nstype, err=errno.ESRCH)
+    if os.fstat(fd).st_ino != target.inodes[nstype]:
+        os.close(fd)
+        raise NamespaceError("%s: the %s namespace at %s is no longer the one resolved"
+                             % (target.what, nstype, target.files[nstype]), call="setns", nstype=nstype,
+                             err=errno.ESTALE)
+    return fd
+
+
+def _return(own: Mapping[str, int], root_fd: int, cwd_fd: int) -> None:
+    """Join this process's own namespaces again, then its own root and working directory."""
+    for nstype, fd in own.items():
+        syscalls.setns(fd, TYPES_BY_NAME[nstype].flag, target=_file_of_own(nstype))
+    # Joining a mount namespace moves root and working directory to its root.
+    if os.stat("/")[:2] != os.fstat(root_fd)[:2]:
+        os.fchdir(root_fd)
+        os.chroot(".")
+    os.fchdir(cwd_fd)
+
+
+@contextlib.contextmanager
+def visiting(target: EnterTarget) -> Iterator[Dict[str, int]]:
+    """This process in target's namespaces for the block; yields the inode of each namespace its children
+    join then, by type. Afterwards it is back in its own, whatever the block raised."""
+    opened = []
+    try:
+        proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        opened.append(proc_fd)
+        own = {}
+        for nstype in target.types:
+            own[nstype] = os.open(_file_of_own(nstype), os.O_RDONLY | os.O_CLOEXEC)
+            opened.append(own[nstype])
+        root_fd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        opened.append(root_fd)
+        cwd_fd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        opened.append(cwd_fd)
+        files = {}
+        for nstype in in_enter_order(target.types):
+            files[nstype] = _open_checked(target, nstype)
+            opened.append(files[nstype])
+        # Not dumpable while inside: processes in the target cannot ptrace this one or open its
+        # /proc/PID/fd (runc CVE-2016-9962); the command's exec makes it dumpable again.
+        syscalls.set_dumpable(False)
+        try:
+            for nstype, fd in files.items():
+                syscalls.setns(fd, TYPES_BY_NAME[nstype].flag, target=target.files[nstype])
+            inodes = {}
+            for nstype in TYPE_NAMES:
+                with contextlib.suppress(FileNotFoundError):
+                    inodes[nstype] = os.stat(_file_of_own(nstype)[len("/proc/"):], dir_fd=proc_fd).st_ino
+            yield inodes
+        finally:
+            _return(own, root_fd, cwd_fd)
+            syscalls.set_dumpable(True)
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
+def spawn(argv: Sequence[str], env: Optional[Mapping[str, str]], chdir: Optional[str],
+          stdio: Sequence[int]) -> subprocess.Popen:
+    """Start argv in the namespaces this process is visiting, with stdio as its fds 0, 1 and 2.
+
+    chdir is applied here, inside the visited mount namespace, so a failure names chdir, not the program.
+    """
+    if chdir:
+        try:
+            os.chdir(chdir)
+        except OSError as exc:
+            raise error_from("chdir", exc.errno or errno.EIO, target=chdir)
+    try:
+        # close_fds: nothing from outside reaches the command but 0, 1, 2 (runc CVE-2024-21626);
+        # restore_signals gives it the SIGPIPE and SIGXFSZ dispositions Python took; the command dies
+        # with this process rather than run on unattended.
+        return subprocess.Popen(list(argv), stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
+                                env=None if env is None else dict(env), close_fds=True, restore_signals=True,
+                                preexec_fn=syscalls.set_pdeathsig)  # pylint: disable=subprocess-popen-preexec-fn
+    except OSError as exc:
+        raise error_from("execve", exc.errno or errno.EIO, target=argv[0])
