@@ -19,7 +19,7 @@ import contextlib
 import errno
 import itertools
 import os
-from typing import Iterator, List, Sequence
+from typing import Iterator, List, Sequence, Tuple
 
 import pytest
 
@@ -80,23 +80,26 @@ def store_leaks(store: Store, prefix: str) -> list:
             if leak["path"].startswith(store.root + "/") or (leak["name"] or "").startswith(prefix)]
 
 
+def fill(store: Store, limited: TestStore, types: Sequence[str], made: List[str]) -> Tuple[str, NamespaceError]:
+    """Make sets until the store refuses one, adding each made to made: the refused name and its error."""
+    for number in range(100):
+        name = limited.name("f%02d" % number)
+        limited.made.append(name)
+        try:
+            create(store, name, types)
+        except NamespaceError as exc:
+            return name, exc
+        made.append(name)
+    raise AssertionError("a store of %d KiB took 100 sets" % SMALL_TMPFS_KIB)
+
+
 @pytest.mark.parametrize("types", [("uts", "net"), ("uts", "pid", "net")], ids=["netns_link", "holder"])
 def test_a_full_store_fails_naming_its_limit_and_undoes_every_step_of_that_create(limited, prefix, types):
     store = Store(limited.path)
     store.tmpfs_size_kib = SMALL_TMPFS_KIB
     made: List[str] = []
     with removing_all(store, made):
-        for number in range(100):
-            name = limited.name("f%02d" % number)
-            limited.made.append(name)
-            try:
-                create(store, name, types)
-            except NamespaceError as exc:
-                failure, failed = exc, name
-                break
-            made.append(name)
-        else:
-            pytest.fail("a store of %d KiB took 100 sets" % SMALL_TMPFS_KIB)
+        failed, failure = fill(store, limited, types, made)
         assert failure.errno == errno.ENOSPC, failure
         assert "store %s is full" % store.root in str(failure), failure
         assert "%d KiB" % SMALL_TMPFS_KIB in str(failure), failure
@@ -160,7 +163,7 @@ def test_a_set_with_a_holder_is_made_again_right_after_its_removal(limited, pref
     limited.made.append(name)
     holders = []
     with removing_all(store, [name]):
-        for _ in range(5):
+        for _round in range(5):
             state = create(store, name, ["uts", "pid", "net"])
             holders.append(state.holder_pid)
             assert store.problems(state) == []
