@@ -65,8 +65,10 @@ def find_leaks(prefix: str) -> list[str]:
     leaks += ['interface %s' % name for name in _interfaces() if prefix in name]
     leaks += ['user %s' % entry.pw_name for entry in pwd.getpwall() if prefix in entry.pw_name]
     # A holder's comm is nsh: + the set's name; any other process may carry the prefix in its arguments.
+    # A zombie has exited (a removed set's holder waits there until the host's init reaps it).
     leaks += ['process %s' % line for line in set(_lines(['pgrep', '-a', '^' + holder.HOLDER_COMM_PREFIX + prefix])
-                                                  + _lines(['pgrep', '-af', prefix]))]
+                                                  + _lines(['pgrep', '-af', prefix]))
+              if not _is_zombie(int(line.split(' ', 1)[0]))]
     keys = ipc_key_range(prefix)
     leaks += ['SysV IPC %s key %#x' % (kind, key) for kind, key in _ipc_keys() if key in keys]
     return sorted(leaks)
@@ -89,6 +91,15 @@ def _lines(command: list[str]) -> list[str]:
     if completed.returncode not in (0, 1):
         raise subprocess.CalledProcessError(completed.returncode, command)
     return completed.stdout.splitlines()
+
+
+def _is_zombie(pid: int) -> bool:
+    """Whether pid has exited but is not reaped yet (state Z in /proc/PID/stat), or is gone."""
+    try:
+        stat = pathlib.Path('/proc/%d/stat' % pid).read_text(encoding='ascii', errors='replace')
+        return stat.rsplit(')', 1)[1].split()[0] in ('Z', 'X')
+    except (OSError, IndexError):
+        return True
 
 
 def _mounts() -> list[tuple[str, str]]:

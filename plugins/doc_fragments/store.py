@@ -22,5 +22,8 @@ options:
         the set's namespace files) and the store holds the state files only. Its parent directory must exist.
       - An ordinary user cannot read, enter, change or remove the sets of another user's store (root's
         included); the task fails saying so.
+      - The directories the module made for root's store are removed with it; a directory that was there
+        before stays. A store holds at most 10,000 sets; a set beyond that, or beyond the room of its
+        64 MiB tmpfs, fails with a message that says the store is full.
     type: path
 """

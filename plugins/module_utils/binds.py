@@ -13,7 +13,7 @@ from typing import Optional
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
-from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import mount_points
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import is_mount_point
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import NETNS_DIR, SetState
 from ansible_collections.linux.namespaces.plugins.module_utils.store import is_nsfs_of
 
@@ -24,7 +24,12 @@ def create_empty_file(path: str) -> None:
 
 def bind(source: str, target: str) -> None:
     create_empty_file(target)
-    syscalls.mount(source, target, None, syscalls.MS_BIND)
+    try:
+        syscalls.mount(source, target, None, syscalls.MS_BIND)
+    except BaseException:
+        with contextlib.suppress(OSError):  # an empty file in /run/netns would show as a name to `ip netns`
+            os.unlink(target)
+        raise
 
 
 def unbind(path: str) -> None:
@@ -47,7 +52,7 @@ def link_netns(state: SetState) -> None:
         raise NamespaceError("%s exists and is not this set's network namespace; remove it or set "
                              "netns_link: false" % link)
     os.makedirs(NETNS_DIR, mode=0o755, exist_ok=True)
-    if NETNS_DIR not in mount_points():
+    if not is_mount_point(NETNS_DIR):
         # iproute2 makes /run/netns a shared mount of its own, so namespaces bound there later
         # appear in mount namespaces made earlier by `ip netns exec`.
         syscalls.mount(NETNS_DIR, NETNS_DIR, None, syscalls.MS_BIND | syscalls.MS_REC)

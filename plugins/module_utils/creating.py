@@ -20,8 +20,8 @@ from ansible_collections.linux.namespaces.plugins.module_utils import mountapi, 
 from ansible_collections.linux.namespaces.plugins.module_utils.binds import bind, link_netns, unbind, unlink_netns
 from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel, run_in_child
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
-from ansible_collections.linux.namespaces.plugins.module_utils.holder import holder_main, stop_holder
-from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import topmost
+from ansible_collections.linux.namespaces.plugins.module_utils.holder import holder_main, stopping_holder
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import is_mount_point
 from ansible_collections.linux.namespaces.plugins.module_utils.netdev import set_link_up
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPES_BY_NAME, flags_for
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
@@ -57,7 +57,7 @@ def _setup_inside(options: SetOptions) -> None:
 def _copy_of_cgroup_mounts() -> Optional[int]:
     """A detached copy of the cgroup mounts at /sys/fs/cgroup; None when there are none, or on a kernel before
     5.2 (no open_tree), where they end up hidden as with ip netns exec."""
-    if topmost(CGROUP_MOUNT) is None:
+    if not is_mount_point(CGROUP_MOUNT):
         return None
     try:
         return mountapi.open_tree_clone(CGROUP_MOUNT, recursive=True)
@@ -181,32 +181,53 @@ def check_can_create(options: SetOptions) -> None:
     run_in_child(lambda: syscalls.unshare(flags_for(options.types)), "unshare")
 
 
+class _Made:
+    """What a create has made so far. A failed create is undone from this, not from the recorded state,
+    which can lag behind: a full store refuses the write that records a step."""
+
+    def __init__(self, state: SetState) -> None:
+        self.state = state
+
+
 def create_set(store: Store, name: str, options: SetOptions) -> SetState:
     """Make a set; on any failure, remove what was made and raise."""
     options = effective_options(options)
+    store.check_room()
     cpus: List[Optional[int]] = [None]
     if "mnt" in options.types:
         cpus += list(range(os.cpu_count() or 1))
     for attempt, cpu in enumerate(cpus, 1):
-        state = SetState(name=name, path=store.set_path(name), status="creating", options=options, inodes={},
-                         holder_pid=None, created=_now(), rootless=store.rootless)
-        os.mkdir(state.path, 0o711)  # others may reach a namespace file by its path, never list the set
-        store.save(state)
+        made = _Made(SetState(name=name, path=store.set_path(name), status="creating", options=options,
+                              inodes={}, holder_pid=None, created=_now(), rootless=store.rootless))
         try:
-            return _populate(store, state, cpu)
+            os.mkdir(made.state.path, 0o711)  # others may reach a namespace file by its path, never list the set
+        except OSError as exc:
+            raise _store_full(store, name, exc) or exc
+        try:
+            return _populate(store, made, cpu)
         except _MountNamespaceIdOrder as exc:
-            remove_set(store, name)
+            remove_set(store, name, made.state)
             if attempt == len(cpus):
                 raise NamespaceError("cannot persist the new mount namespace: the kernel refused every "
                                      "attempt to bind it (%s)" % exc, call="mount", nstype="mnt",
                                      err=errno.EINVAL)
-        except BaseException:
-            remove_set(store, name)
-            raise
+        except BaseException as exc:
+            remove_set(store, name, made.state)
+            raise _store_full(store, name, exc) or exc
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _populate(store: Store, state: SetState, cpu: Optional[int]) -> SetState:
+def _store_full(store: Store, name: str, exc: BaseException) -> Optional[NamespaceError]:
+    """The store's error for an ENOSPC of its tmpfs (blocks or inodes); mount's ENOSPC (fs.mount-max) is a
+    NamespaceError of its own and stays one."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return store.full_error(name)
+    return None
+
+
+def _populate(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
+    state = made.state
+    store.save(state)
     options = state.options
     up, down = Channel(), Channel()
     creator = os.fork()
@@ -226,7 +247,8 @@ def _populate(store: Store, state: SetState, cpu: Optional[int]) -> SetState:
             # Saved at once, with the holder's PID namespace (a rootless set's: all of them), so recovery
             # after a crash can stop this holder and no process that reuses its number.
             held = options.types if state.rootless else ("pid",)
-            state = state._replace(holder_pid=member, inodes={t: process_ns_inode(member, t) for t in held})
+            state = made.state = state._replace(holder_pid=member,
+                                                inodes={t: process_ns_inode(member, t) for t in held})
             store.save(state)
             up.receive("setup inside the set")
             if state.rootless:  # an ordinary user cannot bind nsfs files: the holder's are the set's
@@ -238,7 +260,7 @@ def _populate(store: Store, state: SetState, cpu: Optional[int]) -> SetState:
             member = up.receive("setup inside the set")
             sources = {t: "/proc/%d/ns/%s" % (member, TYPES_BY_NAME[t].for_children or t)
                        for t in options.types}
-        inodes = {}
+        inodes = dict(state.inodes)
         for nstype, source in sources.items():
             target = os.path.join(state.path, nstype)
             try:
@@ -248,7 +270,8 @@ def _populate(store: Store, state: SetState, cpu: Optional[int]) -> SetState:
                     raise _MountNamespaceIdOrder(str(exc))
                 raise
             inodes[nstype] = os.stat(target).st_ino
-        state = state._replace(inodes=inodes)
+            made.state = state._replace(inodes=inodes)
+        state = made.state
         if "net" in options.types and options.netns_link:
             link_netns(state)
         state = state._replace(status="ready")
@@ -260,28 +283,34 @@ def _populate(store: Store, state: SetState, cpu: Optional[int]) -> SetState:
         os.waitpid(creator, 0)
 
 
-def remove_set(store: Store, name: str) -> bool:
-    """Remove a set and everything it had: holder, processes, mounts, files. False if none."""
-    state = store.load(name)
+def remove_set(store: Store, name: str, made: Optional[SetState] = None) -> bool:
+    """Remove a set and everything it had: holder, processes, mounts, files. False if none.
+
+    made: what a failed create of this run made, which its recorded state may not hold yet.
+    """
+    state = store.load(name) if made is None else made
     if state is None:
         return False
-    if os.path.exists(os.path.join(state.path, STATE_FILE)):
+    if state.status == "ready" and os.path.exists(os.path.join(state.path, STATE_FILE)):
         # Recorded before anything is undone, so a run killed from here on leaves a set that the next run
-        # and namespace_info see as broken, never a "ready" one with a dead holder.
-        store.save(state._replace(status="removing"))
-    if state.holder_pid:
-        if state.rootless:  # a set without a PID namespace is told apart by its own user namespace
-            stop_holder(state.holder_pid, state.inodes.get("user"), "user")
-        else:
-            stop_holder(state.holder_pid, state.inodes.get("pid"))
-    unlink_netns(state)
-    for entry in os.listdir(state.path):
-        if entry == STATE_FILE:
-            continue
-        if state.rootless:  # a leftover state.json.new: an ordinary user has no mounts to undo
-            os.unlink(os.path.join(state.path, entry))
-        else:
-            unbind(os.path.join(state.path, entry))
+        # and namespace_info see as broken, never a "ready" one with a dead holder. (Any other status is
+        # seen as broken already.) A full store cannot record it: the removal goes on, as it must.
+        try:
+            store.save(state._replace(status="removing"))
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+    # A rootless set, which may have no PID namespace, is told apart by its own user namespace.
+    held_by = "user" if state.rootless else "pid"
+    with stopping_holder(state.holder_pid, state.inodes.get(held_by), held_by):
+        unlink_netns(state)
+        for entry in os.listdir(state.path):
+            if entry == STATE_FILE:
+                continue
+            if state.rootless:  # a leftover state.json.new: an ordinary user has no mounts to undo
+                os.unlink(os.path.join(state.path, entry))
+            else:
+                unbind(os.path.join(state.path, entry))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(state.path, STATE_FILE))
     os.rmdir(state.path)

@@ -13,8 +13,7 @@ import errno
 import os
 import select
 import signal
-import time
-from typing import Callable, NoReturn, Optional
+from typing import Callable, Iterator, NoReturn, Optional
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel
@@ -57,31 +56,39 @@ def holder_main(name: str, up: Channel, setup: Callable[[], None]) -> NoReturn:
         os._exit(1)
 
 
-def stop_holder(pid: int, inode: Optional[int], nstype: str = "pid") -> None:
-    """SIGKILL the holder (which ends every process of its PID namespace) and wait for it, if it is still in
-    the namespace of type nstype with this inode."""
-    try:
-        pidfd = syscalls.pidfd_open(pid)
-    except NamespaceError as exc:
-        if exc.errno == errno.ESRCH:
-            return
-        raise
+@contextlib.contextmanager
+def stopping_holder(pid: Optional[int], inode: Optional[int], nstype: str = "pid") -> Iterator[None]:
+    """SIGKILL the holder (which ends every process of its PID namespace) if it is still in the namespace of
+    type nstype with this inode, run the body, then wait until the holder has exited: the body (unmounting
+    the set's files) overlaps with the kernel's teardown of the holder and its PID namespace
+    (bench/bench_lifecycle.py).
+
+    Not until it is reaped: its new parent, the host's init, may take a second to, and a zombie holds
+    no namespace (store.holder_alive and the leak checks count it as exited).
+    """
+    pidfd = None
+    if pid:
+        try:
+            pidfd = syscalls.pidfd_open(pid)
+        except NamespaceError as exc:
+            if exc.errno != errno.ESRCH:
+                raise
     try:
         # The pidfd pins this process: the check below cannot be fooled by pid reuse.
-        if inode is not None and process_ns_inode(pid, nstype) != inode:
-            return
-        syscalls.pidfd_send_signal(pidfd, signal.SIGKILL)
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        if not poller.poll(HOLDER_EXIT_TIMEOUT * 1000):
-            raise NamespaceError("holder pid %d did not exit within %.0f s of SIGKILL" % (pid, HOLDER_EXIT_TIMEOUT))
+        if pidfd is not None and (inode is None or process_ns_inode(pid, nstype) == inode):
+            syscalls.pidfd_send_signal(pidfd, signal.SIGKILL)
+        else:
+            pidfd = _closed(pidfd)
+        yield
+        if pidfd is not None:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            if not poller.poll(HOLDER_EXIT_TIMEOUT * 1000):
+                raise NamespaceError("holder pid %d did not exit within %.0f s of SIGKILL" % (pid, HOLDER_EXIT_TIMEOUT))
     finally:
-        os.close(pidfd)
-    _wait_reaped(pid)
+        _closed(pidfd)
 
 
-def _wait_reaped(pid: int) -> None:
-    """Give the host's init a moment to reap the exited holder, so no zombie of ours is left listed."""
-    deadline = time.monotonic() + 2.0
-    while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
-        time.sleep(0.01)
+def _closed(fd: Optional[int]) -> None:
+    if fd is not None:
+        os.close(fd)

@@ -1,16 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: linux.namespaces contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one parser of /proc/self/mountinfo (proc(5)), shared by the store and by inspection."""
+"""The one parser of /proc/self/mountinfo (proc(5)), shared by the store and by inspection, and the questions
+about one path that need no read of it (its size grows with every mount on the host)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
 from typing import Dict, Iterable, List, NamedTuple, Optional
 
 MOUNTINFO = "/proc/self/mountinfo"
+FDINFO = "/proc/self/fdinfo/%d"
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 # An nsfs mount: its root names the namespace it pins, as readlink of /proc/PID/ns/TYPE does. Matched over
 # the whole text at once: a host can have thousands of them, and one regex pass is cheaper than a Mount
@@ -102,3 +105,28 @@ def topmost(mount_point: str, mounts: Optional[Iterable[Mount]] = None) -> Optio
         if mount.mount_point == mount_point:
             found = mount
     return found
+
+
+def mount_id(path: str) -> int:
+    """The id of the mount that path resolves into (mountinfo's first field), from the fdinfo of an O_PATH fd."""
+    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    try:
+        with open(FDINFO % fd) as handle:
+            for line in handle:
+                if line.startswith("mnt_id:"):
+                    return int(line.split()[1])
+    finally:
+        os.close(fd)
+    raise OSError(errno.ENOTSUP, "no mnt_id in " + FDINFO % fd)
+
+
+def is_mount_point(path: str) -> bool:
+    """Whether a mount sits at path: the path resolves into another mount than its parent directory.
+
+    Unlike a comparison of st_dev, this sees a bind mount of a directory onto itself (iproute2's /run/netns).
+    """
+    path = os.path.realpath(path)
+    try:
+        return mount_id(path) != mount_id(os.path.dirname(path))
+    except FileNotFoundError:
+        return False

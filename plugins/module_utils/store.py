@@ -10,20 +10,28 @@ sets is creating.py's job, which the modules that change sets import; entering a
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import functools
 import json
 import os
 from typing import Iterator, List, Optional, Sequence
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
-from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount, topmost
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount, read_mountinfo, topmost
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
     DEFAULT_STORE, NETNS_DIR, STATE_FILE, SetOptions, SetState, state_from_json, state_to_json)
 
 LOCK_FILE = ".lock"
 MADE_FILE = ".made-directories"  # in the store's tmpfs: the directories made for it (JSON list)
+MARK_FILE = ".linux-namespaces-store"  # in the store's tmpfs: written by the run that mounted it
 STORE_FSNAME = "linux-namespaces"
+_STORE_FLAGS = syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC
+MAX_SETS = 10000
+# tmpfs takes memory only for what it holds: the size leaves room for MAX_SETS state files of a page each,
+# with room to spare for larger ones (long id maps) and for the rename that replaces one.
+TMPFS_SIZE_KIB = 64 * 1024
 
 
 def _remove_empty(directories: Sequence[str]) -> None:
@@ -37,7 +45,9 @@ def same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
+@functools.lru_cache(maxsize=None)
 def _nsfs_dev() -> int:
+    """The one nsfs device, looked up once: a listing checks thousands of files against it."""
     return os.stat("/proc/self/ns/uts").st_dev
 
 
@@ -81,21 +91,43 @@ def holder_alive(state: SetState) -> bool:
 
 class Store:
     rootless = False  # root's store: a tmpfs of nsfs bind mounts (rootless.RootlessStore is an ordinary user's)
+    # Limits of a store (instance attributes in the tests, to fill a store quickly).
+    max_sets = MAX_SETS
+    tmpfs_size_kib = TMPFS_SIZE_KIB
 
     def __init__(self, root: str = DEFAULT_STORE, mounts: Optional[Sequence[Mount]] = None) -> None:
-        """mounts: a mountinfo snapshot for read-only inspection; without one, every check reads it afresh."""
+        """mounts: a mountinfo snapshot for read-only inspection; without one, the mount is checked with a
+        few stat calls."""
         root = os.path.normpath(root)
         # mountinfo names mount points with symlinks resolved (/var/run/X is /run/X there), and
         # is_mounted() looks the store up by that name.
         self.root = os.path.join(os.path.realpath(os.path.dirname(root)), os.path.basename(root))
-        self._mounts = mounts
+        self._snapshot_dev = None if mounts is None else self._dev_in(mounts)
+        self._from_snapshot = mounts is not None
 
     def set_path(self, name: str) -> str:
         return os.path.join(self.root, name)
 
     def _store_dev(self) -> Optional[int]:
         """The device of our store's tmpfs at root, or None: another tmpfs there (/dev/shm...) is not a store."""
-        mount = topmost(self.root, self._mounts)
+        if self._from_snapshot:
+            return self._snapshot_dev
+        try:
+            root = os.stat(self.root)
+            parent = os.stat(os.path.dirname(self.root))
+        except FileNotFoundError:
+            return None
+        if root.st_dev == parent.st_dev:
+            return None  # not a mount point: a store is a tmpfs of its own
+        # The mark, written right after the mount under the mounting lock, answers without a read of
+        # mountinfo, which grows by a line per namespace file on the host.
+        with contextlib.suppress(OSError):
+            if os.stat(os.path.join(self.root, MARK_FILE)).st_dev == root.st_dev:
+                return root.st_dev
+        return self._dev_in(read_mountinfo())  # a store mounted without the mark
+
+    def _dev_in(self, mounts: Sequence[Mount]) -> Optional[int]:
+        mount = topmost(self.root, mounts)
         if mount is None or (mount.fstype, mount.source) != ("tmpfs", STORE_FSNAME):
             return None
         return mount.dev
@@ -111,15 +143,37 @@ class Store:
 
     def _mount(self) -> None:
         self.check_usable()
-        syscalls.mount(STORE_FSNAME, self.root, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV
-                       | syscalls.MS_NOEXEC, "mode=0711,size=4m")
+        syscalls.mount(STORE_FSNAME, self.root, "tmpfs", _STORE_FLAGS, "mode=0711,size=%dk" % self.tmpfs_size_kib)
+        os.close(os.open(os.path.join(self.root, MARK_FILE), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+
+    def _grow(self) -> None:
+        """Give a store mounted smaller (by an earlier version: 4 MiB, full at 1,023 sets) this version's size."""
+        info = os.statvfs(self.root)
+        if info.f_blocks * info.f_frsize < self.tmpfs_size_kib * 1024:
+            syscalls.mount(None, self.root, None, syscalls.MS_REMOUNT | _STORE_FLAGS, "size=%dk" % self.tmpfs_size_kib)
+
+    def set_count(self) -> int:
+        """The sets in the mounted store: on tmpfs a directory's link count is 2 plus its subdirectories."""
+        return os.stat(self.root).st_nlink - 2
+
+    def check_room(self) -> None:
+        """Refuse another set in a store that holds max_sets already."""
+        if self.set_count() >= self.max_sets:
+            raise NamespaceError("store %s is full: it holds %d sets, the most one store holds; remove sets or "
+                                 "give another store" % (self.root, self.max_sets), err=errno.ENOSPC)
+
+    def full_error(self, name: str) -> NamespaceError:
+        """The error for a set that its store's tmpfs had no room for."""
+        return NamespaceError("store %s is full: its tmpfs of %d KiB has no room for set %s (%d sets held); remove "
+                              "sets or give another store" % (self.root, self.tmpfs_size_kib, name, self.set_count()),
+                              err=errno.ENOSPC)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Serialize every change to the store; the first user mounts it, the last may unmount it.
 
-        Mounting the store and removing its directory are serialized by a lock on the directory under
-        the mount point; everything else by the lock file in the store.
+        Mounting the store (and making its directory) and unmounting it (and removing its directory) are
+        serialized by a lock on its parent directory; everything else by the lock file in the store.
         """
         while True:
             self._mount_unless_mounted()
@@ -139,6 +193,7 @@ class Store:
             # it under the lock: another run can take the lock between the mount and this call of the
             # run that mounted the store (and, finding it empty, even unmount it).
             syscalls.mount(None, self.root, None, syscalls.MS_PRIVATE)
+            self._grow()
             yield
         finally:
             os.close(lock)
@@ -149,17 +204,22 @@ class Store:
         except FileNotFoundError:
             return None  # removed by a run that unmounted the empty store
 
-    def _names_now(self, directory: int) -> bool:
-        """Whether the store path still names this open directory.
-
-        Only meaningful after is_mounted() said no: an open directory pins its filesystem, so a store
-        mounted since cannot share its device and inode, but a lock on the root of a store unmounted
-        since excludes nobody.
-        """
+    def _lock_parent(self) -> Optional[int]:
+        """The store's parent directory, open and locked; None if a run removed it meanwhile (with the
+        directories it had made for its store)."""
+        parent = os.path.dirname(self.root)
         try:
-            return same_file(os.fstat(directory), os.stat(self.root))
+            directory = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
-            return False
+            return None
+        fcntl.flock(directory, fcntl.LOCK_EX)
+        try:
+            if same_file(os.fstat(directory), os.stat(parent)):
+                return directory
+        except FileNotFoundError:
+            pass
+        os.close(directory)
+        return None
 
     def _make_parents(self) -> List[str]:
         """Create the store's missing parent directories, top down and without recursion; the ones made."""
@@ -176,45 +236,40 @@ class Store:
         return made
 
     def _mount_unless_mounted(self) -> None:
-        """Mount the store; the parent directories made for it are recorded in it, so the last set's removal
-        removes them and never one that was there before. On failure they are removed at once.
-
-        The store directory itself is not told apart: a concurrent run may have made the directory that this
-        one mounts, so the last set's removal removes it whenever it is empty."""
+        """Mount the store. The directories made for it (the store directory, its parents) are recorded in
+        it, so the last set's removal removes them and never one that was there before: a directory is
+        made and mounted on under one lock, so the run that made it is the one that records it. On failure
+        they are removed at once."""
         made: List[str] = []
         try:
             while True:
                 made[:0] = self._make_parents()
-                # Not makedirs(exist_ok=True): it raises when another run removes the directory meanwhile.
-                try:
-                    os.mkdir(self.root, 0o755)
-                    made.append(self.root)
-                except (FileExistsError, FileNotFoundError):
-                    pass
-                guard = self._open_directory()
-                if guard is None:
+                parent = self._lock_parent()
+                if parent is None:
                     continue
                 try:
-                    fcntl.flock(guard, fcntl.LOCK_EX)
-                    if self.is_mounted():
-                        return
-                    if self._names_now(guard):
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(self.root, 0o755)
+                        made.append(self.root)
+                    if not self.is_mounted():
                         self._mount()
-                        self._record_made([d for d in made if d != self.root])
-                        made = []
-                        return
+                    self._record_made(made)
+                    made = []
+                    return
                 finally:
-                    os.close(guard)
+                    os.close(parent)
         finally:
             _remove_empty(sorted(set(made), reverse=True))
 
     def _record_made(self, made: List[str]) -> None:
+        """Add directories made for the store to its record; under the lock on its parent."""
         if made:
+            recorded = sorted(set(made) | set(self._made_directories()), reverse=True)
             with open(os.path.join(self.root, MADE_FILE), "w") as handle:
-                json.dump(sorted(set(made), reverse=True), handle)
+                json.dump(recorded, handle)
 
     def _made_directories(self) -> List[str]:
-        """The parent directories the run that mounted the store made for it, deepest first."""
+        """The directories made for the store (it and its parents), deepest first."""
         try:
             with open(os.path.join(self.root, MADE_FILE)) as handle:
                 made = json.load(handle)
@@ -242,7 +297,8 @@ class Store:
     def names(self) -> List[str]:
         if not self.is_mounted():
             return []
-        return sorted(e for e in os.listdir(self.root) if e != LOCK_FILE and os.path.isdir(self.set_path(e)))
+        with os.scandir(self.root) as entries:  # the directory's entry types: no stat per set
+            return sorted(e.name for e in entries if e.name != LOCK_FILE and e.is_dir())
 
     def load(self, name: str) -> Optional[SetState]:
         """The recorded set, a 'creating' state for a half-made one, or None.
@@ -250,12 +306,14 @@ class Store:
         Raises NamespaceError for a state.json of a schema this collection cannot read.
         """
         path = self.set_path(name)
-        if not self.is_mounted() or not os.path.isdir(path):
+        if not self.is_mounted():
             return None
         try:
-            with open(os.path.join(path, STATE_FILE)) as handle:
-                return state_from_json(name, path, json.load(handle))
+            with open(os.path.join(path, STATE_FILE), "rb") as handle:
+                return state_from_json(name, path, json.loads(handle.read()))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            if not os.path.isdir(path):
+                return None
             return SetState(name=name, path=path, status="creating", options=SetOptions(types=()),
                             inodes={}, holder_pid=None, created=None)
 
@@ -282,24 +340,21 @@ class Store:
         return found
 
     def unmount_if_empty(self) -> bool:
-        """Unmount and remove the store once its last set is gone, so nothing of ours stays behind."""
-        if not self.is_mounted() or self.names():
+        """Unmount the store once its last set is gone, and remove the directories made for it, so nothing
+        of ours stays behind. Under the store's lock: no set can be added meanwhile."""
+        # A store with sets answers by its link count (set_count), without a listing.
+        if not self.is_mounted() or self.set_count() > 0 or self.names():
             return False
-        made = self._made_directories()
-        syscalls.umount2(self.root, syscalls.MNT_DETACH)
-        self._remove_directory()
-        _remove_empty(made)
-        return True
-
-    def _remove_directory(self) -> None:
-        """Remove the directory under the unmounted store, unless another run has mounted it again."""
-        guard = self._open_directory()
-        if guard is None:
-            return
+        parent = self._lock_parent()
+        if parent is None:
+            return False  # not while the store is mounted on it: nothing to do
         try:
-            fcntl.flock(guard, fcntl.LOCK_EX)  # the lock a run takes to mount the store here
-            if not self.is_mounted() and self._names_now(guard):
+            made = self._made_directories()
+            syscalls.umount2(self.root, syscalls.MNT_DETACH)
+            if self.root in made:
                 with contextlib.suppress(OSError):  # not empty: the files are not ours, leave them
                     os.rmdir(self.root)
         finally:
-            os.close(guard)
+            os.close(parent)
+        _remove_empty([d for d in made if d != self.root])
+        return True

@@ -150,6 +150,22 @@ def test_clean_run_passes(tmp_path: pathlib.Path) -> None:
         remove_leak('interface', tmp_path / 'record')
 
 
+def test_a_holder_that_exited_but_is_not_reaped_is_no_leak(tmp_path: pathlib.Path) -> None:
+    """A removed set's holder stays a zombie until the host's init reaps it: the check does not count it.
+    Here the inner session's own child, named like a holder, exits and is never reaped while the session
+    lasts."""
+    body = ['pid = os.fork()',
+            'if pid == 0:',
+            '    pathlib.Path("/proc/self/comm").write_text(holder_comm)',
+            '    os._exit(0)',
+            'while pathlib.Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[0] != "Z":',
+            '    time.sleep(0.01)',
+            'assert pathlib.Path("/proc/%d/comm" % pid).read_text().strip() == holder_comm']
+    inner = run_inner_session(tmp_path, body)
+    assert inner.returncode == 0, inner.stdout
+    assert '1 passed' in inner.stdout, inner.stdout
+
+
 def test_hostname_change_fails_the_run(tmp_path: pathlib.Path) -> None:
     """A run whose host hostname changed fails. Its 'host' is a UTS namespace of its own: the
     real host's hostname is never touched."""

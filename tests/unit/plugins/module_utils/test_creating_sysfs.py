@@ -11,9 +11,6 @@ import pytest
 
 from ansible_collections.linux.namespaces.plugins.module_utils import creating
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
-from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount
-
-CGROUP2 = Mount(30, 20, "/", "/sys/fs/cgroup", "cgroup2", "cgroup2", 0)
 
 
 def _open_tree_failing(err: int):
@@ -24,7 +21,7 @@ def _open_tree_failing(err: int):
 
 def test_copy_is_taken_recursively_when_cgroups_are_mounted(monkeypatch) -> None:
     calls = []
-    monkeypatch.setattr(creating, "topmost", lambda path: CGROUP2 if path == creating.CGROUP_MOUNT else None)
+    monkeypatch.setattr(creating, "is_mount_point", lambda path: path == creating.CGROUP_MOUNT)
     monkeypatch.setattr(creating.mountapi, "open_tree_clone", lambda path, recursive=False: calls.append(
         (path, recursive)) or 42)
     assert creating._copy_of_cgroup_mounts() == 42
@@ -32,19 +29,19 @@ def test_copy_is_taken_recursively_when_cgroups_are_mounted(monkeypatch) -> None
 
 
 def test_no_cgroup_mount_means_nothing_to_copy(monkeypatch) -> None:
-    monkeypatch.setattr(creating, "topmost", lambda path: None)
+    monkeypatch.setattr(creating, "is_mount_point", lambda path: False)
     monkeypatch.setattr(creating.mountapi, "open_tree_clone", _open_tree_failing(errno.EPERM))
     assert creating._copy_of_cgroup_mounts() is None
 
 
 def test_kernel_without_open_tree_hides_the_cgroups(monkeypatch) -> None:
-    monkeypatch.setattr(creating, "topmost", lambda path: CGROUP2)
+    monkeypatch.setattr(creating, "is_mount_point", lambda path: True)
     monkeypatch.setattr(creating.mountapi, "open_tree_clone", _open_tree_failing(errno.ENOSYS))
     assert creating._copy_of_cgroup_mounts() is None
 
 
 def test_other_open_tree_errors_fail_the_set(monkeypatch) -> None:
-    monkeypatch.setattr(creating, "topmost", lambda path: CGROUP2)
+    monkeypatch.setattr(creating, "is_mount_point", lambda path: True)
     monkeypatch.setattr(creating.mountapi, "open_tree_clone", _open_tree_failing(errno.EPERM))
     with pytest.raises(NamespaceError):
         creating._copy_of_cgroup_mounts()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import (
-    Mount, MountTable, NsfsMount, mount_points, read_mount_table, read_mountinfo, topmost)
+    Mount, MountTable, NsfsMount, is_mount_point, mount_points, read_mount_table, read_mountinfo, topmost)
 
 SAMPLE = (
     b"27 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
@@ -55,3 +55,10 @@ def test_topmost_is_the_last_mount_at_a_point(tmp_path) -> None:
 
 def test_reads_the_callers_mount_table() -> None:
     assert mount_points()["/proc"] == "proc"
+
+
+def test_is_mount_point_tells_a_mount_from_a_plain_directory(tmp_path) -> None:
+    assert is_mount_point("/proc")
+    assert not is_mount_point(str(tmp_path))
+    assert not is_mount_point(str(tmp_path / "missing"))
+    assert not is_mount_point("/")
