@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Making a named set and removing it again.
 
-A forked child unshares and sets the new namespaces up; with a PID namespace its own child, the holder
-(holder.py), becomes PID 1 there. Each step reports through child.Channel, so a failure inside raises
-here; the module binds the namespace files into the store and records the set (store.py).
+A set without a holder or a user namespace is made by the calling process itself: it unshares, sets the
+new namespaces up and goes back to its own (own_namespaces.py). Otherwise a forked child unshares and sets
+them up; with a PID namespace its own child, the holder (holder.py), becomes PID 1 there, and each step
+reports through child.Channel, so a failure inside raises here. Either way the module binds the namespace
+files into the store and records the set (store.py).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import contextlib
 import datetime
 import errno
 import os
-from typing import List, Optional
+from typing import Dict, List, Optional
 
-from ansible_collections.linux.namespaces.plugins.module_utils import mountapi, syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils import mountapi, own_namespaces, syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.binds import bind, link_netns, unbind, unlink_netns
 from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel, run_in_child
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
@@ -226,8 +228,36 @@ def _store_full(store: Store, name: str, exc: BaseException) -> Optional[Namespa
 
 
 def _populate(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
+    store.save(made.state)
+    options = made.state.options
+    if "pid" not in options.types and not made.state.rootless and own_namespaces.can_leave(options.types):
+        return _populate_here(store, made, cpu)
+    return _populate_forked(store, made, cpu)
+
+
+def _populate_here(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
+    """A set without a holder, made by this process itself: it unshares, sets the new namespaces up, keeps an
+    fd on each and goes back to its own namespaces before it binds them. No fork of the module's Python
+    process (bench/RESULTS.md: that fork cost more than the rest of a create)."""
+    options = made.state.options
+    new = {}
+    try:
+        with own_namespaces.kept(options.types):
+            _unshare_on(cpu, flags_for(options.types))
+            _write_time_offsets(options)
+            _setup_inside(options)
+            for nstype in options.types:
+                new[nstype] = os.open(own_namespaces.file_of_own(nstype), os.O_RDONLY | os.O_CLOEXEC)
+        return _bind_and_record(store, made, dict((t, "/proc/self/fd/%d" % fd) for t, fd in new.items()))
+    finally:
+        for fd in new.values():
+            os.close(fd)
+
+
+def _populate_forked(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
+    """A set with a holder (a PID namespace, or a rootless set) or with a user namespace, which this process
+    cannot leave again: a forked child unshares and, for a holder, forks it."""
     state = made.state
-    store.save(state)
     options = state.options
     up, down = Channel(), Channel()
     creator = os.fork()
@@ -260,27 +290,34 @@ def _populate(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
             member = up.receive("setup inside the set")
             sources = {t: "/proc/%d/ns/%s" % (member, TYPES_BY_NAME[t].for_children or t)
                        for t in options.types}
-        inodes = dict(state.inodes)
-        for nstype, source in sources.items():
-            target = os.path.join(state.path, nstype)
-            try:
-                bind(source, target)
-            except NamespaceError as exc:
-                if nstype == "mnt" and exc.errno == errno.EINVAL:
-                    raise _MountNamespaceIdOrder(str(exc))
-                raise
-            inodes[nstype] = os.stat(target).st_ino
-            made.state = state._replace(inodes=inodes)
-        state = made.state
-        if "net" in options.types and options.netns_link:
-            link_netns(state)
-        state = state._replace(status="ready")
-        store.save(state)
-        return state
+        return _bind_and_record(store, made, sources)
     finally:
         up.close()
         down.close()
         os.waitpid(creator, 0)
+
+
+def _bind_and_record(store: Store, made: _Made, sources: Dict[str, str]) -> SetState:
+    """Bind each new namespace (sources: its file by type) into the set's directory, link /run/netns/NAME
+    if asked, and record the set as ready."""
+    state = made.state
+    inodes = dict(state.inodes)
+    for nstype, source in sources.items():
+        target = os.path.join(state.path, nstype)
+        try:
+            bind(source, target)
+        except NamespaceError as exc:
+            if nstype == "mnt" and exc.errno == errno.EINVAL:
+                raise _MountNamespaceIdOrder(str(exc))
+            raise
+        inodes[nstype] = os.stat(target).st_ino
+        made.state = state._replace(inodes=inodes)
+    state = made.state
+    if "net" in state.options.types and state.options.netns_link:
+        link_netns(state)
+    state = state._replace(status="ready")
+    store.save(state)
+    return state
 
 
 def remove_set(store: Store, name: str, made: Optional[SetState] = None) -> bool:

@@ -21,20 +21,15 @@ import os
 import subprocess
 from typing import Dict, Iterator, Mapping, Optional, Sequence
 
-from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils import own_namespaces, syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPE_NAMES, TYPES_BY_NAME, in_enter_order
 from ansible_collections.linux.namespaces.plugins.module_utils.targets import EnterTarget
 
 
 def can_visit(target: EnterTarget) -> bool:
-    """Whether this process may join target's namespaces and come back: no user namespace, one thread."""
-    return "user" not in target.types and len(os.listdir("/proc/self/task")) == 1
-
-
-def _file_of_own(nstype: str) -> str:
-    """The /proc/self/ns file of the namespace this process's children join: the one to come back to."""
-    return "/proc/self/ns/" + (TYPES_BY_NAME[nstype].for_children or nstype)
+    """Whether this process may join target's namespaces and come back."""
+    return own_namespaces.can_leave(target.types)
 
 
 def _open_checked(target: EnterTarget, nstype: str) -> int:
@@ -54,17 +49,6 @@ def _open_checked(target: EnterTarget, nstype: str) -> int:
     return fd
 
 
-def _return(own: Mapping[str, int], root_fd: int, cwd_fd: int) -> None:
-    """Join this process's own namespaces again, then its own root and working directory."""
-    for nstype, fd in own.items():
-        syscalls.setns(fd, TYPES_BY_NAME[nstype].flag, target=_file_of_own(nstype))
-    # Joining a mount namespace moves root and working directory to its root.
-    if os.stat("/")[:2] != os.fstat(root_fd)[:2]:
-        os.fchdir(root_fd)
-        os.chroot(".")
-    os.fchdir(cwd_fd)
-
-
 @contextlib.contextmanager
 def visiting(target: EnterTarget) -> Iterator[Dict[str, int]]:
     """This process in target's namespaces for the block; yields the inode of each namespace its children
@@ -73,14 +57,6 @@ def visiting(target: EnterTarget) -> Iterator[Dict[str, int]]:
     try:
         proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         opened.append(proc_fd)
-        own = {}
-        for nstype in target.types:
-            own[nstype] = os.open(_file_of_own(nstype), os.O_RDONLY | os.O_CLOEXEC)
-            opened.append(own[nstype])
-        root_fd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        opened.append(root_fd)
-        cwd_fd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        opened.append(cwd_fd)
         files = {}
         for nstype in in_enter_order(target.types):
             files[nstype] = _open_checked(target, nstype)
@@ -89,15 +65,16 @@ def visiting(target: EnterTarget) -> Iterator[Dict[str, int]]:
         # /proc/PID/fd (runc CVE-2016-9962); the command's exec makes it dumpable again.
         syscalls.set_dumpable(False)
         try:
-            for nstype, fd in files.items():
-                syscalls.setns(fd, TYPES_BY_NAME[nstype].flag, target=target.files[nstype])
-            inodes = {}
-            for nstype in TYPE_NAMES:
-                with contextlib.suppress(FileNotFoundError):
-                    inodes[nstype] = os.stat(_file_of_own(nstype)[len("/proc/"):], dir_fd=proc_fd).st_ino
-            yield inodes
+            with own_namespaces.kept(target.types):
+                for nstype, fd in files.items():
+                    syscalls.setns(fd, TYPES_BY_NAME[nstype].flag, target=target.files[nstype])
+                inodes = {}
+                for nstype in TYPE_NAMES:
+                    with contextlib.suppress(FileNotFoundError):
+                        inodes[nstype] = os.stat(own_namespaces.file_of_own(nstype)[len("/proc/"):],
+                                                 dir_fd=proc_fd).st_ino
+                yield inodes
         finally:
-            _return(own, root_fd, cwd_fd)
             syscalls.set_dumpable(True)
     finally:
         for fd in opened:
