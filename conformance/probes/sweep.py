@@ -60,7 +60,10 @@ def leftovers(probe_run, hostname_before):
     for pid in host_pids():
         try:
             comm = read_text("/proc/%d/comm" % pid).strip()
-        except OSError:
+            state = read_text("/proc/%d/stat" % pid).rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state == "Z":  # exited: a zombie holds no namespace, and its new parent (init) reaps it
             continue
         if comm.startswith(holder_comm) or pid in probe_run.started or pid in [c.pid for c in LIVE_CHILDREN]:
             found.append("process %d (%s)" % (pid, comm))
