@@ -53,8 +53,9 @@ def _remove_pid(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
             "C floor %s against %s. The difference is the wait for the set's holder, PID 1 of the PID namespace, to "
             "exit once killed: the collection waits on the holder's pidfd until it has exited (not until init reaps "
             "it) and unmounts the set's files meanwhile; what is left is the kernel ending the PID namespace and a "
-            "holder forked from a Python process (the floor's is a small C process)." % (_show(values["collection"][0]), _show(values["collection"][1]),
-                                   _show(values["floor"][0]), _show(values["floor"][1])))
+            "holder forked from a Python process (the floor's is a small C process)."
+            % (_show(values["collection"][0]), _show(values["collection"][1]),
+               _show(values["floor"][0]), _show(values["floor"][1])))
 
 
 def _enter(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
