@@ -24,25 +24,29 @@ from ansible_collections.linux.namespaces.plugins.module_utils.store import (
     LOCK_FILE, Store, has_exited, process_ns_inode, same_file)
 
 STORE_DIRECTORY = "linux-namespaces"  # the store's name under an ordinary user's runtime directory
+ROOTS_SETS = "; the sets of root's store (%s) are made and entered as root" % DEFAULT_STORE
 
 
 def _runtime_directory() -> str:
-    """The calling user's runtime directory: $XDG_RUNTIME_DIR, else /run/user/UID if it exists and is theirs."""
+    """The calling user's runtime directory: $XDG_RUNTIME_DIR, else /run/user/UID if it exists and is theirs.
+
+    Its errors also say where root's sets are: a user who meant them (a become without sudo) learns why."""
     uid = os.geteuid()
     given = os.environ.get("XDG_RUNTIME_DIR")
     path = given or "/run/user/%d" % uid
     origin = "XDG_RUNTIME_DIR" if given else "/run/user/%d (XDG_RUNTIME_DIR is not set)" % uid
     if not os.path.isabs(path):
         raise NamespaceError("no store for uid %d: XDG_RUNTIME_DIR %r is not an absolute path; set it to one or "
-                             "give the option store" % (uid, path))
+                             "give the option store%s" % (uid, path, ROOTS_SETS))
     try:
         info = os.stat(path)
     except OSError as exc:
         raise NamespaceError("no store for uid %d: its runtime directory %s cannot be used (%s); set "
-                             "XDG_RUNTIME_DIR or give the option store" % (uid, origin, exc.strerror), err=exc.errno)
+                             "XDG_RUNTIME_DIR or give the option store%s" % (uid, origin, exc.strerror, ROOTS_SETS),
+                             err=exc.errno)
     if not os.path.isdir(path) or info.st_uid != uid:
         raise NamespaceError("no store for uid %d: its runtime directory %s is not a directory of its own; set "
-                             "XDG_RUNTIME_DIR or give the option store" % (uid, origin))
+                             "XDG_RUNTIME_DIR or give the option store%s" % (uid, origin, ROOTS_SETS))
     return path
 
 
