@@ -53,7 +53,9 @@ class Subject:
 
 
 def ps_pid_comm() -> list:
-    return [tuple(line.split(None, 1)) for line in run(["ps", "-e", "-o", "pid=,comm="]).stdout.splitlines()]
+    """(pid, comm) of the live processes: a removed set's holder may stay a zombie until the host's init reaps it."""
+    rows = [line.split(None, 2) for line in run(["ps", "-e", "-o", "pid=,stat=,comm="]).stdout.splitlines()]
+    return [(pid, comm) for pid, stat, comm in rows if not stat.startswith("Z")]
 
 
 # --- cleanup that trusts nothing the play did ---------------------------------------------------
