@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: linux.namespaces contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A set without a holder is made by the calling process itself (creating._populate_here): afterwards that
+process is in its own namespaces, root and working directory again, whether the create succeeded or failed
+halfway, and a failed create leaves nothing. As root, in this process, under the store's lock as the module
+does; what the set holds is observed with util-linux nsenter."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from typing import Dict, Iterator
+
+import pytest
+
+from ansible_collections.linux.namespaces.plugins.module_utils import creating
+from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions
+from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
+from namespace_sets import ModuleRunner, TestStore, mounts_under, store_at
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and mounts need root")
+
+TYPES = ("mnt", "uts", "ipc", "net", "cgroup", "time")
+
+
+@pytest.fixture(scope="module")
+def ansible(run_ansible_module, run_ansible_modules) -> ModuleRunner:
+    return ModuleRunner(run_ansible_module, run_ansible_modules)
+
+
+@pytest.fixture
+def test_store(ansible, prefix) -> Iterator[TestStore]:
+    with store_at(ansible, prefix, "inproc") as made:
+        yield made
+
+
+def own_state() -> Dict[str, object]:
+    return {"namespaces": {t: os.stat("/proc/self/ns/" + t).st_ino for t in sorted(os.listdir("/proc/self/ns"))},
+            "root": os.stat("/")[:2], "cwd": os.getcwd()}
+
+
+def test_a_set_made_in_process_is_its_own_and_the_caller_is_back_in_its_namespaces(test_store):
+    store, name = Store(test_store.path), test_store.name("ok")
+    test_store.made.append(name)
+    before = own_state()
+    with store.locked():
+        state = creating.create_set(store, name, SetOptions(types=TYPES, hostname=name[:20], boottime_offset=86400))
+    try:
+        assert own_state() == before
+        assert all(state.inodes[t] != before["namespaces"][t] for t in TYPES if t != "time")
+        assert state.inodes["time"] != before["namespaces"]["time_for_children"]
+        inside = subprocess.run(["nsenter", "--uts=" + state.files["uts"], "--time=" + state.files["time"],
+                                 "sh", "-c", "hostname; cut -d. -f1 /proc/uptime"],
+                                capture_output=True, text=True, check=True).stdout.split()
+        assert inside[0] == name[:20] and int(inside[1]) >= 86400
+    finally:
+        with store.locked():
+            creating.remove_set(store, name)
+            store.unmount_if_empty()
+
+
+def test_a_create_that_fails_inside_leaves_nothing_and_the_caller_in_its_namespaces(test_store, monkeypatch):
+    store, name = Store(test_store.path), test_store.name("fail")
+    test_store.made.append(name)
+    before = own_state()
+
+    def failing_setup(options):
+        os.chdir("/")  # as a mount namespace's setup may leave it
+        raise OSError(5, "set-up failed on purpose")
+
+    monkeypatch.setattr(creating, "_setup_inside", failing_setup)
+    with store.locked():
+        with pytest.raises(OSError, match="on purpose"):
+            creating.create_set(store, name, SetOptions(types=TYPES))
+        assert own_state() == before
+        assert not os.path.exists(store.set_path(name))
+        # Only the store's own tmpfs stays mounted, until its last set is gone.
+        assert [m["target"] for m in mounts_under(store.root)] == [os.path.realpath(store.root)]
+        store.unmount_if_empty()
