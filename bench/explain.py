@@ -69,9 +69,9 @@ def _enter(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
                     _show(medians["become-program"]), _show(medians["python--I--S-start"]),
                     _show(medians["python-start"]), _show(medians["nsenter--a"])))
     return ("Medians of this run: in-process (module_utils) %s, nsenter -a %s, ip netns exec %s, the C floor %s (fork, "
-            "setns into each namespace and exec from a small C process). The command must die with its caller, which "
-            "Python sets only through subprocess's preexec_fn: subprocess then forks the whole Python process instead "
-            "of using vfork, the cost above nsenter -a." % (
+            "setns into each namespace and exec from a small C process). The in-process way starts the command with "
+            "vfork and exec as nsenter does; what it adds is Python's own work: reading the set's state, opening "
+            "and checking each namespace file, joining each and its own again." % (
                 _show(medians["module_utils"]), _show(medians["nsenter--a"]), _show(medians["ip-netns-exec"]),
                 _show(medians["C-floor"])))
 

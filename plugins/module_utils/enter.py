@@ -337,8 +337,8 @@ def _launch(target: EnterTarget, launch: Launch, stdio: Sequence[int]) -> Tuple[
     """
     if launch.user is None and launch.group is None and not launch.no_new_privs and can_visit(target):
         with visiting(target) as namespaces:
-            process = spawn(launch.argv, launch.env, launch.chdir, stdio)
-        return process.wait, namespaces
+            wait = spawn(launch.argv, launch.env, launch.chdir, stdio)
+        return wait, namespaces
     return _fork_launch(target, launch, stdio)
 
 

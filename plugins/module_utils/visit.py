@@ -7,7 +7,12 @@ Forking the module's Python process into a child that enters, forks again for pi
 costs more than everything else entering does (bench/RESULTS.md): instead the process joins the target's
 namespaces, starts the command with subprocess, and joins its own namespaces again before it does anything
 else. pid and time apply to children: the command is in the target's PID and time namespaces. subprocess
-forks (its preexec_fn, which sets the command's parent-death signal, rules out vfork) and execs at once.
+starts it with vfork and exec.
+
+The command dies with this process, as it would with a parent-death signal. That signal can only be set
+between fork and exec, by Python code (subprocess's preexec_fn), which rules out vfork: forking the module's
+whole Python process cost more than the rest of entering (bench/RESULTS.md). A lifeline does it instead (see
+_Lifeline).
 
 A user namespace cannot be left, and setns into a mount namespace needs a single-threaded process
 (docs/PITFALLS.md, P4): can_visit() says when this way applies; enter.py forks a child otherwise.
@@ -17,9 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
+import signal
 import subprocess
-from typing import Dict, Iterator, Mapping, Optional, Sequence
+from typing import Callable, Dict, Iterator, Mapping, Optional, Sequence
 
 from ansible_collections.linux.namespaces.plugins.module_utils import own_namespaces, syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
@@ -81,9 +88,37 @@ def visiting(target: EnterTarget) -> Iterator[Dict[str, int]]:
             os.close(fd)
 
 
+class _Lifeline:
+    """A pipe whose two ends only this process holds, both set (O_ASYNC, F_SETOWN, F_SETSIG) to send SIGKILL to
+    the command when the other end's last holder closes it. This process closes neither until the command has
+    ended, so only its death closes them, and the kernel closes a dying process's fds in an order that
+    differs between kernel versions: with both ends armed, whichever goes first kills the command.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self._ends = os.pipe()
+        try:
+            for fd in self._ends:
+                fcntl.fcntl(fd, fcntl.F_SETOWN, pid)
+                fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGKILL)
+                fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC)
+        except OSError as exc:
+            self.release()
+            raise error_from("fcntl", exc.errno or errno.EIO)
+
+    def release(self) -> None:
+        """Disarm, then close: the command has ended."""
+        for fd in self._ends:
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_ASYNC)
+        for fd in self._ends:
+            os.close(fd)
+
+
 def spawn(argv: Sequence[str], env: Optional[Mapping[str, str]], chdir: Optional[str],
-          stdio: Sequence[int]) -> subprocess.Popen:
-    """Start argv in the namespaces this process is visiting, with stdio as its fds 0, 1 and 2.
+          stdio: Sequence[int]) -> Callable[[], int]:
+    """Start argv in the namespaces this process is visiting, with stdio as its fds 0, 1 and 2; return how to
+    wait for its status (its exit code, or minus the signal that ended it).
 
     chdir is applied here, inside the visited mount namespace, so a failure names chdir, not the program.
     """
@@ -94,10 +129,23 @@ def spawn(argv: Sequence[str], env: Optional[Mapping[str, str]], chdir: Optional
             raise error_from("chdir", exc.errno or errno.EIO, target=chdir)
     try:
         # close_fds: nothing from outside reaches the command but 0, 1, 2 (runc CVE-2024-21626);
-        # restore_signals gives it the SIGPIPE and SIGXFSZ dispositions Python took; the command dies
-        # with this process rather than run on unattended.
-        return subprocess.Popen(list(argv), stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
-                                env=None if env is None else dict(env), close_fds=True, restore_signals=True,
-                                preexec_fn=syscalls.set_pdeathsig)  # pylint: disable=subprocess-popen-preexec-fn
+        # restore_signals gives it the SIGPIPE and SIGXFSZ dispositions Python took.
+        process = subprocess.Popen(list(argv), stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
+                                   env=None if env is None else dict(env), close_fds=True, restore_signals=True)
     except OSError as exc:
         raise error_from("execve", exc.errno or errno.EIO, target=argv[0])
+    try:
+        # The command dies with this process rather than run on unattended.
+        lifeline = _Lifeline(process.pid)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+
+    def wait() -> int:
+        try:
+            return process.wait()
+        finally:
+            lifeline.release()
+
+    return wait

@@ -413,6 +413,25 @@ def test_no_fd_of_the_caller_reaches_the_command(web: SetInfo, tmp_path: Path):
     assert sorted(int(fd) for fd in result["stdout_lines"]) == [0, 1, 2, 3]
 
 
+def test_the_caller_keeps_no_fd_of_a_command_that_ended(web: SetInfo):
+    """What ties the command to its caller (visit.py) is let go once the command ends: a module that runs many
+    commands does not run out of fds, and nothing it holds can kill a later process."""
+    before = sorted(os.listdir("/proc/self/fd"))
+    with resolve_target(name=web.name, store=Store(str(Path(web.path).parent))) as target:
+        for unused in range(3):
+            assert run_command(target, Launch(argv=["true"])).rc == 0
+    assert sorted(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_command_outlives_the_output_its_caller_reads(web: SetInfo):
+    """The caller reading a full pipe wakes the command's side of it; only the caller's death may kill it."""
+    with resolve_target(name=web.name, store=Store(str(Path(web.path).parent))) as target:
+        ran = run_command(target, Launch(argv=["sh", "-c", "head -c 1048576 /dev/zero; sleep 0.2; echo done"]),
+                          stdin=b"x" * 262144)
+    assert ran.rc == 0
+    assert len(ran.stdout) == 1048576 + len(b"done\n") and ran.stdout.endswith(b"done\n")
+
+
 def _members_of(pid_ns: str, comm: str) -> List[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit() and _readlink("/proc/%s/ns/pid" % p) == pid_ns
             and (_read("/proc/%s/comm" % p) or "").strip() == comm]
