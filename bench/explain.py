@@ -39,9 +39,8 @@ def _lifecycle(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
         parts.append("%s %s against %s (%s)" % (step, _show(mine), _show(theirs), _times(mine, theirs)))
     floor = {"floor": "The C floor makes the same syscalls from one small C process", "unshare": "unshare is one "
              "util-linux process", "ip netns": "ip netns is one iproute2 process"}.get(anchor, anchor + " is the anchor")
-    how = ("the collection forks a creator and from it the holder (PID 1 of the set) out of the module's Python "
-           "process, whose size makes each fork cost milliseconds (a set without a holder is made by the module's own "
-           "process, no fork)" if label == "default" else
+    how = ("the module's own process unshares and forks the holder (PID 1 of the set), a copy of a Python "
+           "process whose size makes its fork, and its exit at removal, cost milliseconds" if label == "default" else
            "the collection works from a Python process and records the set in its store (state.json, bind mounts)")
     return "Medians of this run, collection against %s: %s. %s; %s." % (anchor, "; ".join(parts), floor, how)
 

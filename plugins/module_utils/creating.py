@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Making a named set and removing it again.
 
-A set without a holder or a user namespace is made by the calling process itself: it unshares, sets the
-new namespaces up and goes back to its own (own_namespaces.py). Otherwise a forked child unshares and sets
-them up; with a PID namespace its own child, the holder (holder.py), becomes PID 1 there, and each step
-reports through child.Channel, so a failure inside raises here. Either way the module binds the namespace
-files into the store and records the set (store.py).
+A set without a user namespace, for a root store, is made by the calling process itself: it unshares, sets
+the new namespaces up and goes back to its own (own_namespaces.py); with a PID namespace it forks the holder
+(holder.py) while inside, which becomes PID 1 there. A set with a user namespace, which the caller could not
+leave, and a rootless set are made by a forked child, whose own child is then the holder. Each step of a
+child reports through child.Channel, so a failure inside raises here. Either way the module binds the
+namespace files into the store and records the set (store.py).
 """
 
 from __future__ import annotations
@@ -37,15 +38,15 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _setup_inside(options: SetOptions) -> None:
-    """Make the new namespaces what the options say, from a process inside all of them."""
+def _setup_inside(options: SetOptions, with_proc: bool = True) -> None:
+    """Make the new namespaces what the options say, from a process inside all of them. with_proc=False leaves
+    the /proc of mount_proc to the holder: procfs shows the PID namespace its mounter is a member of, which
+    unshare does not make the caller."""
     types = set(options.types)
     if "mnt" in types and options.propagation != "unchanged":
         syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.PROPAGATION_FLAGS[options.propagation])
-    if options.mount_proc:
-        # The old /proc is made private first so the new one cannot propagate to the host (docs/PITFALLS.md, P1).
-        syscalls.mount(None, "/proc", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
-        syscalls.mount("proc", "/proc", "proc", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
+    if with_proc:
+        _mount_proc(options)
     if options.mount_sysfs:
         _mount_sysfs()
     if options.hostname is not None:
@@ -54,6 +55,13 @@ def _setup_inside(options: SetOptions) -> None:
         syscalls.setdomainname(options.domainname)
     if "net" in types:
         set_link_up("lo", options.loopback)
+
+
+def _mount_proc(options: SetOptions) -> None:
+    if options.mount_proc:
+        # The old /proc is made private first so the new one cannot propagate to the host (docs/PITFALLS.md, P1).
+        syscalls.mount(None, "/proc", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+        syscalls.mount("proc", "/proc", "proc", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
 
 
 def _copy_of_cgroup_mounts() -> Optional[int]:
@@ -122,7 +130,6 @@ def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: Chann
     up.keep_writing()
     down.keep_reading()
     try:
-        os.setsid()  # the holder must not get signals sent to Ansible's process group
         if not up.report(lambda: _unshare_on(cpu, flags_for(options.types))):
             return
         # Before taking other ids: a credential change makes /proc/self/timens_offsets root's.
@@ -229,29 +236,53 @@ def _store_full(store: Store, name: str, exc: BaseException) -> Optional[Namespa
 
 def _populate(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
     store.save(made.state)
-    options = made.state.options
-    if "pid" not in options.types and not made.state.rootless and own_namespaces.can_leave(options.types):
+    if not made.state.rootless and own_namespaces.can_leave(made.state.options.types):
         return _populate_here(store, made, cpu)
     return _populate_forked(store, made, cpu)
 
 
 def _populate_here(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
-    """A set without a holder, made by this process itself: it unshares, sets the new namespaces up, keeps an
-    fd on each and goes back to its own namespaces before it binds them. No fork of the module's Python
-    process (bench/RESULTS.md: that fork cost more than the rest of a create)."""
+    """A set made by this process itself: it unshares, sets the new namespaces up, forks the holder for a PID
+    namespace, keeps an fd on each namespace and goes back to its own namespaces before it binds them. No other
+    fork of the module's Python process (bench/RESULTS.md: each fork cost more than the rest of a create)."""
     options = made.state.options
-    new = {}
+    new: Dict[str, int] = {}
+    up = Channel() if "pid" in options.types else None
     try:
         with own_namespaces.kept(options.types):
             _unshare_on(cpu, flags_for(options.types))
             _write_time_offsets(options)
-            _setup_inside(options)
+            _setup_inside(options, with_proc=False)
+            if up is not None:
+                _fork_holder(made, up)
             for nstype in options.types:
                 new[nstype] = os.open(own_namespaces.file_of_own(nstype), os.O_RDONLY | os.O_CLOEXEC)
+        if up is not None:
+            # Saved before anything else can fail, with the holder's PID namespace, so recovery after a crash
+            # stops this holder and no process that reuses its number.
+            made.state = made.state._replace(inodes={"pid": os.fstat(new["pid"]).st_ino})
+            store.save(made.state)
+            up.receive("starting the holder")
+            up.receive("setup inside the set")
         return _bind_and_record(store, made, dict((t, "/proc/self/fd/%d" % fd) for t, fd in new.items()))
     finally:
         for fd in new.values():
             os.close(fd)
+        if up is not None:
+            up.close()
+
+
+def _fork_holder(made: _Made, up: Channel) -> None:
+    """Fork the holder from inside the new namespaces: the first process of the new PID namespace, so PID 1
+    there. It mounts the set's /proc and reports on `up`."""
+    holder = os.fork()
+    if holder == 0:
+        up.keep_writing()
+        holder_main(made.state.name, up, lambda: _mount_proc(made.state.options))
+    # Our unreaped child: its pid cannot be reused, so removal may stop it by pid alone until its PID
+    # namespace's inode is recorded.
+    made.state = made.state._replace(holder_pid=holder)
+    up.keep_reading()
 
 
 def _populate_forked(store: Store, made: _Made, cpu: Optional[int]) -> SetState:

@@ -22,6 +22,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.store import proc
 
 HOLDER_COMM_PREFIX = "nsh:"
 HOLDER_EXIT_TIMEOUT = 10.0
+P_PIDFD = getattr(os, "P_PIDFD", 3)  # waitid's idtype for a pidfd (Linux 5.4); os.P_PIDFD from Python 3.9
 
 
 def _holder_loop() -> None:
@@ -47,6 +48,7 @@ def _detach_stdio() -> None:
 def holder_main(name: str, up: Channel, setup: Callable[[], None]) -> NoReturn:
     """The holder: PID 1 of the new PID namespace. Reports its pid on the host, then the setup. Never returns."""
     try:
+        os.setsid()  # no signal sent to Ansible's process group reaches it
         syscalls.set_name(HOLDER_COMM_PREFIX + name)
         # /proc is still the host's procfs here, so /proc/self names our pid on the host.
         if up.report(lambda: int(os.readlink("/proc/self"))) and up.report(setup):
@@ -85,8 +87,16 @@ def stopping_holder(pid: Optional[int], inode: Optional[int], nstype: str = "pid
             poller.register(pidfd, select.POLLIN)
             if not poller.poll(HOLDER_EXIT_TIMEOUT * 1000):
                 raise NamespaceError("holder pid %d did not exit within %.0f s of SIGKILL" % (pid, HOLDER_EXIT_TIMEOUT))
+            _reap_if_own_child(pidfd)
     finally:
         _closed(pidfd)
+
+
+def _reap_if_own_child(pidfd: int) -> None:
+    """A holder forked by this process (creating._fork_holder) is its child: reap it, so a long-lived caller
+    (a test run, a benchmark) does not gather zombies. Anyone else's holder is its reaper's to reap."""
+    with contextlib.suppress(ChildProcessError):  # not our child
+        os.waitid(P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
 
 
 def _closed(fd: Optional[int]) -> None:

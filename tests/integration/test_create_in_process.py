@@ -1,20 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: linux.namespaces contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A set without a holder is made by the calling process itself (creating._populate_here): afterwards that
-process is in its own namespaces, root and working directory again, whether the create succeeded or failed
-halfway, and a failed create leaves nothing. As root, in this process, under the store's lock as the module
-does; what the set holds is observed with util-linux nsenter."""
+"""A set without a user namespace is made by the calling process itself (creating._populate_here), which forks
+only the holder of a PID namespace: afterwards that process is in its own namespaces, root and working
+directory again, whether the create succeeded or failed halfway, and a failed create leaves nothing, not even a
+zombie holder. As root, in this process, under the store's lock as the module does; what the set holds is
+observed with util-linux nsenter."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from typing import Dict, Iterator
+from typing import Dict, Iterator, List
 
 import pytest
 
 from ansible_collections.linux.namespaces.plugins.module_utils import creating
+from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
 from namespace_sets import ModuleRunner, TestStore, mounts_under, store_at
@@ -22,6 +24,7 @@ from namespace_sets import ModuleRunner, TestStore, mounts_under, store_at
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and mounts need root")
 
 TYPES = ("mnt", "uts", "ipc", "net", "cgroup", "time")
+WITH_PID = TYPES + ("pid",)
 
 
 @pytest.fixture(scope="module")
@@ -60,21 +63,62 @@ def test_a_set_made_in_process_is_its_own_and_the_caller_is_back_in_its_namespac
             store.unmount_if_empty()
 
 
-def test_a_create_that_fails_inside_leaves_nothing_and_the_caller_in_its_namespaces(test_store, monkeypatch):
+def test_a_set_with_a_pid_namespace_made_in_process_has_its_holder_as_pid_1(test_store):
+    store, name = Store(test_store.path), test_store.name("pid")
+    test_store.made.append(name)
+    before = own_state()
+    with store.locked():
+        state = creating.create_set(store, name, SetOptions(types=WITH_PID, mount_proc=True))
+    try:
+        assert own_state() == before
+        assert state.inodes["pid"] != before["namespaces"]["pid_for_children"]
+        assert os.readlink("/proc/%d/ns/pid" % state.holder_pid) == "pid:[%d]" % state.inodes["pid"]
+        inside = subprocess.run(["nsenter", "--mount=" + state.files["mnt"], "--pid=" + state.files["pid"],
+                                 "cat", "/proc/1/comm"], capture_output=True, text=True, check=True).stdout
+        assert inside.strip() == ("nsh:" + name)[:15]
+    finally:
+        with store.locked():
+            creating.remove_set(store, name)
+            store.unmount_if_empty()
+    assert not _own_child_left(state.holder_pid)
+
+
+def _own_child_left(pid: int) -> bool:
+    """Whether pid is still a child of this process, alive or a zombie nobody reaped."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1]) == os.getpid()
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("failing, types", [("_setup_inside", TYPES), ("_mount_proc", WITH_PID)],
+                         ids=["setup-here", "setup-in-the-holder"])
+def test_a_create_that_fails_inside_leaves_nothing_and_the_caller_in_its_namespaces(test_store, monkeypatch, failing,
+                                                                                   types):
     store, name = Store(test_store.path), test_store.name("fail")
     test_store.made.append(name)
     before = own_state()
+    children_before = _children()
 
-    def failing_setup(options):
+    def failing_setup(options, with_proc=True):  # either function's signature
         os.chdir("/")  # as a mount namespace's setup may leave it
         raise OSError(5, "set-up failed on purpose")
 
-    monkeypatch.setattr(creating, "_setup_inside", failing_setup)
+    monkeypatch.setattr(creating, failing, failing_setup)
     with store.locked():
-        with pytest.raises(OSError, match="on purpose"):
-            creating.create_set(store, name, SetOptions(types=TYPES))
+        # The holder's error crosses its channel as a NamespaceError.
+        with pytest.raises((OSError, NamespaceError), match="on purpose"):
+            creating.create_set(store, name, SetOptions(types=types, mount_proc="pid" in types))
         assert own_state() == before
+        assert _children() == children_before
         assert not os.path.exists(store.set_path(name))
         # Only the store's own tmpfs stays mounted, until its last set is gone.
         assert [m["target"] for m in mounts_under(store.root)] == [os.path.realpath(store.root)]
         store.unmount_if_empty()
+
+
+def _children() -> List[int]:
+    """This process's children, zombies included."""
+    with open("/proc/self/task/%d/children" % os.getpid()) as handle:
+        return sorted(int(pid) for pid in handle.read().split())
