@@ -39,8 +39,8 @@ def _lifecycle(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
         parts.append("%s %s against %s (%s)" % (step, _show(mine), _show(theirs), _times(mine, theirs)))
     floor = {"floor": "The C floor makes the same syscalls from one small C process", "unshare": "unshare is one "
              "util-linux process", "ip netns": "ip netns is one iproute2 process"}.get(anchor, anchor + " is the anchor")
-    how = ("the module's own process unshares and forks the holder (PID 1 of the set), a copy of a Python "
-           "process whose size makes its fork, and its exit at removal, cost milliseconds" if label == "default" else
+    how = ("the module's own process unshares and starts the holder (PID 1 of the set) with vfork and exec, a "
+           "Python of its own; the C floor forks a small C process" if label == "default" else
            "the collection works from a Python process and records the set in its store (state.json, bind mounts)")
     return "Medians of this run, collection against %s: %s. %s; %s." % (anchor, "; ".join(parts), floor, how)
 
@@ -51,8 +51,8 @@ def _remove_pid(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
     return ("Medians of this run, removing a set with a PID namespace against one without: collection %s against %s, "
             "C floor %s against %s. The difference is the wait for the set's holder, PID 1 of the PID namespace, to "
             "exit once killed: the collection waits on the holder's pidfd until it has exited (not until init reaps "
-            "it) and unmounts the set's files meanwhile; what is left is the kernel ending the PID namespace and a "
-            "holder forked from a Python process (the floor's is a small C process)."
+            "it) and unmounts the set's files meanwhile; what is left is the kernel ending the PID namespace and the "
+            "exit of a Python process (the floor's holder is a small C process)."
             % (_show(values["collection"][0]), _show(values["collection"][1]),
                _show(values["floor"][0]), _show(values["floor"][1])))
 

@@ -4,7 +4,7 @@
 """Making a named set and removing it again.
 
 A set without a user namespace, for a root store, is made by the calling process itself: it unshares, sets
-the new namespaces up and goes back to its own (own_namespaces.py); with a PID namespace it forks the holder
+the new namespaces up and goes back to its own (own_namespaces.py); with a PID namespace it starts the holder
 (holder.py) while inside, which becomes PID 1 there. A set with a user namespace, which the caller could not
 leave, and a rootless set are made by a forked child, whose own child is then the holder. Each step of a
 child reports through child.Channel, so a failure inside raises here. Either way the module binds the
@@ -23,7 +23,8 @@ from ansible_collections.linux.namespaces.plugins.module_utils import mountapi, 
 from ansible_collections.linux.namespaces.plugins.module_utils.binds import bind, link_netns, unbind, unlink_netns
 from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel, run_in_child
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
-from ansible_collections.linux.namespaces.plugins.module_utils.holder import holder_main, stopping_holder
+from ansible_collections.linux.namespaces.plugins.module_utils.holder import (
+    receive_holder_setup, spawn_holder, stopping_holder)
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import is_mount_point
 from ansible_collections.linux.namespaces.plugins.module_utils.netdev import set_link_up
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPES_BY_NAME, flags_for
@@ -38,15 +39,13 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _setup_inside(options: SetOptions, with_proc: bool = True) -> None:
-    """Make the new namespaces what the options say, from a process inside all of them. with_proc=False leaves
-    the /proc of mount_proc to the holder: procfs shows the PID namespace its mounter is a member of, which
-    unshare does not make the caller."""
+def _setup_inside(options: SetOptions) -> None:
+    """Make the new namespaces what the options say, from a process inside all of them. The /proc of
+    mount_proc is the holder's to mount (holder.py): procfs shows the PID namespace its mounter is a member
+    of, which unshare does not make the caller."""
     types = set(options.types)
     if "mnt" in types and options.propagation != "unchanged":
         syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.PROPAGATION_FLAGS[options.propagation])
-    if with_proc:
-        _mount_proc(options)
     if options.mount_sysfs:
         _mount_sysfs()
     if options.hostname is not None:
@@ -55,13 +54,6 @@ def _setup_inside(options: SetOptions, with_proc: bool = True) -> None:
         syscalls.setdomainname(options.domainname)
     if "net" in types:
         set_link_up("lo", options.loopback)
-
-
-def _mount_proc(options: SetOptions) -> None:
-    if options.mount_proc:
-        # The old /proc is made private first so the new one cannot propagate to the host (docs/PITFALLS.md, P1).
-        syscalls.mount(None, "/proc", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
-        syscalls.mount("proc", "/proc", "proc", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
 
 
 def _copy_of_cgroup_mounts() -> Optional[int]:
@@ -121,14 +113,16 @@ def _unshare_on(cpu: Optional[int], flags: int) -> None:
 
 
 def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: Channel, down: Channel,
-                   rootless: bool) -> None:
-    """Runs in the forked child that unshares; never returns. A rootless set always gets a holder: nothing
-    else keeps its namespaces.
+                   holder_up: Optional[Channel]) -> None:
+    """Runs in the forked child that unshares; never returns. With `holder_up`, it starts the holder, which
+    reports there (a rootless set always gets one: nothing else keeps its namespaces).
 
     Each step answers on `up`; a failed step ends the child, so the module sees its error.
     """
     up.keep_writing()
     down.keep_reading()
+    if holder_up is not None:
+        holder_up.keep_writing()
     try:
         if not up.report(lambda: _unshare_on(cpu, flags_for(options.types))):
             return
@@ -140,12 +134,12 @@ def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: Chann
                 return
             if not up.report(lambda: _become_root_inside(options)):
                 return
-        if "pid" not in options.types and not rootless:
+        if holder_up is None:
             if up.report(lambda: (_setup_inside(options), os.getpid())[1]):
                 os.read(down.read_fd, 1)  # stay alive while the module binds our namespace files
             return
-        if os.fork() == 0:
-            holder_main(name, up, lambda: _setup_inside(options))
+        if up.report(lambda: _setup_inside(options)):
+            up.report(lambda: spawn_holder(name, holder_up, options.mount_proc, options.types))
     finally:
         os._exit(0)
 
@@ -235,36 +229,43 @@ def _store_full(store: Store, name: str, exc: BaseException) -> Optional[Namespa
 
 
 def _populate(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
-    store.save(made.state)
     if not made.state.rootless and own_namespaces.can_leave(made.state.options.types):
         return _populate_here(store, made, cpu)
+    store.save(made.state)
     return _populate_forked(store, made, cpu)
 
 
 def _populate_here(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
-    """A set made by this process itself: it unshares, sets the new namespaces up, forks the holder for a PID
-    namespace, keeps an fd on each namespace and goes back to its own namespaces before it binds them. No other
-    fork of the module's Python process (bench/RESULTS.md: each fork cost more than the rest of a create)."""
+    """A set made by this process itself: it unshares, sets the new namespaces up, starts the holder for a PID
+    namespace, keeps an fd on each namespace and goes back to its own namespaces before it binds them. No fork
+    of the module's Python process (bench/RESULTS.md: each fork cost more than the rest of a create).
+
+    The state is saved before anything is bound, so a run killed halfway leaves a set that removal can undo;
+    with a holder, as soon as it is forked, so the holder is in it.
+    """
     options = made.state.options
     new: Dict[str, int] = {}
     up = Channel() if "pid" in options.types else None
     try:
+        if up is None:
+            store.save(made.state)
         with own_namespaces.kept(options.types):
             _unshare_on(cpu, flags_for(options.types))
             _write_time_offsets(options)
-            _setup_inside(options, with_proc=False)
+            _setup_inside(options)
             if up is not None:
-                _fork_holder(made, up)
+                _start_holder(made, up)
             for nstype in options.types:
                 new[nstype] = os.open(own_namespaces.file_of_own(nstype), os.O_RDONLY | os.O_CLOEXEC)
         if up is not None:
-            # Saved before anything else can fail, with the holder's PID namespace, so recovery after a crash
-            # stops this holder and no process that reuses its number.
+            # With the holder's PID namespace, so recovery after a crash stops this holder and no process
+            # that reuses its number.
             made.state = made.state._replace(inodes={"pid": os.fstat(new["pid"]).st_ino})
             store.save(made.state)
-            up.receive("starting the holder")
-            up.receive("setup inside the set")
-        return _bind_and_record(store, made, dict((t, "/proc/self/fd/%d" % fd) for t, fd in new.items()))
+        _bind_all(made, dict((t, "/proc/self/fd/%d" % fd) for t, fd in new.items()))
+        if options.mount_proc:  # the holder started and set up while the files were bound
+            receive_holder_setup(up)
+        return _record_ready(store, made)
     finally:
         for fd in new.values():
             os.close(fd)
@@ -272,13 +273,11 @@ def _populate_here(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
             up.close()
 
 
-def _fork_holder(made: _Made, up: Channel) -> None:
-    """Fork the holder from inside the new namespaces: the first process of the new PID namespace, so PID 1
+def _start_holder(made: _Made, up: Channel) -> None:
+    """Start the holder from inside the new namespaces: the first process of the new PID namespace, so PID 1
     there. It mounts the set's /proc and reports on `up`."""
-    holder = os.fork()
-    if holder == 0:
-        up.keep_writing()
-        holder_main(made.state.name, up, lambda: _mount_proc(made.state.options))
+    options = made.state.options
+    holder = spawn_holder(made.state.name, up, options.mount_proc, options.types)
     # Our unreaped child: its pid cannot be reused, so removal may stop it by pid alone until its PID
     # namespace's inode is recorded.
     made.state = made.state._replace(holder_pid=holder)
@@ -287,15 +286,18 @@ def _fork_holder(made: _Made, up: Channel) -> None:
 
 def _populate_forked(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
     """A set with a holder (a PID namespace, or a rootless set) or with a user namespace, which this process
-    cannot leave again: a forked child unshares and, for a holder, forks it."""
+    cannot leave again: a forked child unshares and, for a holder, starts it."""
     state = made.state
     options = state.options
     up, down = Channel(), Channel()
+    holder_up = Channel() if "pid" in options.types or state.rootless else None
     creator = os.fork()
     if creator == 0:
-        _creator_child(options, state.name, cpu, up, down, state.rootless)
+        _creator_child(options, state.name, cpu, up, down, holder_up)
     up.keep_reading()
     down.keep_writing()
+    if holder_up is not None:
+        holder_up.keep_reading()
     try:
         up.receive("unshare")
         up.receive("writing the time offsets")
@@ -303,7 +305,8 @@ def _populate_forked(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
             _write_id_maps(creator, options)
             os.write(down.write_fd, b"g")
             up.receive("taking root's ids inside the user namespace")
-        if "pid" in options.types or state.rootless:
+        if holder_up is not None:
+            up.receive("setting the new namespaces up")
             member = up.receive("starting the holder")
             # Saved at once, with the holder's PID namespace (a rootless set's: all of them), so recovery
             # after a crash can stop this holder and no process that reuses its number.
@@ -311,7 +314,8 @@ def _populate_forked(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
             state = made.state = state._replace(holder_pid=member,
                                                 inodes={t: process_ns_inode(member, t) for t in held})
             store.save(state)
-            up.receive("setup inside the set")
+            if options.mount_proc:
+                receive_holder_setup(holder_up)
             if state.rootless:  # an ordinary user cannot bind nsfs files: the holder's are the set's
                 state = state._replace(status="ready")
                 store.save(state)
@@ -321,16 +325,19 @@ def _populate_forked(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
             member = up.receive("setup inside the set")
             sources = {t: "/proc/%d/ns/%s" % (member, TYPES_BY_NAME[t].for_children or t)
                        for t in options.types}
-        return _bind_and_record(store, made, sources)
+        _bind_all(made, sources)
+        return _record_ready(store, made)
     finally:
         up.close()
         down.close()
+        if holder_up is not None:
+            holder_up.close()
         os.waitpid(creator, 0)
 
 
-def _bind_and_record(store: Store, made: _Made, sources: Dict[str, str]) -> SetState:
-    """Bind each new namespace (sources: its file by type) into the set's directory, link /run/netns/NAME
-    if asked, and record the set as ready."""
+def _bind_all(made: _Made, sources: Dict[str, str]) -> None:
+    """Bind each new namespace (sources: its file by type) into the set's directory, and link /run/netns/NAME
+    if asked."""
     state = made.state
     inodes = dict(state.inodes)
     for nstype, source in sources.items():
@@ -343,10 +350,12 @@ def _bind_and_record(store: Store, made: _Made, sources: Dict[str, str]) -> SetS
             raise
         inodes[nstype] = os.stat(target).st_ino
         made.state = state._replace(inodes=inodes)
-    state = made.state
-    if "net" in state.options.types and state.options.netns_link:
-        link_netns(state)
-    state = state._replace(status="ready")
+    if "net" in made.state.options.types and made.state.options.netns_link:
+        link_netns(made.state)
+
+
+def _record_ready(store: Store, made: _Made) -> SetState:
+    state = made.state._replace(status="ready")
     store.save(state)
     return state
 

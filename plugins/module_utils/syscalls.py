@@ -41,7 +41,6 @@ PROPAGATION_FLAGS = {
 # prctl options (linux/prctl.h).
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
-PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
@@ -186,12 +185,6 @@ def set_no_new_privs() -> None:
 def set_child_subreaper(enabled: bool = True) -> None:
     """Adopt (or stop adopting) the orphans of the caller's descendants."""
     _prctl(PR_SET_CHILD_SUBREAPER, 1 if enabled else 0)
-
-
-def set_name(name: str) -> None:
-    """Set the caller's comm (what ps shows), at most 15 bytes."""
-    raw = ctypes.create_string_buffer(name.encode()[:15])
-    checked("prctl", libc.prctl(PR_SET_NAME, ctypes.addressof(raw), 0, 0, 0))
 
 
 def syscall(name: str, *args: int) -> int:

@@ -15,7 +15,7 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from ansible_collections.linux.namespaces.plugins.module_utils import creating
+from ansible_collections.linux.namespaces.plugins.module_utils import creating, holder
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
@@ -73,6 +73,9 @@ def test_a_set_with_a_pid_namespace_made_in_process_has_its_holder_as_pid_1(test
         assert own_state() == before
         assert state.inodes["pid"] != before["namespaces"]["pid_for_children"]
         assert os.readlink("/proc/%d/ns/pid" % state.holder_pid) == "pid:[%d]" % state.inodes["pid"]
+        # A program of its own, not a fork of this process sharing its memory (holder.py).
+        with open("/proc/%d/cmdline" % state.holder_pid, "rb") as handle:
+            assert handle.read().split(b"\0")[1:4] == [b"-I", b"-S", b"-c"]
         inside = subprocess.run(["nsenter", "--mount=" + state.files["mnt"], "--pid=" + state.files["pid"],
                                  "cat", "/proc/1/comm"], capture_output=True, text=True, check=True).stdout
         assert inside.strip() == ("nsh:" + name)[:15]
@@ -92,23 +95,30 @@ def _own_child_left(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("failing, types", [("_setup_inside", TYPES), ("_mount_proc", WITH_PID)],
-                         ids=["setup-here", "setup-in-the-holder"])
-def test_a_create_that_fails_inside_leaves_nothing_and_the_caller_in_its_namespaces(test_store, monkeypatch, failing,
-                                                                                   types):
+# The holder's own program, in place of holder.HOLDER_PROGRAM: it fails its set-up as a refused mount would.
+FAILING_HOLDER = """
+import os, sys
+os.write(int(sys.argv[2]), b'{"error": "mount", "call": "mount", "nstype": "pid", "errno": 1}\\n')
+"""
+
+
+@pytest.mark.parametrize("types", [TYPES, WITH_PID], ids=["setup-here", "setup-in-the-holder"])
+def test_a_create_that_fails_inside_leaves_nothing_and_the_caller_in_its_namespaces(test_store, monkeypatch, types):
     store, name = Store(test_store.path), test_store.name("fail")
     test_store.made.append(name)
     before = own_state()
     children_before = _children()
 
-    def failing_setup(options, with_proc=True):  # either function's signature
+    def failing_setup(options):
         os.chdir("/")  # as a mount namespace's setup may leave it
         raise OSError(5, "set-up failed on purpose")
 
-    monkeypatch.setattr(creating, failing, failing_setup)
+    if "pid" in types:
+        monkeypatch.setattr(holder, "HOLDER_PROGRAM", FAILING_HOLDER)
+    else:
+        monkeypatch.setattr(creating, "_setup_inside", failing_setup)
     with store.locked():
-        # The holder's error crosses its channel as a NamespaceError.
-        with pytest.raises((OSError, NamespaceError), match="on purpose"):
+        with pytest.raises((OSError, NamespaceError), match="on purpose|mount failed \\(/proc\\)"):
             creating.create_set(store, name, SetOptions(types=types, mount_proc="pid" in types))
         assert own_state() == before
         assert _children() == children_before

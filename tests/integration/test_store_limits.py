@@ -29,7 +29,8 @@ from ansible_collections.linux.namespaces.plugins.module_utils.inspect import in
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions, SetState
 from ansible_collections.linux.namespaces.plugins.module_utils.store import TMPFS_SIZE_KIB, Store
 from namespace_sets import (
-    HOLDER_COMM_PREFIX, NETNS_DIR, ModuleRunner, TestStore, holders_named, mounts_under, process_alive, store_at)
+    HOLDER_COMM_PREFIX, NETNS_DIR, ModuleRunner, TestStore, holders_named, mounts_under, process_alive, store_at,
+    wait_until)
 
 SMALL_TMPFS_KIB = 64  # 16 pages: a state.json takes one
 _store_numbers = itertools.count(1)
@@ -80,6 +81,11 @@ def store_leaks(store: Store, prefix: str) -> list:
             if leak["path"].startswith(store.root + "/") or (leak["name"] or "").startswith(prefix)]
 
 
+def live_children() -> List[int]:
+    with open("/proc/self/task/%d/children" % os.getpid()) as handle:
+        return sorted(pid for pid in map(int, handle.read().split()) if process_alive(pid))
+
+
 def fill(store: Store, limited: TestStore, types: Sequence[str], made: List[str]) -> Tuple[str, NamespaceError]:
     """Make sets until the store refuses one, adding each made to made: the refused name and its error."""
     for number in range(100):
@@ -107,8 +113,12 @@ def test_a_full_store_fails_naming_its_limit_and_undoes_every_step_of_that_creat
         assert not os.path.lexists(store.set_path(failed)), os.listdir(store.set_path(failed))
         assert not os.path.lexists(os.path.join(NETNS_DIR, failed))
         assert [m["target"] for m in mounts_under(store.set_path(failed))] == []
-        holders = holders_named(HOLDER_COMM_PREFIX + limited.name("f"))
-        assert len(holders) == (len(made) if "pid" in types else 0), holders
+        # This process started every holder: its live children are the made sets' holders, nothing of the
+        # refused create. A holder names itself a moment after it starts (holder.py).
+        recorded = sorted(store.load(name).holder_pid for name in made if "pid" in types)
+        assert live_children() == recorded
+        wait_until(lambda: len(holders_named(HOLDER_COMM_PREFIX + limited.name("f"))) == len(recorded),
+                   what="every holder named nsh:NAME")
         listed = inspect_host(store_root=store.root)
         assert sorted(s["name"] for s in listed["sets"]) == made
         assert all(s["healthy"] for s in listed["sets"]), listed["sets"]
