@@ -154,8 +154,8 @@ def hidden(planted: Planted, prefix: str) -> Iterator[List[SetState]]:
                     remove_set(store, name)
 
 
-def test_a_set_file_hidden_by_a_later_mount_is_not_healthy(planted: Planted, hidden: List[SetState],
-                                                          namespace_info) -> None:
+def test_a_set_file_hidden_by_a_later_mount_is_not_healthy(
+        planted: Planted, hidden: List[SetState], namespace_info) -> None:
     result = namespace_info({"store": planted.store_root})
     assert result["rc"] == 0, result
     reports = {s["name"]: s for s in result["sets"]}
