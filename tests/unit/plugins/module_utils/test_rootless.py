@@ -116,7 +116,8 @@ def test_load_all_gives_each_set_as_load_does_and_whether_its_state_file_exists(
     loaded = store.load_all()
     assert [(state.name, exists) for state, exists in loaded] == [
         ("big", True), ("ready", True), ("torn", True), ("unwritten", False)]
-    assert [state for state, _ in loaded] == [store.load(name) for name in ("big", "ready", "torn", "unwritten")]
-    assert [(state.status, state.rootless) for state, _ in loaded] == [
+    states = [entry[0] for entry in loaded]
+    assert states == [store.load(name) for name in ("big", "ready", "torn", "unwritten")]
+    assert [(state.status, state.rootless) for state in states] == [
         ("ready", True), ("ready", True), ("creating", True), ("creating", True)]
-    assert loaded[0][0].options.uid_map == big.options.uid_map
+    assert states[0].options.uid_map == big.options.uid_map
