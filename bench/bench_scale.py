@@ -67,6 +67,27 @@ def per_chunk(times: Sequence[float], chunk: int) -> List[float]:
             if len(times[start:start + chunk]) == chunk]
 
 
+def read_mountinfo() -> bytes:
+    """The least any listing of bind-mounted namespaces reads: the mount table, a line per namespace file."""
+    with open("/proc/self/mountinfo", "rb") as handle:
+        return handle.read()
+
+
+def read_state_files(root: str) -> int:
+    """The least any listing of the sets' options does: read and parse every set's state.json."""
+    parsed = 0
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                fd = os.open(os.path.join(entry.path, "state.json"), os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    json.loads(os.read(fd, 1 << 16))  # a state file is a page or two
+                finally:
+                    os.close(fd)
+                parsed += 1
+    return parsed
+
+
 def leftovers(prefix: str) -> List[str]:
     found = []
     with open("/proc/self/mountinfo") as handle:
@@ -103,7 +124,8 @@ def main() -> int:
         made_inodes = {state.inodes["uts"] for state in map(store.load, made) if state}
         lsns_seen = sum(1 for ns in lsns["namespaces"] if ns["ns"] in made_inodes)
         listing = interleave({"namespace_info": lambda: list_namespaces(store),
-                              "lsns -J": lambda: subprocess.run(["lsns", "-J"], check=True, stdout=subprocess.PIPE)},
+                              "lsns -J": lambda: subprocess.run(["lsns", "-J"], check=True, stdout=subprocess.PIPE),
+                              "mountinfo": read_mountinfo, "state files": lambda: read_state_files(store.root)},
                              args.list_rounds)
         entered = each(made, lambda name: run_in_set(store, name, ["true"]), "entering", findings)
         removed = each(made, lambda name: remove_set(store, name), "removal", findings)
@@ -122,6 +144,10 @@ def main() -> int:
                           listing["namespace_info"]))
     figures.append(figure("scale.list.lsns", "list %d sets: lsns -J (does not see them)" % len(made),
                           listing["lsns -J"]))
+    figures.append(figure("scale.list.floor.mountinfo", "list %d sets, floor: read /proc/self/mountinfo" % len(made),
+                          listing["mountinfo"]))
+    figures.append(figure("scale.list.floor.states", "list %d sets, floor: read and parse every state.json" % len(made),
+                          listing["state files"]))
     ratios.append(ratio("scale.list.namespace_info/lsns", "list with %d sets: namespace_info / lsns -J" % len(made),
                         "scale.list.namespace_info", "scale.list.lsns", 1.0, "faster than lsns -J"))
     per_hundred = {}

@@ -14,18 +14,19 @@ from __future__ import annotations
 import os
 import pwd
 import socket
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ansible_collections.linux.namespaces.plugins.module_utils import netdev, syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import (
-    MOUNTINFO, NsfsMount, read_mount_table)
+    MOUNTINFO, MountTable, NsfsMount, read_mount_table)
 from ansible_collections.linux.namespaces.plugins.module_utils.procfs import (
     PROC, NamespaceRecord, Records, namespaces_of_pid, present_types, read_text, walk_processes)
 from ansible_collections.linux.namespaces.plugins.module_utils.rootless import holder_holds, open_store
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import (
     NETNS_DIR, STATE_FILE, SetState, describe_set)
-from ansible_collections.linux.namespaces.plugins.module_utils.store import Store, holder_alive, netns_linked
+from ansible_collections.linux.namespaces.plugins.module_utils.store import (
+    Store, holder_alive, is_nsfs_of, netns_linked)
 
 TREE_KEYS = ("owner", "parent")
 
@@ -153,20 +154,63 @@ def _holder_is_init(state: SetState, proc_root: str) -> bool:
     return False
 
 
-def _set_report(store: Store, state: SetState, proc_root: str) -> Dict[str, Any]:
-    problems = store.problems(state)
+class MountView:
+    """is_nsfs_of(path, inode) answered from the mount table a listing has read, without a stat per file.
+
+    The table answers where it is unambiguous: one nsfs mount at path, resting on the mount that holds path's
+    directory (so nothing mounted since hides it); or no mount at path, whose directory is a mount point or a
+    set's directory in the store (no symbolic link on the way). Any other path is asked with a stat.
+    """
+
+    def __init__(self, table: MountTable, store_root: str) -> None:
+        self.store_root = store_root
+        self.topmost: Dict[str, int] = {}  # mount point -> id of the last mount there (as mountinfo.topmost)
+        for mount in table.mounts:
+            self.topmost[mount.mount_point] = mount.mount_id
+        self.pins: Dict[str, NsfsMount] = {}
+        stacked: Set[str] = set()
+        for pin in table.pins:
+            if pin.mount_point in self.pins:
+                stacked.add(pin.mount_point)
+            self.pins[pin.mount_point] = pin
+        self.ambiguous = stacked | (set(self.topmost) & set(self.pins))
+
+    def _holder_of(self, directory: str) -> Optional[int]:
+        """The id of the mount that holds directory: the topmost at the longest mount point above it."""
+        while directory not in self.topmost:
+            if not directory:
+                return self.topmost.get("/")
+            directory = directory.rpartition("/")[0]
+        return self.topmost[directory]
+
+    def __call__(self, path: str, inode: int) -> bool:
+        if path not in self.ambiguous:
+            directory = path.rpartition("/")[0]
+            pin = self.pins.get(path)
+            if pin is not None and pin.parent_id == self._holder_of(directory):
+                return pin.inode == inode
+            if pin is None and (directory in self.topmost or directory.rpartition("/")[0] == self.store_root):
+                return False
+        return is_nsfs_of(path, inode)
+
+
+def _set_report(store: Store, state: SetState, proc_root: str, is_bound: Callable[[str, int], bool]
+                ) -> Dict[str, Any]:
+    problems = store.problems(state, is_bound)
     alive = holder_alive(state)
     if alive and not _holder_is_init(state, proc_root):
         problems.append("its holder (pid %d) is not PID 1 of the set's PID namespace" % state.holder_pid)
-    report = describe_set(state, {"netns_link": netns_linked(state)})
+    report = describe_set(state, {"netns_link": netns_linked(state, is_bound)})
     report.update({"status": state.status, "holder_alive": alive if "pid" in state.types else None,
                    "healthy": not problems, "problems": problems})
     return report
 
 
-def inspect_store(store: Store, mounts: Sequence[NsfsMount], proc_root: str = PROC
+def inspect_store(store: Store, table: MountTable, proc_root: str = PROC
                   ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]], Dict[int, str]]:
     """(set reports, leaks in the store, set name by namespace inode)."""
+    mounts = table.pins
+    is_bound = MountView(table, store.root)
     by_set_dir: Dict[str, List[NsfsMount]] = {}
     leaks = []
     inside = store.root + "/"
@@ -181,14 +225,10 @@ def inspect_store(store: Store, mounts: Sequence[NsfsMount], proc_root: str = PR
             leaks.append(_leak(MOUNT_WITHOUT_STATE, mount.mount_point, None, mount))
     sets = []
     set_of: Dict[int, str] = {}
-    for name in store.names():
-        state = store.load(name)
-        if state is None:
-            continue
-        sets.append(_set_report(store, state, proc_root))
+    for state, has_state in store.load_all():
+        name = state.name
+        sets.append(_set_report(store, state, proc_root, is_bound))
         pinned = by_set_dir.pop(name, [])
-        state_file = os.path.join(state.path, STATE_FILE)
-        has_state = os.path.exists(state_file)
         recorded = set(state.inodes.items()) if has_state else set()
         if state.rootless:
             # Nothing is mounted: the namespaces of a running holder (checked against the record) are the set's.
@@ -196,12 +236,12 @@ def inspect_store(store: Store, mounts: Sequence[NsfsMount], proc_root: str = PR
                 set_of.update((inode, name) for inode in state.inodes.values())
             continue
         if has_state and not pinned:
-            leaks.append(_leak(STATE_WITHOUT_MOUNTS, state_file, name))
+            leaks.append(_leak(STATE_WITHOUT_MOUNTS, os.path.join(state.path, STATE_FILE), name))
         for mount in pinned:
             # Membership comes from what is mounted, never from a recorded inode alone: the kernel
             # reuses the inode of a freed namespace.
             set_of[mount.inode] = name
-            if (os.path.basename(mount.mount_point), mount.inode) not in recorded:
+            if (mount.mount_point.rpartition("/")[2], mount.inode) not in recorded:  # (file name, inode)
                 leaks.append(_leak(MOUNT_WITHOUT_STATE, mount.mount_point, name, mount))
     for name, pinned in by_set_dir.items():  # under the store, but not in a mounted store's set
         for mount in pinned:
@@ -266,7 +306,8 @@ def inspect_host(store_root: Optional[str] = None, types: Optional[Sequence[str]
     walked = tuple(t for t in available if types is None or t in types)
     of_pid = namespaces_of_pid(pid, walked, proc_root) if pid is not None else None
 
-    mounts, pins = read_mount_table(mountinfo_path)
+    table = read_mount_table(mountinfo_path)
+    mounts, pins = table
     records, unreadable = walk_processes(walked, proc_root)
     add_mounts(records, (m for m in pins if m.nstype in walked))
     relations = relations or tree is not None
@@ -280,7 +321,7 @@ def inspect_host(store_root: Optional[str] = None, types: Optional[Sequence[str]
         if store_root is not None:
             raise
         store = None  # an ordinary user without a runtime directory has no default store, so no sets
-    sets, leaks, set_of = inspect_store(store, pins, proc_root) if store is not None else ([], [], {})
+    sets, leaks, set_of = inspect_store(store, table, proc_root) if store is not None else ([], [], {})
     leaks.extend(netns_leaks(pins, netns_dir))
     netns_of = {}
     for mount in pins:

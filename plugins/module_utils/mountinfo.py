@@ -18,7 +18,7 @@ _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 # An nsfs mount: its root names the namespace it pins, as readlink of /proc/PID/ns/TYPE does. Matched over
 # the whole text at once: a host can have thousands of them, and one regex pass is cheaper than a Mount
 # each.
-_NSFS_LINE = re.compile(r"^[0-9]+ [0-9]+ [0-9]+:[0-9]+ ([a-z_]+):\[([0-9]+)\] ([^ \n]+) [^\n]*? - nsfs ",
+_NSFS_LINE = re.compile(r"^([0-9]+) ([0-9]+) [0-9]+:[0-9]+ ([a-z_]+):\[([0-9]+)\] ([^ \n]+) [^\n]*? - nsfs ",
                         re.MULTILINE)
 _NSFS_SEPARATOR = " - nsfs "  # paths never hold a space (the kernel escapes it), so this is the type field
 
@@ -38,6 +38,8 @@ class NsfsMount(NamedTuple):
     mount_point: str
     nstype: str
     inode: int
+    mount_id: int
+    parent_id: int
 
 
 class MountTable(NamedTuple):
@@ -77,8 +79,9 @@ def read_mountinfo(path: str = MOUNTINFO) -> List[Mount]:
 def read_mount_table(path: str = MOUNTINFO) -> MountTable:
     """The same read, with every nsfs bind mount given as the namespace it pins instead of as a Mount."""
     text = _read_text(path)
-    pins = [NsfsMount(_unescape(mount_point), nstype, int(inode))
-            for nstype, inode, mount_point in _NSFS_LINE.findall(text)]
+    pins = [NsfsMount(_unescape(mount_point) if "\\" in mount_point else mount_point, nstype, int(inode),
+                      int(mount_id), int(parent_id))
+            for mount_id, parent_id, nstype, inode, mount_point in _NSFS_LINE.findall(text)]
     mounts = [_parse_line(line) for line in text.split("\n") if line and _NSFS_SEPARATOR not in line]
     return MountTable(mounts, pins)
 

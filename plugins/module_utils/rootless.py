@@ -15,13 +15,13 @@ import contextlib
 import errno
 import fcntl
 import os
-from typing import Iterator, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import Mount
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import DEFAULT_STORE, SetState
 from ansible_collections.linux.namespaces.plugins.module_utils.store import (
-    LOCK_FILE, Store, has_exited, process_ns_inode, same_file)
+    LOCK_FILE, Store, has_exited, is_nsfs_of, process_ns_inode, same_file)
 
 STORE_DIRECTORY = "linux-namespaces"  # the store's name under an ordinary user's runtime directory
 ROOTS_SETS = "; the sets of root's store (%s) are made and entered as root" % DEFAULT_STORE
@@ -128,14 +128,15 @@ class RootlessStore(Store):
         finally:
             os.close(lock)
 
-    def load(self, name: str) -> Optional[SetState]:
-        state = super().load(name)
+    def _read_state(self, name: str) -> Tuple[Optional[SetState], bool]:
+        state, exists = super()._read_state(name)
         # A half-made set without a readable state file is still one of this store's sets.
-        return state._replace(rootless=True) if state is not None else None
+        return (state._replace(rootless=True) if state is not None else None), exists
 
-    def problems(self, state: SetState) -> List[str]:
+    def problems(self, state: SetState, is_bound: Callable[[str, int], bool] = is_nsfs_of) -> List[str]:
+        """A ready set is checked through its holder, whose /proc/PID/ns/* are its files: is_bound is not asked."""
         if state.status != "ready":
-            return super().problems(state)
+            return super().problems(state, is_bound)
         if not holder_holds(state):
             return ["its holder (pid %s) has exited: the set's namespaces are gone" % state.holder_pid]
         return []

@@ -60,10 +60,13 @@ class SetOptions(NamedTuple):
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "SetOptions":
-        known = {k: v for k, v in data.items() if k in cls._fields}
+        known = {k: v for k, v in data.items() if k in _OPTION_FIELDS}
         for key in ("types", "uid_map", "gid_map"):
             known[key] = tuple(known.get(key) or ())
         return cls(**known)
+
+
+_OPTION_FIELDS = frozenset(SetOptions._fields)
 
 
 class SetState(NamedTuple):
@@ -84,7 +87,8 @@ class SetState(NamedTuple):
     def files(self) -> Dict[str, str]:
         if self.rootless:
             return {t: "/proc/%d/ns/%s" % (self.holder_pid, t) for t in self.types} if self.holder_pid else {}
-        return {t: os.path.join(self.path, t) for t in self.types}
+        directory = os.path.join(self.path, "")  # then + type, as os.path.join(path, type) gives, one call per set
+        return {t: directory + t for t in self.types}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import fcntl
 import functools
 import json
 import os
-from typing import Iterator, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
@@ -32,6 +32,7 @@ MAX_SETS = 10000
 # tmpfs takes memory only for what it holds: the size leaves room for MAX_SETS state files of a page each,
 # with room to spare for larger ones (long id maps) and for the rename that replaces one.
 TMPFS_SIZE_KIB = 64 * 1024
+_READ_SIZE = 64 * 1024  # a state file is a page or two; long id maps make it larger
 
 
 def _remove_empty(directories: Sequence[str]) -> None:
@@ -66,9 +67,16 @@ def process_ns_inode(pid: int, nstype: str) -> Optional[int]:
         return None
 
 
-def netns_linked(state: SetState) -> bool:
-    """Whether /run/netns/NAME is a bind mount of the set's network namespace."""
-    return "net" in state.inodes and is_nsfs_of(os.path.join(NETNS_DIR, state.name), state.inodes["net"])
+def netns_linked(state: SetState, is_bound: Callable[[str, int], bool] = is_nsfs_of) -> bool:
+    """Whether /run/netns/NAME is a bind mount of the set's network namespace (is_bound: as is_nsfs_of)."""
+    return "net" in state.inodes and is_bound(os.path.join(NETNS_DIR, state.name), state.inodes["net"])
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = [os.read(fd, _READ_SIZE)]
+    while len(chunks[-1]) == _READ_SIZE:  # a shorter read of a regular file is its end
+        chunks.append(os.read(fd, _READ_SIZE))
+    return b"".join(chunks)
 
 
 def has_exited(pid: int) -> bool:
@@ -305,17 +313,40 @@ class Store:
 
         Raises NamespaceError for a state.json of a schema this collection cannot read.
         """
-        path = self.set_path(name)
         if not self.is_mounted():
             return None
+        return self._read_state(name)[0]
+
+    def load_all(self) -> List[Tuple[SetState, bool]]:
+        """Every set as load() gives it, with whether its state file exists; the store's mount is checked once."""
+        if not self.is_mounted():
+            return []
+        loaded = (self._read_state(name) for name in self.names())
+        return [(state, exists) for state, exists in loaded if state is not None]
+
+    def _read_state(self, name: str) -> Tuple[Optional[SetState], bool]:
+        """load() of a mounted store, and whether the state file exists."""
+        path = self.set_path(name)
+        state_file = os.path.join(path, STATE_FILE)
         try:
-            with open(os.path.join(path, STATE_FILE), "rb") as handle:
-                return state_from_json(name, path, json.loads(handle.read()))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            if not os.path.isdir(path):
-                return None
-            return SetState(name=name, path=path, status="creating", options=SetOptions(types=()),
-                            inodes={}, holder_pid=None, created=None)
+            # os.read instead of open(): a listing reads every set's file, and a file object costs more
+            # syscalls than the read itself.
+            fd = os.open(state_file, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            exists = False
+        except OSError:
+            exists = os.path.exists(state_file)
+        else:
+            try:
+                return state_from_json(name, path, json.loads(_read_all(fd))), True
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                exists = os.path.exists(state_file)
+            finally:
+                os.close(fd)
+        if not os.path.isdir(path):
+            return None, exists
+        return SetState(name=name, path=path, status="creating", options=SetOptions(types=()),
+                        inodes={}, holder_pid=None, created=None), exists
 
     def save(self, state: SetState) -> None:
         temporary = os.path.join(state.path, STATE_FILE + ".new")
@@ -325,8 +356,9 @@ class Store:
             json.dump(state_to_json(state), handle, indent=1, sort_keys=True)
         os.rename(temporary, os.path.join(state.path, STATE_FILE))
 
-    def problems(self, state: SetState) -> List[str]:
-        """What is wrong with a recorded set; empty when it is healthy."""
+    def problems(self, state: SetState, is_bound: Callable[[str, int], bool] = is_nsfs_of) -> List[str]:
+        """What is wrong with a recorded set; empty when it is healthy. is_bound(path, inode): whether path
+        shows that namespace, as is_nsfs_of (a listing answers it from the mount table it has read)."""
         if state.status == "removing":
             return ["the set is half-removed (a run that removed it did not finish)"]
         if state.status != "ready":
@@ -335,7 +367,7 @@ class Store:
         if "pid" in state.types and not holder_alive(state):
             found.append("its holder (pid %s) has exited: the PID namespace is dead" % state.holder_pid)
         for nstype, path in state.files.items():
-            if not is_nsfs_of(path, state.inodes.get(nstype, -1)):
+            if not is_bound(path, state.inodes.get(nstype, -1)):
                 found.append("%s is no longer a bind mount of the recorded %s namespace" % (path, nstype))
         return found
 

@@ -131,6 +131,42 @@ def test_set_health_names_the_unmounted_file(planted: Planted, listed: Dict) -> 
 
 
 @pytest.fixture
+def hidden(planted: Planted, prefix: str) -> Iterator[List[SetState]]:
+    """Two sets of the planted store whose uts file a later mount hides: a plain file bound over it, and the
+    set's directory bound over itself (which shows the directory without the nsfs mounts in it)."""
+    store = Store(planted.store_root)
+    names = (prefix + "overfile", prefix + "overdir")
+    covered: List[str] = []
+    try:
+        with store.locked():
+            over_file, over_dir = (create_set(store, name, SetOptions(types=("uts",))) for name in names)
+        for source, target in ((os.path.join(over_file.path, "state.json"), os.path.join(over_file.path, "uts")),
+                               (over_dir.path, over_dir.path)):
+            subprocess.run(["mount", "--bind", source, target], check=True)
+            covered.append(target)
+        yield [over_file, over_dir]
+    finally:
+        for target in reversed(covered):
+            subprocess.run(["umount", target], check=False)
+        with store.locked():
+            for name in names:
+                with contextlib.suppress(Exception):
+                    remove_set(store, name)
+
+
+def test_a_set_file_hidden_by_a_later_mount_is_not_healthy(
+        planted: Planted, hidden: List[SetState], namespace_info) -> None:
+    result = namespace_info({"store": planted.store_root})
+    assert result["rc"] == 0, result
+    reports = {s["name"]: s for s in result["sets"]}
+    for state in hidden:
+        uts = os.path.join(state.path, "uts")
+        assert os.stat(uts).st_dev != os.stat("/proc/self/ns/uts").st_dev  # no namespace shows there
+        assert not reports[state.name]["healthy"]
+        assert any(uts in problem for problem in reports[state.name]["problems"]), reports[state.name]
+
+
+@pytest.fixture
 def three_in_one(prefix: str) -> Iterator[int]:
     """A shell and two sleeps alone in new UTS and IPC namespaces; yields the shell's pid."""
     shell = subprocess.Popen(

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.linux.namespaces.plugins.module_utils import inspect, procfs
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
+from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import read_mount_table
 
 
 def _process(proc, pid: int, links: Dict[str, int], cmdline: bytes = b"sleep\x00600\x00", comm: str = "sleep"):
@@ -140,3 +141,31 @@ def test_relations_are_asked_for_and_no_namespace_is_opened_without_them(host, m
     assert opened and all(RELATION_KEYS <= set(ns) for ns in related)
     # A tree needs them, so it brings them.
     assert all(RELATION_KEYS <= set(ns) for ns in inspect.inspect_host(tree="owner", **host)["namespaces"])
+
+
+def _view(lines: str, monkeypatch, tmp_path):
+    """A MountView of store /s over this mountinfo text, and the paths it had to stat."""
+    path = tmp_path / "mountinfo"
+    path.write_text("27 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                    "40 27 0:39 / /s rw - tmpfs linux-namespaces rw\n" + lines)
+    asked = []
+    monkeypatch.setattr(inspect, "is_nsfs_of", lambda p, inode: asked.append(p) or inode == 7)
+    return inspect.MountView(read_mount_table(str(path)), "/s"), asked
+
+
+def test_mount_view_answers_a_set_file_from_the_mount_table(monkeypatch, tmp_path) -> None:
+    view, asked = _view("41 40 0:4 uts:[7] /s/web/uts rw - nsfs nsfs rw\n", monkeypatch, tmp_path)
+    assert view("/s/web/uts", 7) and not view("/s/web/uts", 8)
+    assert not view("/s/web/net", 7)  # nothing mounted there: not bound, whatever stat would say
+    assert asked == []
+
+
+@pytest.mark.parametrize("hiding", [
+    "42 41 0:4 uts:[8] /s/web/uts rw - nsfs nsfs rw\n",  # another namespace bound on top
+    "42 41 0:39 /web/state.json /s/web/uts rw - tmpfs linux-namespaces rw\n",  # a plain file bound on top
+    "42 40 0:39 /web /s/web rw - tmpfs linux-namespaces rw\n",  # the set's directory bound over itself
+])
+def test_mount_view_asks_stat_where_a_later_mount_may_hide_the_file(hiding, monkeypatch, tmp_path) -> None:
+    view, asked = _view("41 40 0:4 uts:[7] /s/web/uts rw - nsfs nsfs rw\n" + hiding, monkeypatch, tmp_path)
+    assert view("/s/web/uts", 7)  # what the standin for stat answers
+    assert asked == ["/s/web/uts"]

@@ -31,8 +31,8 @@ def test_mount_table_gives_nsfs_mounts_as_the_namespaces_they_pin(tmp_path) -> N
     path.write_bytes(SAMPLE)
     table = read_mount_table(str(path))
     assert table == MountTable([m for m in read_mountinfo(str(path)) if m.fstype != "nsfs"],
-                               [NsfsMount("/run/my store/web/uts", "uts", 4026532178),
-                                NsfsMount("/run/netns/caf\u00e9\\x", "net", 4026532181)])
+                               [NsfsMount("/run/my store/web/uts", "uts", 4026532178, 68, 42),
+                                NsfsMount("/run/netns/caf\u00e9\\x", "net", 4026532181, 69, 42)])
     assert [m.mount_id for m in table.mounts] == [27, 42, 70, 71]
 
 

@@ -99,3 +99,25 @@ def test_a_rootless_set_needs_a_user_namespace_and_denies_setgroups(ordinary_use
     options = effective_options(SetOptions(types=("user", "uts")))
     assert (options.setgroups, options.netns_link) == ("deny", False)
     assert options.uid_map == ("0 %d 1" % ordinary_user,)
+
+
+def test_load_all_gives_each_set_as_load_does_and_whether_its_state_file_exists(tmp_path, ordinary_user) -> None:
+    if os.getuid() == 0:
+        os.chown(str(tmp_path), ordinary_user, -1)
+    store = rootless.RootlessStore(str(tmp_path))
+    for name in ("ready", "unwritten", "torn", "big"):
+        (tmp_path / name).mkdir()
+    Store(str(tmp_path)).save(_rootless_state(str(tmp_path / "ready"))._replace(name="ready"))
+    (tmp_path / "torn" / STATE_FILE).write_text('{"status": "ready", "opt')
+    big = _rootless_state(str(tmp_path / "big"))._replace(name="big")
+    big = big._replace(options=big.options._replace(uid_map=tuple("%d %d 1" % (n, n) for n in range(9000))))
+    Store(str(tmp_path)).save(big)  # larger than one read
+    assert (tmp_path / "big" / STATE_FILE).stat().st_size > 2 * 64 * 1024
+    loaded = store.load_all()
+    assert [(state.name, exists) for state, exists in loaded] == [
+        ("big", True), ("ready", True), ("torn", True), ("unwritten", False)]
+    states = [entry[0] for entry in loaded]
+    assert states == [store.load(name) for name in ("big", "ready", "torn", "unwritten")]
+    assert [(state.status, state.rootless) for state in states] == [
+        ("ready", True), ("ready", True), ("creating", True), ("creating", True)]
+    assert states[0].options.uid_map == big.options.uid_map
