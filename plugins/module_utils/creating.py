@@ -241,7 +241,7 @@ def _populate_here(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
     of the module's Python process (bench/RESULTS.md: each fork cost more than the rest of a create).
 
     The state is saved before anything is bound, so a run killed halfway leaves a set that removal can undo;
-    with a holder, as soon as it is forked, so the holder is in it.
+    with a holder, as soon as it is started, so the holder is in it.
     """
     options = made.state.options
     new: Dict[str, int] = {}
