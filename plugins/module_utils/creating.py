@@ -41,8 +41,8 @@ def _now() -> str:
 
 def _setup_inside(options: SetOptions) -> None:
     """Make the new namespaces what the options say, from a process inside all of them. The /proc of
-    mount_proc is the holder's to mount (holder.py): procfs shows the PID namespace its mounter is a member
-    of, which unshare does not make the caller."""
+    mount_proc comes once the holder has started (_populate_here, holder.py): procfs shows the PID namespace
+    its mounter is a member of, which unshare does not make the caller, unless given another."""
     types = set(options.types)
     if "mnt" in types and options.propagation != "unchanged":
         syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.PROPAGATION_FLAGS[options.propagation])
@@ -54,6 +54,16 @@ def _setup_inside(options: SetOptions) -> None:
         syscalls.setdomainname(options.domainname)
     if "net" in types:
         set_link_up("lo", options.loopback)
+
+
+def _mount_proc_of(pid_namespace_fd: int) -> None:
+    # The old /proc is made private first so the new one cannot propagate to the host (docs/PITFALLS.md, P1).
+    syscalls.mount(None, "/proc", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+    proc = mountapi.procfs_of(pid_namespace_fd)
+    try:
+        mountapi.move_mount_to(proc, "/proc")
+    finally:
+        os.close(proc)
 
 
 def _copy_of_cgroup_mounts() -> Optional[int]:
@@ -246,6 +256,9 @@ def _populate_here(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
     options = made.state.options
     new: Dict[str, int] = {}
     up = Channel() if "pid" in options.types else None
+    # The holder's /proc: mounted here where procfs takes the PID namespace as an option, so nothing waits
+    # for the holder; by the holder, which must be a member of that namespace, elsewhere.
+    proc_here = options.mount_proc and mountapi.procfs_takes_pidns()
     try:
         if up is None:
             store.save(made.state)
@@ -254,16 +267,18 @@ def _populate_here(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
             _write_time_offsets(options)
             _setup_inside(options)
             if up is not None:
-                _start_holder(made, up)
+                _start_holder(made, up, options.mount_proc and not proc_here)
             for nstype in options.types:
                 new[nstype] = os.open(own_namespaces.file_of_own(nstype), os.O_RDONLY | os.O_CLOEXEC)
+            if proc_here:
+                _mount_proc_of(new["pid"])
         if up is not None:
             # With the holder's PID namespace, so recovery after a crash stops this holder and no process
             # that reuses its number.
             made.state = made.state._replace(inodes={"pid": os.fstat(new["pid"]).st_ino})
             store.save(made.state)
         _bind_all(made, dict((t, "/proc/self/fd/%d" % fd) for t, fd in new.items()))
-        if options.mount_proc:  # the holder started and set up while the files were bound
+        if options.mount_proc and not proc_here:  # the holder set up while the files were bound
             receive_holder_setup(up)
         return _record_ready(store, made)
     finally:
@@ -273,11 +288,10 @@ def _populate_here(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
             up.close()
 
 
-def _start_holder(made: _Made, up: Channel) -> None:
+def _start_holder(made: _Made, up: Channel, mount_proc: bool) -> None:
     """Start the holder from inside the new namespaces: the first process of the new PID namespace, so PID 1
-    there. It mounts the set's /proc and reports on `up`."""
-    options = made.state.options
-    holder = spawn_holder(made.state.name, up, options.mount_proc, options.types)
+    there. With mount_proc it mounts the set's /proc and reports on `up`."""
+    holder = spawn_holder(made.state.name, up, mount_proc, made.state.options.types)
     # Our unreaped child: its pid cannot be reused, so removal may stop it by pid alone until its PID
     # namespace's inode is recorded.
     made.state = made.state._replace(holder_pid=holder)

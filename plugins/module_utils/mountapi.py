@@ -3,18 +3,20 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Newer kernel calls through the ctypes layer of syscalls.py: clone3 and the file-descriptor mount API.
 
-Used to set a new /sys up (creating.py) and by the capability probes; entering needs none of them.
+Used to set a new /sys and /proc up (creating.py) and by the capability probes; entering needs none of them.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import signal
 import struct
 from typing import Dict, List
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
+from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 
 
 # clone3 (5.3+). It goes through a PyDLL handle, which keeps the GIL across the call: the child
@@ -45,9 +47,13 @@ AT_EMPTY_PATH = 0x1000
 OPEN_TREE_CLONE = 0x1
 AT_RECURSIVE = 0x8000
 MOVE_MOUNT_F_EMPTY_PATH = 0x4
+FSCONFIG_SET_FD = 5
 FSCONFIG_CMD_CREATE = 6
 FSMOUNT_CLOEXEC = 0x1
 MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
 MOUNT_ATTR_IDMAP = 0x100000
 LSMT_ROOT = 0xFFFFFFFFFFFFFFFF  # listmount: the mounts below the caller's root
 STATMOUNT_SB_BASIC = 0x1
@@ -82,6 +88,40 @@ def fsmount_new(fstype: str) -> int:
     try:
         syscalls.syscall("fsconfig", context, FSCONFIG_CMD_CREATE, 0, 0, 0)
         return syscalls.syscall("fsmount", context, FSMOUNT_CLOEXEC, 0)
+    finally:
+        os.close(context)
+
+
+def procfs_takes_pidns() -> bool:
+    """Whether procfs here has the pidns option (procfs_of), asked with this process's own PID namespace."""
+    name, option = _c_string("proc"), _c_string("pidns")
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        context = syscalls.syscall("fsopen", _address(name), 0x1)  # FSOPEN_CLOEXEC
+        try:
+            syscalls.syscall("fsconfig", context, FSCONFIG_SET_FD, _address(option), 0, own)
+            return True
+        finally:
+            os.close(context)
+    except NamespaceError as exc:
+        if exc.errno in (errno.EINVAL, errno.ENOSYS):
+            return False
+        raise
+    finally:
+        os.close(own)
+
+
+def procfs_of(pid_namespace_fd: int) -> int:
+    """An fd on a new, detached procfs (nosuid, nodev, noexec) showing the PID namespace behind the fd, which
+    the caller need not be a member of: procfs's pidns option (Linux 6.18 here). Raises NamespaceError
+    (EINVAL) where the kernel lacks the option, ENOSYS before the mount API (5.2)."""
+    name, option = _c_string("proc"), _c_string("pidns")
+    context = syscalls.syscall("fsopen", _address(name), 0x1)  # FSOPEN_CLOEXEC
+    try:
+        syscalls.syscall("fsconfig", context, FSCONFIG_SET_FD, _address(option), 0, pid_namespace_fd)
+        syscalls.syscall("fsconfig", context, FSCONFIG_CMD_CREATE, 0, 0, 0)
+        return syscalls.syscall("fsmount", context, FSMOUNT_CLOEXEC,
+                                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
     finally:
         os.close(context)
 

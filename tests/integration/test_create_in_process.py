@@ -15,11 +15,11 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from ansible_collections.linux.namespaces.plugins.module_utils import creating, holder
+from ansible_collections.linux.namespaces.plugins.module_utils import creating, holder, mountapi
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
-from namespace_sets import ModuleRunner, TestStore, mounts_under, store_at
+from namespace_sets import ModuleRunner, TestStore, mounts_under, store_at, wait_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and mounts need root")
 
@@ -73,12 +73,21 @@ def test_a_set_with_a_pid_namespace_made_in_process_has_its_holder_as_pid_1(test
         assert own_state() == before
         assert state.inodes["pid"] != before["namespaces"]["pid_for_children"]
         assert os.readlink("/proc/%d/ns/pid" % state.holder_pid) == "pid:[%d]" % state.inodes["pid"]
-        # A program of its own, not a fork of this process sharing its memory (holder.py).
-        with open("/proc/%d/cmdline" % state.holder_pid, "rb") as handle:
-            assert handle.read().split(b"\0")[1:4] == [b"-I", b"-S", b"-c"]
-        inside = subprocess.run(["nsenter", "--mount=" + state.files["mnt"], "--pid=" + state.files["pid"],
-                                 "cat", "/proc/1/comm"], capture_output=True, text=True, check=True).stdout
-        assert inside.strip() == ("nsh:" + name)[:15]
+
+        def holder_arguments() -> List[bytes]:
+            with open("/proc/%d/cmdline" % state.holder_pid, "rb") as handle:
+                return handle.read().split(b"\0")[1:4]
+
+        # A program of its own, not a fork of this process sharing its memory (holder.py); with a time namespace
+        # it is started by fork and exec, so it may still be on its way to exec.
+        wait_until(lambda: holder_arguments() == [b"-I", b"-S", b"-c"], what="the holder exec'd its program")
+
+        def pid_1_inside() -> str:
+            return subprocess.run(["nsenter", "--mount=" + state.files["mnt"], "--pid=" + state.files["pid"],
+                                   "cat", "/proc/1/comm"], capture_output=True, text=True, check=True).stdout.strip()
+
+        # The set's /proc shows its PID namespace, whose PID 1 names itself a moment after it starts.
+        wait_until(lambda: pid_1_inside() == ("nsh:" + name)[:15], what="PID 1 inside named nsh:NAME")
     finally:
         with store.locked():
             creating.remove_set(store, name)
@@ -102,8 +111,8 @@ os.write(int(sys.argv[2]), b'{"error": "mount", "call": "mount", "nstype": "pid"
 """
 
 
-@pytest.mark.parametrize("types", [TYPES, WITH_PID], ids=["setup-here", "setup-in-the-holder"])
-def test_a_create_that_fails_inside_leaves_nothing_and_the_caller_in_its_namespaces(test_store, monkeypatch, types):
+@pytest.mark.parametrize("failing", ["setup-here", "proc-by-the-holder", "proc-here"])
+def test_a_create_that_fails_inside_leaves_nothing_and_the_caller_in_its_namespaces(test_store, monkeypatch, failing):
     store, name = Store(test_store.path), test_store.name("fail")
     test_store.made.append(name)
     before = own_state()
@@ -113,10 +122,18 @@ def test_a_create_that_fails_inside_leaves_nothing_and_the_caller_in_its_namespa
         os.chdir("/")  # as a mount namespace's setup may leave it
         raise OSError(5, "set-up failed on purpose")
 
-    if "pid" in types:
+    def failing_procfs(pid_namespace_fd):
+        raise NamespaceError("procfs refused on purpose", call="fsconfig", err=22)
+
+    types = TYPES if failing == "setup-here" else WITH_PID
+    if failing == "setup-here":
+        monkeypatch.setattr(creating, "_setup_inside", failing_setup)
+    elif failing == "proc-by-the-holder":  # as on a kernel whose procfs has no pidns option
+        monkeypatch.setattr(mountapi, "procfs_takes_pidns", lambda: False)
         monkeypatch.setattr(holder, "HOLDER_PROGRAM", FAILING_HOLDER)
     else:
-        monkeypatch.setattr(creating, "_setup_inside", failing_setup)
+        monkeypatch.setattr(mountapi, "procfs_takes_pidns", lambda: True)
+        monkeypatch.setattr(mountapi, "procfs_of", failing_procfs)
     with store.locked():
         with pytest.raises((OSError, NamespaceError), match="on purpose|mount failed \\(/proc\\)"):
             creating.create_set(store, name, SetOptions(types=types, mount_proc="pid" in types))
