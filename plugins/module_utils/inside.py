@@ -49,5 +49,5 @@ def call_inside(files: Mapping[str, str], func: Callable[[], Any], what: str = "
     if not can_leave(files):
         return run_in_child(entered, what)
     with kept(files):
-        outcome, _ = encode_outcome(entered)
+        outcome = encode_outcome(entered)[0]
     return decode_outcome(outcome, what)
