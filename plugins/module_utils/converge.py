@@ -10,7 +10,7 @@ from typing import Any, Dict
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.binds import link_netns, unlink_netns
-from ansible_collections.linux.namespaces.plugins.module_utils.enter import call_inside
+from ansible_collections.linux.namespaces.plugins.module_utils.inside import call_inside
 from ansible_collections.linux.namespaces.plugins.module_utils.netdev import link_is_up, set_link_up
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetState
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store, netns_linked

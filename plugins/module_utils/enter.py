@@ -15,42 +15,17 @@ import os
 import pwd
 import selectors
 import signal
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, NoReturn, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, NamedTuple, NoReturn, Optional, Sequence, Tuple
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
 from ansible_collections.linux.namespaces.plugins.module_utils.child import (
     decode_outcome, encode_outcome, run_in_child, write_all)
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
+from ansible_collections.linux.namespaces.plugins.module_utils.inside import enter_files
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import (
-    CHILDREN_ONLY_TYPES, TYPE_NAMES, TYPES_BY_NAME, flags_for, in_enter_order)
+    CHILDREN_ONLY_TYPES, TYPE_NAMES, flags_for)
 from ansible_collections.linux.namespaces.plugins.module_utils.targets import EnterTarget
 from ansible_collections.linux.namespaces.plugins.module_utils.visit import can_visit, spawn, visiting
-
-
-def enter_files(files: Mapping[str, str]) -> None:
-    """Join the namespaces behind files ({type: nsfs path}) in an order that works.
-
-    Every file is opened before the first setns: joining the mount namespace changes what paths mean.
-    For pid and time the caller's children are the ones inside: fork afterwards.
-    """
-    fds = {}
-    try:
-        for name in in_enter_order(files):
-            fds[name] = syscalls.open_namespace(files[name])
-        for name, fd in fds.items():
-            syscalls.setns(fd, TYPES_BY_NAME[name].flag, target=files[name])
-    finally:
-        for fd in fds.values():
-            os.close(fd)
-
-
-def call_inside(files: Mapping[str, str], func: Callable[[], Any], what: str = "namespaces") -> Any:
-    """Run func inside the namespaces behind files, in a child; return its result."""
-    def entered() -> Any:
-        enter_files(files)
-        return func()
-
-    return run_in_child(entered, what)
 
 
 def enter_target(target: EnterTarget) -> None:

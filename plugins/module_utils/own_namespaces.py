@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: linux.namespaces contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Leaving this process's own namespaces for a while and coming back: visit.py joins a target's, creating.py
-unshares new ones to set them up and bind them. A user namespace cannot be left, and joining or unsharing a
-mount namespace needs a single-threaded process (docs/PITFALLS.md, P4): can_leave() says when this applies."""
+"""Leaving this process's own namespaces for a while and coming back: visit.py joins a target's, inside.py a
+set's, creating.py unshares new ones to set them up and bind them. A user namespace cannot be left, and
+joining or unsharing a mount namespace needs a single-threaded process (docs/PITFALLS.md, P4): can_leave()
+says when this applies."""
 
 from __future__ import annotations
 
