@@ -51,8 +51,10 @@ def _remove_pid(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
     return ("Medians of this run, removing a set with a PID namespace against one without: collection %s against %s, "
             "C floor %s against %s. The difference is the wait for the set's holder, PID 1 of the PID namespace, to "
             "exit once killed: the collection waits on the holder's pidfd until it has exited (not until init reaps "
-            "it) and unmounts the set's files meanwhile; what is left is the kernel ending the PID namespace and the "
-            "exit of a Python process (the floor's holder is a small C process)."
+            "it) and unmounts the set's files meanwhile. Its holder is a Python of its own (holder.py) that the "
+            "create started a moment before: this benchmark removes each set right after making it, while that "
+            "Python is still starting (milliseconds of CPU on a 2-CPU machine), and the removal runs beside it. "
+            "The floor's holder is a small C process. A set removed later finds its holder idle.")
             % (_show(values["collection"][0]), _show(values["collection"][1]),
                _show(values["floor"][0]), _show(values["floor"][1])))
 
