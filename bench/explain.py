@@ -54,7 +54,7 @@ def _remove_pid(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
             "it) and unmounts the set's files meanwhile. Its holder is a Python of its own (holder.py) that the "
             "create started a moment before: this benchmark removes each set right after making it, while that "
             "Python is still starting (milliseconds of CPU on a 2-CPU machine), and the removal runs beside it. "
-            "The floor's holder is a small C process. A set removed later finds its holder idle.")
+            "The floor's holder is a small C process. A set removed later finds its holder idle."
             % (_show(values["collection"][0]), _show(values["collection"][1]),
                _show(values["floor"][0]), _show(values["floor"][1])))
 
