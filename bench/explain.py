@@ -39,8 +39,8 @@ def _lifecycle(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
         parts.append("%s %s against %s (%s)" % (step, _show(mine), _show(theirs), _times(mine, theirs)))
     floor = {"floor": "The C floor makes the same syscalls from one small C process", "unshare": "unshare is one "
              "util-linux process", "ip netns": "ip netns is one iproute2 process"}.get(anchor, anchor + " is the anchor")
-    how = ("the module's own process unshares and starts the holder (PID 1 of the set) with vfork and exec, a "
-           "Python of its own; the C floor forks a small C process" if label == "default" else
+    how = ("the module's own process unshares and starts the holder (PID 1 of the set, the system's sleep) with "
+           "vfork and exec; the C floor forks its own small C process" if label == "default" else
            "the collection works from a Python process and records the set in its store (state.json, bind mounts)")
     return "Medians of this run, collection against %s: %s. %s; %s." % (anchor, "; ".join(parts), floor, how)
 
@@ -51,10 +51,8 @@ def _remove_pid(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
     return ("Medians of this run, removing a set with a PID namespace against one without: collection %s against %s, "
             "C floor %s against %s. The difference is the wait for the set's holder, PID 1 of the PID namespace, to "
             "exit once killed: the collection waits on the holder's pidfd until it has exited (not until init reaps "
-            "it) and unmounts the set's files meanwhile. Its holder is a Python of its own (holder.py) that the "
-            "create started a moment before: this benchmark removes each set right after making it, while that "
-            "Python is still starting (milliseconds of CPU on a 2-CPU machine), and the removal runs beside it. "
-            "The floor's holder is a small C process. A set removed later finds its holder idle."
+            "it) and unmounts the set's files meanwhile. Its holder is the system's sleep (holder.py), the floor's a "
+            "small C process of its own; what is left is the kernel ending the PID namespace and its PID 1."
             % (_show(values["collection"][0]), _show(values["collection"][1]),
                _show(values["floor"][0]), _show(values["floor"][1])))
 

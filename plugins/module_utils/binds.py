@@ -33,9 +33,10 @@ def bind(source: str, target: str) -> None:
 
 
 def unbind(path: str) -> None:
-    """Detach a bind mount (if it is one) and remove its mount-point file."""
+    """Detach a bind mount (if it is one) and remove its mount-point file. A symbolic link is not followed:
+    the holder's link to sleep (holder.holder_link) may be left in a set's directory by a killed run."""
     try:
-        syscalls.umount2(path, syscalls.MNT_DETACH)
+        syscalls.umount2(path, syscalls.MNT_DETACH | syscalls.UMOUNT_NOFOLLOW)
     except NamespaceError as exc:
         if exc.errno not in (errno.EINVAL, errno.ENOENT):
             raise

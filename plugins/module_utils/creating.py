@@ -23,8 +23,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils import mountapi, 
 from ansible_collections.linux.namespaces.plugins.module_utils.binds import bind, link_netns, unbind, unlink_netns
 from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel, run_in_child
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
-from ansible_collections.linux.namespaces.plugins.module_utils.holder import (
-    receive_holder_setup, spawn_holder, stopping_holder)
+from ansible_collections.linux.namespaces.plugins.module_utils.holder import holder_link, spawn_holder, stopping_holder
 from ansible_collections.linux.namespaces.plugins.module_utils.mountinfo import is_mount_point
 from ansible_collections.linux.namespaces.plugins.module_utils.netdev import set_link_up
 from ansible_collections.linux.namespaces.plugins.module_utils.nstypes import TYPES_BY_NAME, flags_for
@@ -41,7 +40,7 @@ def _now() -> str:
 
 def _setup_inside(options: SetOptions) -> None:
     """Make the new namespaces what the options say, from a process inside all of them. The /proc of
-    mount_proc comes once the holder has started (_populate_here, holder.py): procfs shows the PID namespace
+    mount_proc comes once the holder has started (_mount_proc_for_children): procfs shows the PID namespace
     its mounter is a member of, which unshare does not make the caller, unless given another."""
     types = set(options.types)
     if "mnt" in types and options.propagation != "unchanged":
@@ -56,14 +55,36 @@ def _setup_inside(options: SetOptions) -> None:
         set_link_up("lo", options.loopback)
 
 
-def _mount_proc_of(pid_namespace_fd: int) -> None:
-    # The old /proc is made private first so the new one cannot propagate to the host (docs/PITFALLS.md, P1).
+def _mount_proc_for_children() -> None:
+    """Mount a /proc of the PID namespace this process's children join (mount_proc): by this process where
+    procfs takes that namespace as its pidns option, else by a short-lived child, a member of it (procfs
+    shows its mounter's PID namespace). The old /proc is made private first so the new one cannot
+    propagate to the host (docs/PITFALLS.md, P1)."""
     syscalls.mount(None, "/proc", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
-    proc = mountapi.procfs_of(pid_namespace_fd)
+    proc = _procfs_of_children()
+    if proc is None:
+        run_in_child(_mount_proc_as_member, "mounting /proc")
+        return
     try:
         mountapi.move_mount_to(proc, "/proc")
     finally:
         os.close(proc)
+
+
+def _procfs_of_children() -> Optional[int]:
+    namespace = os.open("/proc/self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return mountapi.procfs_of(namespace)
+    except NamespaceError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EPERM):
+            raise
+        return None  # no such option here, or refused to the root of a new user namespace: a member mounts it
+    finally:
+        os.close(namespace)
+
+
+def _mount_proc_as_member() -> None:
+    syscalls.mount("proc", "/proc", "proc", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
 
 
 def _copy_of_cgroup_mounts() -> Optional[int]:
@@ -122,17 +143,14 @@ def _unshare_on(cpu: Optional[int], flags: int) -> None:
         os.sched_setaffinity(0, allowed)
 
 
-def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: Channel, down: Channel,
-                   holder_up: Optional[Channel]) -> None:
-    """Runs in the forked child that unshares; never returns. With `holder_up`, it starts the holder, which
-    reports there (a rootless set always gets one: nothing else keeps its namespaces).
+def _creator_child(options: SetOptions, cpu: Optional[int], up: Channel, down: Channel, link: Optional[str]) -> None:
+    """Runs in the forked child that unshares; never returns. With `link` (holder.holder_link), it starts the
+    holder (a rootless set always gets one: nothing else keeps its namespaces).
 
     Each step answers on `up`; a failed step ends the child, so the module sees its error.
     """
     up.keep_writing()
     down.keep_reading()
-    if holder_up is not None:
-        holder_up.keep_writing()
     try:
         if not up.report(lambda: _unshare_on(cpu, flags_for(options.types))):
             return
@@ -144,12 +162,12 @@ def _creator_child(options: SetOptions, name: str, cpu: Optional[int], up: Chann
                 return
             if not up.report(lambda: _become_root_inside(options)):
                 return
-        if holder_up is None:
+        if link is None:
             if up.report(lambda: (_setup_inside(options), os.getpid())[1]):
                 os.read(down.read_fd, 1)  # stay alive while the module binds our namespace files
             return
-        if up.report(lambda: _setup_inside(options)):
-            up.report(lambda: spawn_holder(name, holder_up, options.mount_proc, options.types))
+        if up.report(lambda: _setup_inside(options)) and up.report(lambda: spawn_holder(link, options.types)):
+            up.report(lambda: _mount_proc_for_children() if options.mount_proc else None)
     finally:
         os._exit(0)
 
@@ -255,47 +273,34 @@ def _populate_here(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
     """
     options = made.state.options
     new: Dict[str, int] = {}
-    up = Channel() if "pid" in options.types else None
-    # The holder's /proc: mounted here where procfs takes the PID namespace as an option, so nothing waits
-    # for the holder; by the holder, which must be a member of that namespace, elsewhere.
-    proc_here = options.mount_proc and mountapi.procfs_takes_pidns()
     try:
-        if up is None:
-            store.save(made.state)
-        with own_namespaces.kept(options.types):
-            _unshare_on(cpu, flags_for(options.types))
-            _write_time_offsets(options)
-            _setup_inside(options)
-            if up is not None:
-                _start_holder(made, up, options.mount_proc and not proc_here)
-            for nstype in options.types:
-                new[nstype] = os.open(own_namespaces.file_of_own(nstype), os.O_RDONLY | os.O_CLOEXEC)
-            if proc_here:
-                _mount_proc_of(new["pid"])
-        if up is not None:
+        with contextlib.ExitStack() as holding:
+            link = holding.enter_context(holder_link(made.state.path, made.state.name)) if "pid" in options.types \
+                else None
+            if link is None:
+                store.save(made.state)
+            with own_namespaces.kept(options.types):
+                _unshare_on(cpu, flags_for(options.types))
+                _write_time_offsets(options)
+                _setup_inside(options)
+                if link is not None:
+                    # Our unreaped child: its pid cannot be reused, so removal may stop it by pid alone until
+                    # its PID namespace's inode is recorded.
+                    made.state = made.state._replace(holder_pid=spawn_holder(link, options.types))
+                for nstype in options.types:
+                    new[nstype] = os.open(own_namespaces.file_of_own(nstype), os.O_RDONLY | os.O_CLOEXEC)
+                if options.mount_proc:  # last: /proc/self no longer names this process in the new /proc
+                    _mount_proc_for_children()
+        if "pid" in options.types:
             # With the holder's PID namespace, so recovery after a crash stops this holder and no process
             # that reuses its number.
             made.state = made.state._replace(inodes={"pid": os.fstat(new["pid"]).st_ino})
             store.save(made.state)
         _bind_all(made, dict((t, "/proc/self/fd/%d" % fd) for t, fd in new.items()))
-        if options.mount_proc and not proc_here:  # the holder set up while the files were bound
-            receive_holder_setup(up)
         return _record_ready(store, made)
     finally:
         for fd in new.values():
             os.close(fd)
-        if up is not None:
-            up.close()
-
-
-def _start_holder(made: _Made, up: Channel, mount_proc: bool) -> None:
-    """Start the holder from inside the new namespaces: the first process of the new PID namespace, so PID 1
-    there. With mount_proc it mounts the set's /proc and reports on `up`."""
-    holder = spawn_holder(made.state.name, up, mount_proc, made.state.options.types)
-    # Our unreaped child: its pid cannot be reused, so removal may stop it by pid alone until its PID
-    # namespace's inode is recorded.
-    made.state = made.state._replace(holder_pid=holder)
-    up.keep_reading()
 
 
 def _populate_forked(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
@@ -303,50 +308,47 @@ def _populate_forked(store: Store, made: _Made, cpu: Optional[int]) -> SetState:
     cannot leave again: a forked child unshares and, for a holder, starts it."""
     state = made.state
     options = state.options
-    up, down = Channel(), Channel()
-    holder_up = Channel() if "pid" in options.types or state.rootless else None
-    creator = os.fork()
-    if creator == 0:
-        _creator_child(options, state.name, cpu, up, down, holder_up)
-    up.keep_reading()
-    down.keep_writing()
-    if holder_up is not None:
-        holder_up.keep_reading()
-    try:
-        up.receive("unshare")
-        up.receive("writing the time offsets")
-        if "user" in options.types:
-            _write_id_maps(creator, options)
-            os.write(down.write_fd, b"g")
-            up.receive("taking root's ids inside the user namespace")
-        if holder_up is not None:
-            up.receive("setting the new namespaces up")
-            member = up.receive("starting the holder")
-            # Saved at once, with the holder's PID namespace (a rootless set's: all of them), so recovery
-            # after a crash can stop this holder and no process that reuses its number.
-            held = options.types if state.rootless else ("pid",)
-            state = made.state = state._replace(holder_pid=member,
-                                                inodes={t: process_ns_inode(member, t) for t in held})
-            store.save(state)
-            if options.mount_proc:
-                receive_holder_setup(holder_up)
-            if state.rootless:  # an ordinary user cannot bind nsfs files: the holder's are the set's
-                state = state._replace(status="ready")
+    held = "pid" in options.types or state.rootless
+    with contextlib.ExitStack() as holding:
+        link = holding.enter_context(holder_link(state.path, state.name)) if held else None
+        up, down = Channel(), Channel()
+        creator = os.fork()
+        if creator == 0:
+            _creator_child(options, cpu, up, down, link)
+        up.keep_reading()
+        down.keep_writing()
+        try:
+            up.receive("unshare")
+            up.receive("writing the time offsets")
+            if "user" in options.types:
+                _write_id_maps(creator, options)
+                os.write(down.write_fd, b"g")
+                up.receive("taking root's ids inside the user namespace")
+            if held:
+                up.receive("setting the new namespaces up")
+                member = up.receive("starting the holder")
+                # Saved at once, with the holder's PID namespace (a rootless set's: all of them), so recovery
+                # after a crash can stop this holder and no process that reuses its number.
+                kinds = options.types if state.rootless else ("pid",)
+                state = made.state = state._replace(holder_pid=member,
+                                                    inodes={t: process_ns_inode(member, t) for t in kinds})
                 store.save(state)
-                return state
-            sources = {t: "/proc/%d/ns/%s" % (member, t) for t in options.types}
-        else:
-            member = up.receive("setup inside the set")
-            sources = {t: "/proc/%d/ns/%s" % (member, TYPES_BY_NAME[t].for_children or t)
-                       for t in options.types}
-        _bind_all(made, sources)
-        return _record_ready(store, made)
-    finally:
-        up.close()
-        down.close()
-        if holder_up is not None:
-            holder_up.close()
-        os.waitpid(creator, 0)
+                up.receive("mounting /proc")
+                if state.rootless:  # an ordinary user cannot bind nsfs files: the holder's are the set's
+                    state = state._replace(status="ready")
+                    store.save(state)
+                    return state
+                sources = {t: "/proc/%d/ns/%s" % (member, t) for t in options.types}
+            else:
+                member = up.receive("setup inside the set")
+                sources = {t: "/proc/%d/ns/%s" % (member, TYPES_BY_NAME[t].for_children or t)
+                           for t in options.types}
+            _bind_all(made, sources)
+            return _record_ready(store, made)
+        finally:
+            up.close()
+            down.close()
+            os.waitpid(creator, 0)
 
 
 def _bind_all(made: _Made, sources: Dict[str, str]) -> None:

@@ -2,13 +2,15 @@
 # Copyright: linux.namespaces contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The holder of a set with a PID namespace (and of a rootless set): PID 1 there, member of all the set's
-namespaces, reaping orphans until the set is removed (docs/PITFALLS.md, P2: a PID namespace whose init exited
-is dead). Stopped by pidfd, so a recycled pid is never signalled.
+namespaces, until the set is removed (docs/PITFALLS.md, P2: a PID namespace whose init exited is dead).
+Stopped by pidfd, so a recycled pid is never signalled.
 
-The holder is a small program of its own, HOLDER_PROGRAM, run by the module's Python with -I -S and started
-with vfork and exec: a fork of the module's Python process would share its memory with a process that lives on,
-and every page either side then writes costs a copy; its exit at removal would free a module's worth of memory
-(bench/RESULTS.md). In a set with a user namespace the program runs in such a fork (spawn_holder says why).
+The holder is the system's `sleep` with SIGCHLD ignored, the "pause" process pattern: an ignored SIGCHLD,
+which survives exec, makes the kernel reap every child of PID 1 (each orphan of the set) as it exits, so no
+code of ours runs there. A fork of the module's Python process instead would share a module's worth of
+memory with a process that lives on (every page either side then writes costs a copy) and free it at
+removal; a Python of its own would spend milliseconds of CPU starting (bench/RESULTS.md). It is executed
+through a symbolic link named nsh:NAME (holder_link), as exec names a process after the file it runs.
 """
 
 from __future__ import annotations
@@ -17,92 +19,70 @@ import contextlib
 import errno
 import os
 import select
+import shutil
 import signal
-import sys
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
-from ansible_collections.linux.namespaces.plugins.module_utils.child import Channel
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError, error_from
 from ansible_collections.linux.namespaces.plugins.module_utils.store import process_ns_inode
 
 HOLDER_COMM_PREFIX = "nsh:"
 HOLDER_EXIT_TIMEOUT = 10.0
 P_PIDFD = getattr(os, "P_PIDFD", 3)  # waitid's idtype for a pidfd (Linux 5.4); os.P_PIDFD from Python 3.9
+PAUSE_SECONDS = "2147483647"  # about 68 years; `sleep infinity` is GNU's alone
 
-# argv: comm, the fd to report on, and for mount_proc the mount flags that make the old /proc private and
-# those of the new one (both 0 without). It reports one line the parent decodes as child.Channel's: the new
-# /proc is the one step that needs a member of the new PID namespace. Without it the parent does not wait
-# for the report, and may have closed the pipe.
-HOLDER_PROGRAM = r"""
-import ctypes, os, signal, sys
 
-PR_SET_NAME = 15
-
-def mount_proc(libc, private_flags, proc_flags):
-    for source, fstype, flags in ((None, None, private_flags), (b"proc", b"proc", proc_flags)):
-        if libc.mount(source, b"/proc", fstype, ctypes.c_ulong(flags), None) != 0:
-            return ctypes.get_errno()
-    return 0
-
-def main(comm, report, private_flags, proc_flags):
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_NAME, comm.encode(), 0, 0, 0)  # not /proc/self/comm: root's once ids have changed
-    os.chdir("/")
-    err = mount_proc(libc, private_flags, proc_flags) if proc_flags else 0
+@contextlib.contextmanager
+def holder_link(directory: str, name: str) -> Iterator[str]:
+    """A symbolic link to `sleep` named nsh:NAME in the set's directory, for the block: what spawn_holder
+    executes. Made by the module, which may write there (a creator in a user namespace may not)."""
+    program = shutil.which("sleep")
+    if program is None:
+        raise NamespaceError("cannot start the holder of set %s: no sleep program on PATH (%s)"
+                             % (name, os.environ.get("PATH", "")))
+    link = os.path.join(directory, HOLDER_COMM_PREFIX + name)
+    os.symlink(os.path.realpath(program), link)
     try:
-        os.write(report, b'{"error": "mount", "call": "mount", "nstype": "pid", "errno": %d}\n' % err if err
-                 else b'{"result": null}\n')
-    except OSError:
-        pass
-    if err:
-        os._exit(1)
-    for fd in os.listdir("/proc/self/fd"):
-        if int(fd) > 2:
-            try:
-                os.close(int(fd))
-            except OSError:
-                pass
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-    while True:
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                pass
-        except ChildProcessError:
-            pass
-        signal.sigwait({signal.SIGCHLD})
-
-main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
-"""
+        yield link
+    finally:
+        os.unlink(link)
 
 
-def spawn_holder(name: str, up: Channel, mount_proc: bool, types: Sequence[str]) -> int:
-    """Start the holder in the namespaces this process's children join, in a session of its own, its stdio on
-    /dev/null; return its pid. With mount_proc it mounts /proc and reports on `up` (receive_holder_setup).
-    It names itself and lets go of the fds it inherited on its own, a few milliseconds later."""
-    flags = (syscalls.MS_REC | syscalls.MS_PRIVATE, syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
-    arguments = [HOLDER_COMM_PREFIX + name, str(up.write_fd)] + [str(f) if mount_proc else "0" for f in flags]
-    argv = [sys.executable, "-I", "-S", "-c", HOLDER_PROGRAM] + arguments
-    os.set_inheritable(up.write_fd, True)
+def spawn_holder(link: str, types: Sequence[str]) -> int:
+    """Start the holder (link: from holder_link) in the namespaces this process's children join, in a session
+    of its own, its stdio on /dev/null, in /, holding no other fd of ours; return its pid once it runs."""
+    argv = [os.path.basename(link), PAUSE_SECONDS]
+    inherited = [fd for fd in map(int, os.listdir("/proc/self/fd")) if fd > 2 and _inheritable(fd)]
+    cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    ignored = signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the child inherits it through exec
     try:
-        if "user" in types or not sys.executable:
-            # Ids mapped in a user namespace may not reach this Python's files (a home directory, say):
-            # the program runs in a fork of this process instead.
-            return _fork_then(lambda: _run_program(arguments))
+        os.chdir("/")  # the holder must not keep the module's directory busy
         if "time" in types:
             # The kernel refuses a child that shares memory (vfork) while the time namespace of children
             # differs from the caller's.
-            return _fork_then(lambda: os.execve(argv[0], argv, {}))
-        return os.posix_spawn(argv[0], argv, {}, setsid=True, file_actions=[
+            return _fork_exec(link, argv, inherited)
+        return os.posix_spawn(link, argv, {}, setsid=True, file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDWR, 0), (os.POSIX_SPAWN_DUP2, 0, 1),
-            (os.POSIX_SPAWN_DUP2, 0, 2)])
+            (os.POSIX_SPAWN_DUP2, 0, 2)] + [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited])
     except OSError as exc:
-        raise error_from("execve", exc.errno or errno.EIO, target=argv[0])
+        raise error_from("execve", exc.errno or errno.EIO, target=link)
     finally:
-        os.set_inheritable(up.write_fd, False)
+        signal.signal(signal.SIGCHLD, ignored)
+        os.fchdir(cwd)
+        os.close(cwd)
 
 
-def _fork_then(run: Callable[[], object]) -> int:
+def _inheritable(fd: int) -> bool:
+    try:
+        return os.get_inheritable(fd)
+    except OSError:  # the listing's own fd, closed since
+        return False
+
+
+def _fork_exec(path: str, argv: Sequence[str], inherited: Sequence[int]) -> int:
+    """fork and exec, returning once the child has exec'd; raises OSError with exec's errno."""
+    report_read, report_write = os.pipe()  # close-on-exec: the parent reads its end of file at exec
     pid = os.fork()
     if pid == 0:
         try:
@@ -110,25 +90,22 @@ def _fork_then(run: Callable[[], object]) -> int:
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
-            run()
+            for fd in inherited:
+                os.close(fd)
+            os.execve(path, list(argv), {})
+        except OSError as exc:
+            os.write(report_write, str(exc.errno or errno.EIO).encode())
         finally:
             os._exit(127)
-    return pid
-
-
-def _run_program(arguments: Sequence[str]) -> None:
-    sys.argv = ["-c"] + list(arguments)
-    exec(compile(HOLDER_PROGRAM, "<holder>", "exec"), {"__name__": "__main__"})  # pylint: disable=exec-used
-
-
-def receive_holder_setup(up: Channel) -> None:
-    """The holder's report: raises what made its set-up fail, or that it died first."""
+    os.close(report_write)
     try:
-        up.receive("setup inside the set")
-    except NamespaceError as exc:
-        if exc.call == "mount" and exc.errno:
-            raise error_from("mount", exc.errno, target="/proc")
-        raise
+        failure = os.read(report_read, 16)
+    finally:
+        os.close(report_read)
+    if failure:
+        os.waitpid(pid, 0)
+        raise OSError(int(failure), os.strerror(int(failure)))
+    return pid
 
 
 @contextlib.contextmanager

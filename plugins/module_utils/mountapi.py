@@ -9,14 +9,12 @@ Used to set a new /sys and /proc up (creating.py) and by the capability probes; 
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
 import signal
 import struct
 from typing import Dict, List
 
 from ansible_collections.linux.namespaces.plugins.module_utils import syscalls
-from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 
 
 # clone3 (5.3+). It goes through a PyDLL handle, which keeps the GIL across the call: the child
@@ -92,29 +90,11 @@ def fsmount_new(fstype: str) -> int:
         os.close(context)
 
 
-def procfs_takes_pidns() -> bool:
-    """Whether procfs here has the pidns option (procfs_of), asked with this process's own PID namespace."""
-    name, option = _c_string("proc"), _c_string("pidns")
-    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        context = syscalls.syscall("fsopen", _address(name), 0x1)  # FSOPEN_CLOEXEC
-        try:
-            syscalls.syscall("fsconfig", context, FSCONFIG_SET_FD, _address(option), 0, own)
-            return True
-        finally:
-            os.close(context)
-    except NamespaceError as exc:
-        if exc.errno in (errno.EINVAL, errno.ENOSYS):
-            return False
-        raise
-    finally:
-        os.close(own)
-
-
 def procfs_of(pid_namespace_fd: int) -> int:
     """An fd on a new, detached procfs (nosuid, nodev, noexec) showing the PID namespace behind the fd, which
-    the caller need not be a member of: procfs's pidns option (Linux 6.18 here). Raises NamespaceError
-    (EINVAL) where the kernel lacks the option, ENOSYS before the mount API (5.2)."""
+    the caller need not be a member of: procfs's pidns option (Linux 6.18 here). Raises NamespaceError:
+    EINVAL where the kernel lacks the option, ENOSYS before the mount API (5.2), EPERM for the root of a
+    new user namespace."""
     name, option = _c_string("proc"), _c_string("pidns")
     context = syscalls.syscall("fsopen", _address(name), 0x1)  # FSOPEN_CLOEXEC
     try:

@@ -9,17 +9,19 @@ observed with util-linux nsenter."""
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import subprocess
 from typing import Dict, Iterator, List
 
 import pytest
 
-from ansible_collections.linux.namespaces.plugins.module_utils import creating, holder, mountapi
+from ansible_collections.linux.namespaces.plugins.module_utils import creating, mountapi
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
-from namespace_sets import ModuleRunner, TestStore, mounts_under, store_at, wait_until
+from namespace_sets import ModuleRunner, TestStore, mounts_under, store_at
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and mounts need root")
 
@@ -74,20 +76,16 @@ def test_a_set_with_a_pid_namespace_made_in_process_has_its_holder_as_pid_1(test
         assert state.inodes["pid"] != before["namespaces"]["pid_for_children"]
         assert os.readlink("/proc/%d/ns/pid" % state.holder_pid) == "pid:[%d]" % state.inodes["pid"]
 
-        def holder_arguments() -> List[bytes]:
-            with open("/proc/%d/cmdline" % state.holder_pid, "rb") as handle:
-                return handle.read().split(b"\0")[1:4]
+        # The pause program with SIGCHLD ignored (the kernel reaps its children), not a fork of this process
+        # sharing its memory (holder.py); named after the link it was run through.
+        assert os.path.basename(os.readlink("/proc/%d/exe" % state.holder_pid)) == "sleep"
+        with open("/proc/%d/status" % state.holder_pid) as handle:
+            ignored = int([line for line in handle if line.startswith("SigIgn:")][0].split()[1], 16)
+        assert ignored & (1 << (signal.SIGCHLD - 1))
 
-        # A program of its own, not a fork of this process sharing its memory (holder.py); with a time namespace
-        # it is started by fork and exec, so it may still be on its way to exec.
-        wait_until(lambda: holder_arguments() == [b"-I", b"-S", b"-c"], what="the holder exec'd its program")
-
-        def pid_1_inside() -> str:
-            return subprocess.run(["nsenter", "--mount=" + state.files["mnt"], "--pid=" + state.files["pid"],
-                                   "cat", "/proc/1/comm"], capture_output=True, text=True, check=True).stdout.strip()
-
-        # The set's /proc shows its PID namespace, whose PID 1 names itself a moment after it starts.
-        wait_until(lambda: pid_1_inside() == ("nsh:" + name)[:15], what="PID 1 inside named nsh:NAME")
+        inside = subprocess.run(["nsenter", "--mount=" + state.files["mnt"], "--pid=" + state.files["pid"],
+                                 "cat", "/proc/1/comm"], capture_output=True, text=True, check=True).stdout
+        assert inside.strip() == ("nsh:" + name)[:15]
     finally:
         with store.locked():
             creating.remove_set(store, name)
@@ -104,14 +102,7 @@ def _own_child_left(pid: int) -> bool:
         return False
 
 
-# The holder's own program, in place of holder.HOLDER_PROGRAM: it fails its set-up as a refused mount would.
-FAILING_HOLDER = """
-import os, sys
-os.write(int(sys.argv[2]), b'{"error": "mount", "call": "mount", "nstype": "pid", "errno": 1}\\n')
-"""
-
-
-@pytest.mark.parametrize("failing", ["setup-here", "proc-by-the-holder", "proc-here"])
+@pytest.mark.parametrize("failing", ["setup-here", "proc-by-a-member", "proc-here"])
 def test_a_create_that_fails_inside_leaves_nothing_and_the_caller_in_its_namespaces(test_store, monkeypatch, failing):
     store, name = Store(test_store.path), test_store.name("fail")
     test_store.made.append(name)
@@ -122,20 +113,21 @@ def test_a_create_that_fails_inside_leaves_nothing_and_the_caller_in_its_namespa
         os.chdir("/")  # as a mount namespace's setup may leave it
         raise OSError(5, "set-up failed on purpose")
 
-    def failing_procfs(pid_namespace_fd):
-        raise NamespaceError("procfs refused on purpose", call="fsconfig", err=22)
+    def procfs_refusing(err):
+        def refused(pid_namespace_fd):
+            raise NamespaceError("procfs refused on purpose", call="fsconfig", err=err)
+        return refused
 
     types = TYPES if failing == "setup-here" else WITH_PID
     if failing == "setup-here":
         monkeypatch.setattr(creating, "_setup_inside", failing_setup)
-    elif failing == "proc-by-the-holder":  # as on a kernel whose procfs has no pidns option
-        monkeypatch.setattr(mountapi, "procfs_takes_pidns", lambda: False)
-        monkeypatch.setattr(holder, "HOLDER_PROGRAM", FAILING_HOLDER)
+    elif failing == "proc-by-a-member":  # as on a kernel whose procfs has no pidns option
+        monkeypatch.setattr(mountapi, "procfs_of", procfs_refusing(errno.EINVAL))
+        monkeypatch.setattr(creating, "_mount_proc_as_member", lambda: failing_setup(None))
     else:
-        monkeypatch.setattr(mountapi, "procfs_takes_pidns", lambda: True)
-        monkeypatch.setattr(mountapi, "procfs_of", failing_procfs)
+        monkeypatch.setattr(mountapi, "procfs_of", procfs_refusing(errno.EIO))
     with store.locked():
-        with pytest.raises((OSError, NamespaceError), match="on purpose|mount failed \\(/proc\\)"):
+        with pytest.raises((OSError, NamespaceError), match="on purpose"):
             creating.create_set(store, name, SetOptions(types=types, mount_proc="pid" in types))
         assert own_state() == before
         assert _children() == children_before

@@ -29,8 +29,7 @@ from ansible_collections.linux.namespaces.plugins.module_utils.inspect import in
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions, SetState
 from ansible_collections.linux.namespaces.plugins.module_utils.store import TMPFS_SIZE_KIB, Store
 from namespace_sets import (
-    HOLDER_COMM_PREFIX, NETNS_DIR, ModuleRunner, TestStore, holders_named, mounts_under, process_alive, store_at,
-    wait_until)
+    HOLDER_COMM_PREFIX, NETNS_DIR, ModuleRunner, TestStore, holders_named, mounts_under, process_alive, store_at)
 
 SMALL_TMPFS_KIB = 64  # 16 pages: a state.json takes one
 _store_numbers = itertools.count(1)
@@ -114,11 +113,10 @@ def test_a_full_store_fails_naming_its_limit_and_undoes_every_step_of_that_creat
         assert not os.path.lexists(os.path.join(NETNS_DIR, failed))
         assert [m["target"] for m in mounts_under(store.set_path(failed))] == []
         # This process started every holder: its live children are the made sets' holders, nothing of the
-        # refused create. A holder names itself a moment after it starts (holder.py).
+        # refused create.
         recorded = sorted(store.load(name).holder_pid for name in made if "pid" in types)
         assert live_children() == recorded
-        wait_until(lambda: len(holders_named(HOLDER_COMM_PREFIX + limited.name("f"))) == len(recorded),
-                   what="every holder named nsh:NAME")
+        assert sorted(holders_named(HOLDER_COMM_PREFIX + limited.name("f"))) == recorded
         listed = inspect_host(store_root=store.root)
         assert sorted(s["name"] for s in listed["sets"]) == made
         assert all(s["healthy"] for s in listed["sets"]), listed["sets"]
