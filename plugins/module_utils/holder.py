@@ -103,7 +103,8 @@ def _fork_exec(path: str, argv: Sequence[str], inherited: Sequence[int]) -> int:
     finally:
         os.close(report_read)
     if failure:
-        os.waitpid(pid, 0)
+        with contextlib.suppress(ChildProcessError):  # reaped already: SIGCHLD is ignored meanwhile
+            os.waitpid(pid, 0)
         raise OSError(int(failure), os.strerror(int(failure)))
     return pid
 
