@@ -13,7 +13,9 @@ fresh random order each round:
   pyroute2     pyroute2's netns.create / netns.remove, in this process (net only)
 
 The set [mnt, uts, ipc, net] is the default set without its PID namespace: removing the default set against
-removing it shows what the holder costs. Entering a set is measured by bench/bench_nsenter.py.
+removing it shows what the holder costs. The two are measured in the same rounds (one phase, every way of
+both in one shuffled order), so their ratio compares removals made beside the same neighbours. Entering a
+set is measured by bench/bench_nsenter.py.
 Everything made carries the run's prefix and is removed on exit, also on Ctrl-C.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,12 +34,13 @@ from bench.collection_api import NamespaceError, Store, create_set, remove_set
 from bench.common import benchmark_parser, start_as_root, write_results
 from bench.measure import build_floor, figure, interleave_steps, ratio
 
-# (label, types, anchors besides the collection and the floor)
-TYPE_SETS: Tuple[Tuple[str, Tuple[str, ...], Tuple[str, ...]], ...] = (
-    ("net", ("net",), ("unshare", "ip netns", "pyroute2")),
-    ("uts-ipc-net", ("uts", "ipc", "net"), ("unshare",)),
-    ("default", ("mnt", "uts", "ipc", "pid", "net"), ("unshare",)),
-    ("default-without-pid", ("mnt", "uts", "ipc", "net"), ()),
+TypeSet = Tuple[str, Tuple[str, ...], Tuple[str, ...]]  # label, types, anchors besides the collection and the floor
+# Each phase's type sets are measured in the same rounds.
+PHASES: Tuple[Tuple[TypeSet, ...], ...] = (
+    (("net", ("net",), ("unshare", "ip netns", "pyroute2")),),
+    (("uts-ipc-net", ("uts", "ipc", "net"), ("unshare",)),),
+    (("default", ("mnt", "uts", "ipc", "pid", "net"), ("unshare",)),
+     ("default-without-pid", ("mnt", "uts", "ipc", "net"), ())),
 )
 UNSHARE_OPTION = {"mnt": "--mount", "uts": "--uts", "ipc": "--ipc", "pid": "--pid", "net": "--net"}
 GOAL_FLOOR = 2.0
@@ -146,14 +150,18 @@ def main() -> int:
             private_tmpfs("/run/%s-lifecycle" % prefix) as work:
         ways = Ways(prefix, work, store, build_floor(Path(build)))
         try:
-            for label, types, anchors in TYPE_SETS:
-                samples = interleave_steps(ways.steps(label, types, anchors), args.rounds)
-                made, compared = results_for(label, types, samples)
-                figures += made
-                ratios += compared
-                print("%-20s %s" % (label, "  ".join("%s %.2f/%.2f ms" % (
-                    way, sorted(s["create"])[len(s["create"]) // 2] * 1e3,
-                    sorted(s["remove"])[len(s["remove"]) // 2] * 1e3) for way, s in samples.items())), flush=True)
+            for phase in PHASES:
+                units = dict(((label, way), steps) for label, types, anchors in phase
+                             for way, steps in ways.steps(label, types, anchors).items())
+                measured = interleave_steps(units, args.rounds)
+                for label, types, _anchors in phase:
+                    samples = dict((way, s) for (of, way), s in measured.items() if of == label)
+                    made, compared = results_for(label, types, samples)
+                    figures += made
+                    ratios += compared
+                    print("%-20s %s" % (label, "  ".join("%s %.2f/%.2f ms" % (
+                        way, statistics.median(s["create"]) * 1e3, statistics.median(s["remove"]) * 1e3)
+                        for way, s in samples.items())), flush=True)
         finally:
             for name in store.names():
                 with contextlib.suppress(NamespaceError, OSError):

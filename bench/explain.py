@@ -48,13 +48,14 @@ def _lifecycle(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
 def _remove_pid(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
     values = dict((way, (_ms(stats, "lifecycle.default.remove.%s" % way),
                          _ms(stats, "lifecycle.default-without-pid.remove.%s" % way))) for way in ("collection", "floor"))
-    return ("Medians of this run, removing a set with a PID namespace against one without: collection %s against %s, "
-            "C floor %s against %s. The difference is the wait for the set's holder, PID 1 of the PID namespace, to "
-            "exit once killed: the collection waits on the holder's pidfd until it has exited (not until init reaps "
-            "it) and unmounts the set's files meanwhile. Its holder is the system's sleep (holder.py), the floor's a "
-            "small C process of its own; what is left is the kernel ending the PID namespace and its PID 1. The "
-            "ratio is against the collection's own removal without one, which is faster than the floor's (%s); "
-            "with a PID namespace the collection's removal is %s the C floor's."
+    return ("Medians of this run, in the same rounds, removing a set with a PID namespace against one without: "
+            "collection %s against %s, C floor %s against %s. What the PID namespace adds is stopping the set's "
+            "holder, PID 1 there: a pidfd, SIGKILL, and the wait on the pidfd until it has exited (not until init "
+            "reaps it; the set's files are unmounted meanwhile), and the unmount of one more file. Its holder is the "
+            "system's sleep (holder.py), whose start-up the creation pays; the floor's is a small C process of its "
+            "own. What is left is the kernel ending the PID namespace and its PID 1. The ratio is against the "
+            "collection's own removal without one, which is faster than the floor's (%s); with a PID namespace the "
+            "collection's removal is %s the C floor's."
             % (_show(values["collection"][0]), _show(values["collection"][1]),
                _show(values["floor"][0]), _show(values["floor"][1]),
                _times(values["collection"][1], values["floor"][1]), _times(values["collection"][0], values["floor"][0])))

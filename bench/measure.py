@@ -14,9 +14,11 @@ import statistics
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, TypeVar
 
 from bench.common import REPO
+
+Unit = TypeVar("Unit", bound=Hashable)
 
 FLOOR_SOURCE = REPO / "bench" / "floor" / "lnsfloor.c"
 
@@ -41,11 +43,11 @@ def interleave(ways: Mapping[str, Callable[[], object]], rounds: int, warmup: in
     return samples
 
 
-def interleave_steps(units: Mapping[str, Mapping[str, Callable[[], object]]], rounds: int,
-                     warmup: int = 1) -> Dict[str, Dict[str, List[float]]]:
+def interleave_steps(units: Mapping[Unit, Mapping[str, Callable[[], object]]], rounds: int,
+                     warmup: int = 1) -> Dict[Unit, Dict[str, List[float]]]:
     """As interleave, for units whose steps must run in their order (create, then remove): the units are
     shuffled each round, the steps of a unit run one after the other."""
-    samples: Dict[str, Dict[str, List[float]]] = {unit: {step: [] for step in steps} for unit, steps in units.items()}
+    samples: Dict[Unit, Dict[str, List[float]]] = {unit: {step: [] for step in steps} for unit, steps in units.items()}
     for number in range(warmup + rounds):
         order = list(units)
         random.shuffle(order)
