@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -702,23 +703,30 @@ def test_time_namespace_offsets_show_in_clocks_uptime_and_timens_offsets(store, 
 # Target Pythons and documentation.
 
 @pytest.mark.parametrize("version", TARGET_PYTHONS)
-def test_module_works_on_target_python(store, version):
-    python = "/root/.pyenv/versions/%s/bin/python3" % version
-    assert os.access(python, os.X_OK), "target interpreter %s is missing on this host" % python
+def test_module_works_on_target_python(store, version, tmp_path):
+    target = "/root/.pyenv/versions/%s/bin/python3" % version
+    assert os.access(target, os.X_OK), "target interpreter %s is missing on this host" % target
+    # The interpreter Ansible is given logs each start and becomes the target Python (exec keeps the pid),
+    # so every run below is shown to be the module on that Python.
+    starts = tmp_path / "starts"
+    python = tmp_path / "python3"
+    python.write_text('#!/bin/sh\necho "$$" >> %s\nexec %s "$@"\n' % (shlex.quote(str(starts)), shlex.quote(target)))
+    python.chmod(0o755)
     name = store.name("py" + version.replace(".", ""))
     options = {"types": list(ALL_TYPES), "uid_map": USER_MAP, "gid_map": USER_MAP, "hostname": "py-target",
                "monotonic_offset": 3600, "mount_proc": True}
-    created = store.run(name, python=python, **options)
+    created = store.run(name, python=str(python), **options)
     assert created.status == "changed", created.result
     holder = created.result["set"]["holder_pid"]
     assert nsenter({"uts": store.file(name, "uts")}, ["hostname"]) == "py-target"
     assert sh(["nsenter", "-t", str(holder), "--pid", "--mount", "cat", "/proc/1/comm"]).startswith(
         HOLDER_COMM_PREFIX)
-    again = store.run(name, python=python, **options)
+    again = store.run(name, python=str(python), **options)
     assert again.status == "ok" and not again.changed, again.result
-    removed = store.absent(name, python=python)
+    removed = store.absent(name, python=str(python))
     assert removed.status == "changed", removed.result
     assert not store.mounted()
+    assert len(starts.read_text().split()) == 3, "the module did not run on %s for each of the 3 tasks" % target
 
 
 def test_ansible_doc_renders_and_documents_every_option(ansible):
