@@ -176,14 +176,16 @@ class MountView:
                 stacked.add(pin.mount_point)
             self.pins[pin.mount_point] = pin
         self.ambiguous = stacked | (set(self.topmost) & set(self.pins))
+        self.holders: Dict[str, Optional[int]] = {}  # directory -> _holder_of it, for the other files of a set
 
     def _holder_of(self, directory: str) -> Optional[int]:
         """The id of the mount that holds directory: the topmost at the longest mount point above it."""
-        while directory not in self.topmost:
-            if not directory:
-                return self.topmost.get("/")
-            directory = directory.rpartition("/")[0]
-        return self.topmost[directory]
+        if directory not in self.holders:
+            above = directory
+            while above and above not in self.topmost:
+                above = above.rpartition("/")[0]
+            self.holders[directory] = self.topmost.get(above or "/")  # "" is above every path: the root
+        return self.holders[directory]
 
     def __call__(self, path: str, inode: int) -> bool:
         if path not in self.ambiguous:
