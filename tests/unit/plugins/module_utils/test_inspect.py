@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 from typing import Dict
 
@@ -126,6 +127,21 @@ def test_tree_nests_by_owner_and_puts_orphans_on_top() -> None:
 def test_unknown_tree_is_refused(host) -> None:
     with pytest.raises(ValueError):
         inspect.inspect_host(tree="sideways", **host)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_during_a_listing_and_left_as_it_was(host, monkeypatch, enabled: bool) -> None:
+    seen = []
+    walk = inspect.walk_processes
+    monkeypatch.setattr(inspect, "walk_processes", lambda *args: seen.append(gc.isenabled()) or walk(*args))
+    (gc.enable if enabled else gc.disable)()
+    try:
+        inspect.inspect_host(**host)
+        with pytest.raises(NamespaceError):
+            inspect.inspect_host(pid=11, **host)  # a failed listing, too, leaves it as it was
+        assert seen == [False] and gc.isenabled() is enabled
+    finally:
+        gc.enable()
 
 
 RELATION_KEYS = {"owner", "owner_uid", "owner_user", "parent", "netnsid"}

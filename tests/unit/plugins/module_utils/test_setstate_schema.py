@@ -47,6 +47,12 @@ def test_state_without_schema_from_0_1_0_loads(tmp_path) -> None:
     assert state_from_json("web", str(tmp_path / "web"), dict(LEGACY)) == _state(str(tmp_path / "web"))
 
 
+def test_options_missing_take_their_defaults_and_unknown_ones_are_ignored() -> None:
+    recorded = {"types": ["net"], "uid_map": None, "loopback": False, "added_by_a_later_version": 1}
+    assert SetOptions.from_json(recorded) == SetOptions(types=("net",), loopback=False)
+    assert SetOptions.from_json({}) == SetOptions(types=())
+
+
 def test_unknown_schema_is_refused_with_its_name() -> None:
     with pytest.raises(NamespaceError, match="linux.namespaces/set-state/2.*reads only 'linux.namespaces/set-state/1'"):
         state_from_json("web", "/run/x/web", dict(LEGACY, schema="linux.namespaces/set-state/2"))
