@@ -97,12 +97,15 @@ def _task(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
 def _scale_flat(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:
     step = match.group(1)
     first, last = _ms(stats, "scale.%s.first" % step), _ms(stats, "scale.%s.last" % step)
+    first_one, last_one = _ms(stats, "scale.%s.first.one-set" % step), _ms(stats, "scale.%s.last.one-set" % step)
     trend = "grows" if first is not None and last is not None and last > first else "shrinks"
-    return ("Medians of this run: %s one set costs %s among the first hundred sets and %s among the last: the cost "
-            "%s with the number of sets on the host (the per-hundred medians are under Findings). No create, enter or "
-            "remove reads /proc/self/mountinfo; when this was analysed, sets of [uts] or [ipc] alone cost the same "
-            "with 1,000 present, and what grew was the kernel's creation of a network namespace (fork + "
-            "unshare(CLONE_NEWNET) + exit alone) with 1,000 of them present." % (step, _show(first), _show(last), trend))
+    return ("Medians of this run: %s one set costs %s among the first hundred sets and %s among the last; the same "
+            "step on a store of one set, timed beside each, %s and %s. Against the one-set store the cost %s with the "
+            "number of sets on the host (the per-hundred medians are under Findings). No create, enter or remove "
+            "reads /proc/self/mountinfo; when this was analysed, sets of [uts] or [ipc] alone cost the same with "
+            "1,000 present, and what grew was the kernel's creation of a network namespace (fork + "
+            "unshare(CLONE_NEWNET) + exit alone) with 1,000 of them present." % (
+                step, _show(first), _show(last), _show(first_one), _show(last_one), trend))
 
 
 def _scale_list(entry: Dict[str, Any], match: re.Match, stats: Stats) -> str:

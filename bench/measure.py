@@ -2,8 +2,9 @@
 
 A figure is one way of doing one thing, timed over rounds: {"id", "label", "seconds": [...]}. A ratio is
 a figure's median over its anchor's median, measured in the same run: {"id", "label", "numerator",
-"denominator", "goal", "goal_text"}; goal is the highest ratio that meets it, or None when the ratio is
-only reported. A benchmark writes {"figures": [...], "ratios": [...], "findings": [...]} through
+"denominator", "goal", "goal_text", "per"}; goal is the highest ratio that meets it, or None when the ratio is
+only reported; per, when not None, names two figures measured beside numerator and denominator, whose ratio
+of medians divides it. A benchmark writes {"figures": [...], "ratios": [...], "findings": [...]} through
 bench.common.write_results; bench/run_all.py gathers them into RESULTS.md.
 """
 
@@ -14,7 +15,7 @@ import statistics
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from bench.common import REPO
 
@@ -68,9 +69,11 @@ def figure(figure_id: str, label: str, values: Sequence[float]) -> Dict[str, Any
 
 
 def ratio(ratio_id: str, label: str, numerator: str, denominator: str, goal: Optional[float] = None,
-          goal_text: str = "") -> Dict[str, Any]:
+          goal_text: str = "", per: Optional[Tuple[str, str]] = None) -> Dict[str, Any]:
+    """per: two figures measured beside numerator and denominator (in the same moments): the ratio is then
+    divided by theirs, which takes out what the machine's drift between the two moments did to both."""
     return {"id": ratio_id, "label": label, "numerator": numerator, "denominator": denominator, "goal": goal,
-            "goal_text": goal_text}
+            "goal_text": goal_text, "per": list(per) if per else None}
 
 
 def build_floor(directory: Path) -> Path:

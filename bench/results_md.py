@@ -20,13 +20,20 @@ def is_headline(entry: Dict[str, Any]) -> bool:
                 and "remove-pid" not in entry["id"])
 
 
+def _median_ratio(stats: Dict[str, Dict[str, float]], numerator: str, denominator: str) -> Optional[float]:
+    above, below = stats.get(numerator), stats.get(denominator)
+    if above and below and below["median"] > 0:
+        return above["median"] / below["median"]
+    return None
+
+
 def evaluate(ratios: Sequence[Dict[str, Any]], stats: Dict[str, Dict[str, float]]) -> List[Dict[str, Any]]:
     evaluated = []
     for entry in ratios:
-        numerator, denominator = stats.get(entry["numerator"]), stats.get(entry["denominator"])
-        value: Optional[float] = None
-        if numerator and denominator and denominator["median"] > 0:
-            value = numerator["median"] / denominator["median"]
+        value = _median_ratio(stats, entry["numerator"], entry["denominator"])
+        if value is not None and entry.get("per"):
+            beside = _median_ratio(stats, *entry["per"])
+            value = value / beside if beside else None
         if value is None:
             verdict = "missing"
         elif entry["goal"] is None:

@@ -78,6 +78,19 @@ def test_each_goal_is_judged_on_the_ratio_of_medians() -> None:
     assert judged[0]["why"] and not judged[1]["why"]
 
 
+def test_a_ratio_per_figures_beside_it_is_divided_by_theirs() -> None:
+    # The last hundred 1.5x the first, the store beside them 1.4x: the drift both saw is not counted.
+    stats = {"last": {"median": 3.0}, "first": {"median": 2.0}, "last beside": {"median": 2.8},
+             "first beside": {"median": 2.0}}
+    flat = measure.ratio("flat", "flat", "last", "first", 1.2, per=("last beside", "first beside"))
+    bare = measure.ratio("bare", "bare", "last", "first", 1.2)
+    judged = results_md.evaluate([flat, bare], stats)
+    assert [(entry["id"], entry["verdict"]) for entry in judged] == [("flat", "met"), ("bare", "not met")]
+    assert judged[0]["value"] == pytest.approx(1.5 / 1.4)
+    missing = measure.ratio("missing", "missing", "last", "first", 1.2, per=("last beside", "not measured"))
+    assert results_md.evaluate([missing], stats)[0]["verdict"] == "missing"
+
+
 def test_an_explanation_is_made_of_the_figures_of_its_run_and_only_for_a_goal_not_met() -> None:
     ids = ["lifecycle.net.%s.%s" % (step, way) for step in ("create", "remove", "cycle") for way in ("collection", "floor")]
     medians = [0.0276, 0.0058, 0.0023, 0.0027, 0.0299, 0.0085]
