@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict
 
 import pytest
 
+from namespace_sets import ModuleRunner
 from tests.integration.adhoc import ansible_adhoc
 
 
@@ -27,6 +28,12 @@ def run_module(module: str, args: Dict[str, Any], interpreter: str = sys.executa
     result = json.loads(done.stdout.partition(" => ")[2])
     result["rc"] = done.returncode
     return result
+
+
+@pytest.fixture(scope="session")
+def ansible(run_ansible_module, run_ansible_modules) -> ModuleRunner:
+    """The namespace module, run through Ansible on localhost (tests/integration/namespace_sets.py)."""
+    return ModuleRunner(run_ansible_module, run_ansible_modules)
 
 
 @pytest.fixture(scope="session")

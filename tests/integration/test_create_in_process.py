@@ -21,17 +21,12 @@ from ansible_collections.linux.namespaces.plugins.module_utils import creating, 
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
-from namespace_sets import ModuleRunner, TestStore, mounts_under, store_at
+from namespace_sets import TestStore, mounts_under, store_at
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and mounts need root")
 
 TYPES = ("mnt", "uts", "ipc", "net", "cgroup", "time")
 WITH_PID = TYPES + ("pid",)
-
-
-@pytest.fixture(scope="module")
-def ansible(run_ansible_module, run_ansible_modules) -> ModuleRunner:
-    return ModuleRunner(run_ansible_module, run_ansible_modules)
 
 
 @pytest.fixture

@@ -18,14 +18,9 @@ from ansible_collections.linux.namespaces.plugins.module_utils import creating, 
 from ansible_collections.linux.namespaces.plugins.module_utils.errors import NamespaceError
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions, SetState
 from ansible_collections.linux.namespaces.plugins.module_utils.store import Store
-from namespace_sets import ModuleRunner, store_at
+from namespace_sets import store_at
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and mounts need root")
-
-
-@pytest.fixture(scope="module")
-def ansible(run_ansible_module, run_ansible_modules) -> ModuleRunner:
-    return ModuleRunner(run_ansible_module, run_ansible_modules)
 
 
 @pytest.fixture

@@ -26,18 +26,13 @@ import pytest
 
 from helpers import ansible_environment, ansible_program, run
 from namespace_sets import (
-    ALL_TYPES, HOLDER_COMM_PREFIX, MODULE, NETNS_DIR, ModuleRunner, TestStore, adopting_orphans, holders_named,
+    ALL_TYPES, HOLDER_COMM_PREFIX, MODULE, NETNS_DIR, TestStore, adopting_orphans, holders_named,
     inode, kill_started, mounts, mounts_under, no_traceback, nsenter, nsfs_mounts_of, pinned, process_alive,
     process_ns_inode, sh, start_pid_namespace_process, store_at, wait_until)
 
 _store_numbers = itertools.count(1)
 TARGET_PYTHONS = ("3.8.18", "3.13.0")
 USER_MAP = ["0 100000 65536"]
-
-
-@pytest.fixture(scope="session")
-def ansible(run_ansible_module, run_ansible_modules) -> ModuleRunner:
-    return ModuleRunner(run_ansible_module, run_ansible_modules)
 
 
 @pytest.fixture(scope="module")

@@ -29,15 +29,10 @@ from ansible_collections.linux.namespaces.plugins.module_utils.inspect import in
 from ansible_collections.linux.namespaces.plugins.module_utils.setstate import SetOptions, SetState
 from ansible_collections.linux.namespaces.plugins.module_utils.store import TMPFS_SIZE_KIB, Store
 from namespace_sets import (
-    HOLDER_COMM_PREFIX, NETNS_DIR, ModuleRunner, TestStore, holders_named, mounts_under, process_alive, store_at)
+    HOLDER_COMM_PREFIX, NETNS_DIR, TestStore, holders_named, mounts_under, process_alive, store_at)
 
 SMALL_TMPFS_KIB = 64  # 16 pages: a state.json takes one
 _store_numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def ansible(run_ansible_module, run_ansible_modules) -> ModuleRunner:
-    return ModuleRunner(run_ansible_module, run_ansible_modules)
 
 
 @pytest.fixture
