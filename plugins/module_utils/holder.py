@@ -144,8 +144,8 @@ def stopping_holder(pid: Optional[int], inode: Optional[int], nstype: str = "pid
 
 
 def _reap_if_own_child(pidfd: int) -> None:
-    """A holder forked by this process (creating._fork_holder) is its child: reap it, so a long-lived caller
-    (a test run, a benchmark) does not gather zombies. Anyone else's holder is its reaper's to reap."""
+    """A holder this process started (spawn_holder, in creating._populate_here) is its child: reap it, so a
+    long-lived caller (a test run, a benchmark) does not gather zombies. Anyone else's holder is its reaper's."""
     with contextlib.suppress(ChildProcessError):  # not our child
         os.waitid(P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
 
